@@ -1,0 +1,6 @@
+"""`python -m bigmodel_core …` — the command line (see cli.py)."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,171 @@
+"""Side-by-side latency benchmark: PyTorch eager vs ONNX Runtime (CPU, CUDA, int8).
+
+Engines are interleaved round by round (each round times every engine once per
+batch size) so machine noise hits all alike; each input shape is warmed up
+before timing; torch runs in eval + inference mode with the same thread count
+as ONNX Runtime. Results are plain dicts (the `bench --json` contract).
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import registry
+from .errors import ModelError
+from .runtime import CPU, CUDA, default_threads, gpu_usable, make_session
+
+DEFAULT_BATCHES = (1, 8, 64, 256)
+SAMPLE_TEXTS = [
+    "a gripping, beautifully acted film that stays with you",
+    "the plot is thin and the jokes fall flat",
+    "这家外卖送得很快，味道也不错",
+    "an uneven but often charming comedy",
+]
+
+
+def synthetic_feed(card: dict, batch: int, seed: int = 0, folder: Path | None = None) -> dict[str, np.ndarray]:
+    """Realistic inputs of one batch size for a model: random pixels, real sentences, typical rows."""
+    rng = np.random.default_rng(seed)
+    task = card["task"]
+    if task == "image":
+        spec = card["input_spec"][0]
+        c, h, w = spec["shape"][1:]
+        return {spec["name"]: rng.random((batch, c, h, w), dtype=np.float32)}
+    if task == "text":
+        from .preprocess import encode_texts, load_tokenizer
+
+        tok = load_tokenizer(Path(folder) / card["preprocessing"].get("tokenizer", "tokenizer.json"))
+        texts = [SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] for i in range(batch)]
+        return encode_texts(tok, texts)
+    if task == "tabular":
+        spec = card["input_spec"][0]
+        return {spec["name"]: rng.standard_normal((batch, spec["shape"][1])).astype(np.float32)}
+    raise ModelError(f"Unknown task '{task}'.")
+
+
+@dataclass
+class Engine:
+    name: str
+    run: callable
+    provider: str = ""
+
+
+def torch_engine(entry: registry.Entry, threads: int) -> Engine | None:
+    """PyTorch eager for a registry model, rebuilt from weights.safetensors (None if not kept)."""
+    weights = entry.folder / "weights.safetensors"
+    if not weights.exists():
+        return None
+    import torch
+    from safetensors.torch import load_file
+
+    from .zoo import build_model
+
+    torch.set_num_threads(threads)
+    model = build_model(entry.card["architecture"], dict(entry.card["arch_config"], pretrained=False))
+    model.load_state_dict(load_file(str(weights)))
+    model.eval()
+
+    def run(feed):
+        with torch.inference_mode():
+            return model(*[torch.from_numpy(v) for v in feed.values()])
+    return Engine("torch", run, "pytorch-cpu")
+
+
+def ort_engine(name: str, path: Path, device: str, threads: int) -> Engine:
+    session, provider = make_session(path, device=device, threads=threads)
+    out = [session.get_outputs()[0].name]
+
+    def run(feed):
+        return session.run(out, feed)
+    return Engine(name, run, provider)
+
+
+def machine_info() -> dict:
+    import onnxruntime as ort
+
+    info = dict(cpu=platform.processor() or platform.machine(), cores=default_threads(),
+                python=platform.python_version(), onnxruntime=ort.__version__, gpu=None)
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        if gpu_usable():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return info
+
+
+def engines_for(entry: registry.Entry, names: list[str] | None, threads: int) -> list[Engine]:
+    wanted = names or ["torch", "ort-cpu", "ort-cuda", "ort-int8"]
+    engines = []
+    if "torch" in wanted:
+        eng = torch_engine(entry, threads)
+        if eng:
+            engines.append(eng)
+    if "ort-cpu" in wanted:
+        engines.append(ort_engine("ort-cpu", entry.folder / "model.onnx", "cpu", threads))
+    if "ort-cuda" in wanted and gpu_usable():
+        eng = ort_engine("ort-cuda", entry.folder / "model.onnx", "cuda", threads)
+        if eng.provider == CUDA:
+            engines.append(eng)
+    if "ort-int8" in wanted:
+        int8 = entry.folder.parent / f"{entry.id}-int8"
+        if (int8 / "model.onnx").exists():
+            registry.load(int8)
+            engines.append(ort_engine("ort-int8", int8 / "model.onnx", "cpu", threads))
+    return engines
+
+
+def benchmark(model: str, batches=DEFAULT_BATCHES, engines: list[str] | None = None, rounds: int = 30,
+              warmup: int = 5, threads: int | None = None, min_time_s: float = 0.0) -> dict:
+    """Time every engine at every batch size. Returns {"results": [...], "machine": {...}}."""
+    entry = registry.load(model)
+    threads = threads or default_threads()
+    engs = engines_for(entry, engines, threads)
+    if not engs:
+        raise ModelError("No engine could run this model.", hint="export it again with weights kept")
+    results = []
+    for batch in batches:
+        feed = synthetic_feed(entry.card, batch, folder=entry.folder)
+        for e in engs:                                   # warm-up for this input shape
+            for _ in range(warmup):
+                e.run(feed)
+        times = {e.name: [] for e in engs}
+        n_rounds = rounds if batch <= 64 else max(5, rounds // 3)
+        start = time.perf_counter()
+        r = 0
+        while r < n_rounds or (time.perf_counter() - start) < min_time_s:
+            for e in engs:                               # interleaved: one call per engine per round
+                t0 = time.perf_counter()
+                e.run(feed)
+                times[e.name].append((time.perf_counter() - t0) * 1000)
+            r += 1
+        for e in engs:
+            t = np.array(times[e.name])
+            p50 = float(np.percentile(t, 50))
+            results.append(dict(engine=e.name, batch=int(batch), p50_ms=p50, p90_ms=float(np.percentile(t, 90)),
+                                p99_ms=float(np.percentile(t, 99)), throughput=float(batch / p50 * 1000.0),
+                                provider=e.provider, n=len(t)))
+    return {"model": entry.id, "threads": threads, "results": results, "machine": machine_info()}
+
+
+def speedups(results: list[dict], base: str = "torch") -> dict:
+    """{engine: {batch: p50(base) / p50(engine)}} for engines measured beside `base`."""
+    p50 = {(r["engine"], r["batch"]): r["p50_ms"] for r in results}
+    out = {}
+    for (engine, batch), v in p50.items():
+        if engine != base and (base, batch) in p50:
+            out.setdefault(engine, {})[batch] = p50[(base, batch)] / v
+    return out

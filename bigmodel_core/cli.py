@@ -1,0 +1,296 @@
+"""Command line: every core operation, headless. `python -m bigmodel_core --help`.
+
+Contracts used by outside checks: `predict … --json` prints one JSON object per
+input line; `eval … --json` one object of metrics; `bench … --json` a list of
+timings. Any error exits non-zero with one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import BigModelError, DataError
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) if rows else len(c) for c in columns}
+    line = "  ".join(c.ljust(widths[c]) for c in columns)
+    out = [line, "  ".join("-" * widths[c] for c in columns)]
+    out += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- commands
+
+def cmd_datasets(args) -> int:
+    from .catalog import availability, list_datasets
+
+    rows = [dict(id=d.id, title=d.title, domain=d.domain, task=d.task, rows=d.rows, licence=d.licence,
+                 citation=d.citation, available=availability(d)) for d in list_datasets()]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(_table(rows, ["id", "title", "domain", "task", "rows", "licence", "available"]))
+    return 0
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    opts = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise BigModelError(f"Option '{pair}' is not KEY=VALUE.", hint="e.g. --option widths=[32,64]")
+        key, value = pair.split("=", 1)
+        try:
+            opts[key] = json.loads(value)
+        except ValueError:
+            opts[key] = value
+    return opts
+
+
+def cmd_train(args) -> int:
+    from . import pipeline
+    from .paths import cache_dir
+    from .training import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                         weight_decay=args.weight_decay, scheduler=args.scheduler, seed=args.seed,
+                         patience=args.patience, device=args.device, threads=args.threads)
+    spec = pipeline.TrainSpec(args.dataset, args.arch, config, _parse_options(args.option), args.max_rows)
+
+    def report(ev):
+        val = " ".join(f"{k}={v:.4f}" for k, v in (ev.val or {}).items() if isinstance(v, float))
+        print(f"epoch {ev.epoch}/{ev.epochs}  loss={ev.loss:.4f}  {val}  {ev.elapsed_s:.1f}s", file=sys.stderr)
+
+    trained = pipeline.train(spec, callbacks={"epoch_end": [report]})
+    out = Path(args.out) if args.out else cache_dir() / "runs" / time.strftime("%Y%m%d-%H%M%S")
+    pipeline.save_run(trained, out)
+    summary = dict(run=str(out), metrics=trained.metrics, baseline=trained.baseline,
+                   epochs=len(trained.history.epochs), seconds=round(trained.history.elapsed_s, 2))
+    if args.export:
+        entry = pipeline.export(trained, args.export)
+        summary.update(model=entry.id, folder=str(entry.folder), parity=entry.card["parity_max_abs_diff"])
+    if args.json:
+        _print_json(summary)
+    else:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from . import pipeline
+
+    trained = pipeline.load_run(Path(args.run))
+    entry = pipeline.export(trained, args.id, title=args.title)
+    result = dict(model=entry.id, folder=str(entry.folder), parity=entry.card["parity_max_abs_diff"],
+                  sha256=entry.card["sha256"], onnx_bytes=entry.card["onnx_bytes"])
+    _print_json(result) if args.json else print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluation import evaluate
+
+    result = evaluate(args.model, args.dataset, args.split, device=args.device)
+    _print_json(result) if args.json else print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _read_text_file(path: str) -> list[str]:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read {path}: {exc.strerror}.", hint="check the path") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (bad byte at position {exc.start}).",
+                        hint="save the file as UTF-8") from exc
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def cmd_predict(args) -> int:
+    from . import registry
+    from .runtime import Predictor
+
+    entry = registry.load(args.model)
+    predictor = Predictor(entry.folder, entry.card, device=args.device)
+    task = entry.card["task"]
+    if task == "tabular":
+        if not args.csv:
+            raise DataError("A tabular model needs its input rows as a CSV file.",
+                            hint=f"pass --csv FILE with columns: {', '.join(predictor.encoder.columns)}")
+        from .csvio import read_csv_safely
+
+        inputs = read_csv_safely(args.csv)
+    else:
+        inputs = list(args.inputs)
+        if args.text_file:
+            inputs += _read_text_file(args.text_file)
+        if not inputs:
+            what = "image paths" if task == "image" else "texts (or --text-file)"
+            raise DataError("Nothing to predict.", hint=f"give {what}")
+    preds = predictor.predict(inputs)
+    for p in preds:
+        obj = p.to_json()
+        if args.json:
+            _print_json(obj)
+        else:
+            print(obj.get("label", obj.get("prediction")), json.dumps(obj.get("scores", {}), ensure_ascii=False))
+    for notice in predictor.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(f"provider: {predictor.provider}", file=sys.stderr) if not args.json else None
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import benchmark, speedups
+
+    batches = [int(b) for b in args.batches.split(",")] if args.batches else None
+    engines = args.engines.split(",") if args.engines else None
+    kwargs = dict(engines=engines, rounds=args.rounds, threads=args.threads)
+    if batches:
+        kwargs["batches"] = batches
+    result = benchmark(args.model, **kwargs)
+    rows = [{k: r[k] for k in ("engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput")} for r in result["results"]]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(_table([{k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
+                     ["engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"]))
+        for engine, by_batch in speedups(result["results"]).items():
+            print(f"{engine} vs torch: " + ", ".join(f"batch {b}: {s:.1f}×" for b, s in by_batch.items()))
+        print(f"machine: {json.dumps(result['machine'])}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from . import registry
+
+    good, bad = registry.list_models()
+    rows = []
+    for e in good:
+        test = (e.card.get("metrics") or {}).get("test", {})
+        main = {k: round(v, 4) for k, v in test.items() if k in ("accuracy", "roc_auc", "r2", "macro_f1")}
+        rows.append(dict(id=e.id, task=e.card["task"], dataset=e.card.get("dataset"),
+                         architecture=e.card.get("architecture"), metrics=main, shipped=e.card.get("shipped", False)))
+    if args.json:
+        _print_json(dict(models=rows, refused=bad))
+    else:
+        print(_table([dict(r, metrics=json.dumps(r["metrics"])) for r in rows],
+                     ["id", "task", "dataset", "architecture", "metrics", "shipped"]))
+        for name, why in bad.items():
+            print(f"refused {name}: {why}", file=sys.stderr)
+    return 0
+
+
+def cmd_build_defaults(args) -> int:
+    from .defaults import build_defaults
+
+    results = build_defaults(args.only, device=args.device)
+    _print_json(results) if args.json else print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bigmodel_core",
+                                description="BigModel Studio: datasets, training, ONNX export and inference.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("datasets", help="list the dataset catalog and what is available offline")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_datasets)
+
+    s = sub.add_parser("train", help="train a model on a catalog dataset")
+    s.add_argument("--dataset", required=True, help="catalog id (see `datasets`)")
+    s.add_argument("--arch", required=True, help="lenet, mlp-seed, small-cnn, tiny-bert, minilm, linear, mlp")
+    s.add_argument("--epochs", type=int, default=5)
+    s.add_argument("--batch-size", type=int, default=64)
+    s.add_argument("--lr", type=float, default=1e-3)
+    s.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
+    s.add_argument("--weight-decay", type=float, default=0.0)
+    s.add_argument("--scheduler", default="none", choices=["none", "onecycle", "cosine", "warmup-linear"])
+    s.add_argument("--patience", type=int, default=None, help="early stopping patience (epochs)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--max-rows", type=int, default=None, help="stratified subsample for a quick run")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="architecture/data option, JSON value (e.g. hidden=[64,32], augment=affine)")
+    s.add_argument("--out", help="run folder (default: a new folder in the cache)")
+    s.add_argument("--export", metavar="ID", help="also export to the registry under this id")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("export", help="export a training run to ONNX and add it to the registry")
+    s.add_argument("run", help="run folder printed by `train`")
+    s.add_argument("--id", required=True, help="registry id (lower-case letters, digits, - and _)")
+    s.add_argument("--title")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("eval", help="score a registry model through ONNX Runtime on a dataset split")
+    s.add_argument("model", help="registry id or model folder")
+    s.add_argument("--dataset", help="catalog id (default: the model's own)")
+    s.add_argument("--split", default="test", choices=["train", "val", "test"])
+    s.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("predict", help="predict with ONNX Runtime")
+    s.add_argument("model", help="registry id or model folder")
+    s.add_argument("inputs", nargs="*", help="image paths (image models) or texts (text models)")
+    s.add_argument("--text-file", help="one text per line, UTF-8")
+    s.add_argument("--csv", help="rows with the model's feature columns (tabular models)")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_predict)
+
+    s = sub.add_parser("bench", help="time PyTorch eager vs ONNX Runtime (CPU, CUDA, int8)")
+    s.add_argument("model", help="registry id or model folder")
+    s.add_argument("--batches", help="comma-separated batch sizes (default 1,8,64,256)")
+    s.add_argument("--engines", help="comma-separated: torch,ort-cpu,ort-cuda,ort-int8")
+    s.add_argument("--rounds", type=int, default=30)
+    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_bench)
+
+    s = sub.add_parser("models", help="list the model registry")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_models)
+
+    s = sub.add_parser("build-defaults", help="retrain every shipped model from scratch into models/")
+    s.add_argument("--only", nargs="*", metavar="ID")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_build_defaults)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except BigModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI promises one line, never a traceback
+        if os.environ.get("BIGMODEL_DEBUG"):
+            raise
+        msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"error: unexpected {type(exc).__name__}: {msg} (set BIGMODEL_DEBUG=1 for details)", file=sys.stderr)
+        return 1

@@ -1,0 +1,76 @@
+"""Reading a user's CSV safely: size limit first, encoding detection, separator sniffing, clear errors.
+
+Used by the CLI (`predict --csv`), the training studio's uploads and the
+tabular loaders. It never guesses silently: a non-UTF-8 file is decoded as GBK
+or cp1252 only when that decodes cleanly, and the caller is told which.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+
+MAX_CSV_BYTES = 50 * 1024 * 1024
+ENCODINGS = ("utf-8-sig", "gb18030", "cp1252")
+
+
+def _read_bytes(source, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        raw = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise DataError(f"Cannot read {path}: {exc.strerror or exc}.", hint="check the path") from exc
+        if size > max_bytes:
+            raise DataError(f"The CSV file is too large ({size / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB).",
+                            hint="use a sample of the rows")
+        raw = path.read_bytes()
+    else:                                                   # a file-like object (e.g. an upload)
+        raw = source.read(max_bytes + 1)
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+    if len(raw) > max_bytes:
+        raise DataError(f"The CSV file is too large (over {max_bytes / 1e6:.0f} MB).", hint="use a sample of the rows")
+    return raw
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """(text, encoding used)."""
+    for enc in ENCODINGS:
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise DataError("The file is not text in UTF-8, GBK or cp1252.", hint="save it as UTF-8 CSV")
+
+
+def read_csv_safely(source, max_bytes: int = MAX_CSV_BYTES, with_encoding: bool = False):
+    """A DataFrame from a path, bytes or file object. Raises DataError for anything unusable."""
+    raw = _read_bytes(source, max_bytes)
+    if not raw.strip():
+        raise DataError("The CSV file is empty.", hint="upload a file with a header row and data rows")
+    text, encoding = decode(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|")
+        sep = dialect.delimiter
+    except csv.Error:
+        sep = ","
+    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise DataError(f"Duplicated column names: {', '.join(dupes)}.", hint="give every column its own name")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"This is not a readable CSV file: {str(exc).splitlines()[0][:200]}",
+                        hint="check the separator and quoting") from exc
+    if frame.empty:
+        raise DataError("The CSV file has a header but no rows.", hint="add data rows")
+    return (frame, encoding) if with_encoding else frame

@@ -1,0 +1,71 @@
+"""Scoring a registry model through ONNX Runtime on a dataset split — what the cards promise.
+
+This path uses only the exported artefacts (model.onnx + preprocessing assets),
+so a passing evaluation proves the shipped files, not the training process.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import metrics as M
+from . import registry
+from .errors import DataError
+from .runtime import Predictor
+
+
+def _batches(n: int, size: int):
+    for i in range(0, n, size):
+        yield slice(i, min(n, i + size))
+
+
+def dataset_inputs(predictor: Predictor, data, split: str):
+    """(inputs object to feed `Predictor.raw` in slices, y_true) for one split."""
+    idx = data.split[split]
+    kind = type(data).__name__
+    if predictor.task == "image" and kind == "ImageDataset":
+        spec = predictor.card["preprocessing"]
+        images = data.images[idx]
+        if images.shape[2:] == (spec["height"], spec["width"]) and images.shape[1] == spec["channels"]:
+            arrays = images.astype(np.float32) / 255.0                          # [N, C, H, W]
+        else:
+            from .preprocess import prepare_images
+
+            arrays = prepare_images([im for im in images], spec)
+        return arrays, data.labels[idx]
+    if predictor.task == "text" and kind == "TextDataset":
+        return [data.texts[i] for i in idx], data.labels[idx]
+    if predictor.task == "tabular" and kind == "TabularDataset":
+        return data.frame.iloc[idx], data.frame[data.target].to_numpy()[idx]
+    raise DataError(f"The dataset '{data.id}' does not fit a {predictor.task} model.",
+                    hint="pick a dataset of the same task")
+
+
+def evaluate(model: str, dataset: str | None = None, split: str = "test", device: str = "cpu",
+             batch_size: int = 256, data=None) -> dict:
+    """Metrics of `model` (id or folder) on `split` of `dataset` (default: the card's), through ORT."""
+    from .datasets import load_dataset
+
+    entry = registry.load(model)
+    card = entry.card
+    dataset = dataset or card["dataset"]
+    if data is None:
+        max_rows = (card.get("split") or {}).get("max_rows") if dataset == card["dataset"] else None
+        data = load_dataset(dataset, seed=(card.get("split") or {}).get("seed", 0), max_rows=max_rows)
+    if split not in data.split:
+        raise DataError(f"No split '{split}'.", hint="use train, val or test")
+    predictor = Predictor(entry.folder, card, device=device)
+    inputs, y_true = dataset_inputs(predictor, data, split)
+    outs = []
+    for sl in _batches(len(y_true), batch_size):
+        if predictor.task == "image":
+            outs.append(predictor.run({predictor.input_names[0]: np.ascontiguousarray(inputs[sl])}))
+        else:
+            outs.append(predictor.run(predictor.prepare(inputs[sl])))
+    if card["problem"] == "regression":
+        pred = np.concatenate([o.reshape(len(o), -1)[:, 0] for o in outs])
+        result = M.regression_metrics(y_true.astype(np.float64), pred)
+    else:
+        probs = M.softmax(np.concatenate(outs).astype(np.float64))
+        result = M.classification_metrics(y_true.astype(np.int64), probs)
+    result.update(n=int(len(y_true)), split=split, dataset=dataset, provider=predictor.provider)
+    return result

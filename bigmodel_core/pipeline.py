@@ -1,0 +1,419 @@
+"""The one-call workflow behind the CLI and the pages: train → evaluate → export to the registry.
+
+`train(spec)` loads the dataset, builds the model, runs the `Trainer` and scores
+the result on the validation and test splits; `export(trained, model_id)`
+writes ONNX + card + preprocessing assets into the registry after a parity
+check; `save_run` / `load_run` keep a trained model between processes
+(safetensors weights + JSON, never pickle).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import metrics as M
+from . import registry
+from .errors import ModelError, TrainingError
+from .training import TrainConfig, Trainer, TrainHistory
+from .zoo import ARCHITECTURES, build_model, architectures_for
+
+PARITY_LIMIT = 1e-4
+
+
+@dataclass
+class TrainSpec:
+    dataset: str                                  # catalog id (or a label for uploaded data)
+    architecture: str
+    config: TrainConfig = field(default_factory=TrainConfig)
+    options: dict = field(default_factory=dict)   # architecture/data options (widths, hidden, vocab, augment …)
+    max_rows: int | None = None                   # stratified subsample for quick runs
+    split_seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(dataset=self.dataset, architecture=self.architecture, config=self.config.to_dict(),
+                    options=self.options, max_rows=self.max_rows, split_seed=self.split_seed)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainSpec":
+        return cls(d["dataset"], d["architecture"], TrainConfig(**d["config"]), d.get("options", {}),
+                   d.get("max_rows"), d.get("split_seed", 0))
+
+
+@dataclass
+class TrainedModel:
+    spec: TrainSpec
+    model: torch.nn.Module
+    task: str
+    problem: str
+    labels: list[str]
+    arch_config: dict
+    preprocessing: dict
+    input_spec: list[dict]
+    assets: dict[str, bytes]
+    history: TrainHistory
+    metrics: dict                                 # {"val": {...}, "test": {...}}
+    baseline: dict | None
+    example_feed: dict[str, np.ndarray]           # a real batch of test inputs, for parity
+    test_true: np.ndarray | None = None
+    test_scores: np.ndarray | None = None         # probabilities [N, K] or predictions [N]
+    test_index: np.ndarray | None = None
+
+
+# ============================================================================ task adapters
+
+class _Task:
+    """Per-task glue: tensors, batches, loss, evaluation, preprocessing assets."""
+
+    problem = "classification"
+
+    def batches(self, split, batch_size, shuffle, gen=None):
+        n = len(self.y[split])
+        order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            yield self.inputs(split, idx), self.y[split][idx]
+
+    def outputs(self, model, split, device, batch_size=512) -> np.ndarray:
+        model.eval()
+        outs = []
+        with torch.inference_mode():
+            for inputs, _ in self.batches(split, batch_size, shuffle=False):
+                outs.append(model(*(x.to(device) for x in inputs)).float().cpu())
+        return torch.cat(outs).numpy() if outs else np.zeros((0,))
+
+    def score(self, model, split, device) -> tuple[dict, np.ndarray]:
+        out = self.outputs(model, split, device)
+        y = self.y[split].numpy()
+        if self.problem == "regression":
+            return M.regression_metrics(y, out), out
+        probs = M.softmax(out.astype(np.float64))
+        return M.classification_metrics(y, probs), probs
+
+    def loss(self, out, target):
+        return F.cross_entropy(out, target, weight=self.class_weight, label_smoothing=self.label_smoothing)
+
+    def monitor(self) -> str:
+        return M.primary_metric(self.problem, len(self.labels))
+
+
+class _ImageTask(_Task):
+    def __init__(self, data, spec: TrainSpec):
+        self.data, self.labels = data, list(data.class_names)
+        images = torch.from_numpy(np.ascontiguousarray(data.images))       # uint8 [N, C, H, W]
+        size = spec.options.get("size")
+        c, h, w = images.shape[1:]
+        if spec.architecture == "lenet" and min(h, w) < 28:
+            size = size or 32
+        if size and (h, w) != (size, size):
+            images = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
+            images = images.round().clamp(0, 255).to(torch.uint8)
+            h = w = size
+        self.x = {s: images[torch.from_numpy(data.split[s])] for s in ("train", "val", "test")}
+        self.y = {s: torch.from_numpy(data.labels[data.split[s]].astype(np.int64)) for s in ("train", "val", "test")}
+        train = self.x["train"].float() / 255.0
+        mean = train.mean(dim=(0, 2, 3)).tolist()
+        std = train.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
+        k = len(self.labels)
+        o = spec.options
+        self.arch_config = dict(in_channels=c, size=h, num_classes=k, mean=mean, std=std)
+        if spec.architecture == "mlp-seed":
+            self.arch_config.update(in_features=c * h * w, hidden=o.get("hidden", [256, 128]))
+        elif spec.architecture == "small-cnn":
+            self.arch_config.update(widths=o.get("widths", [32, 64, 128]), dropout=o.get("dropout", 0.2))
+        self.preprocessing = dict(channels=c, height=h, width=w, invert=bool(o.get("invert", False)),
+                                  scale="pixels / 255 → [0, 1]; per-channel normalisation is inside the model",
+                                  mean=mean, std=std)
+        self.input_spec = [dict(name="pixels", dtype="float32", shape=["batch", c, h, w])]
+        self.assets = {}
+        self.class_weight, self.label_smoothing = None, spec.config.label_smoothing
+
+    def inputs(self, split, idx):
+        return (self.x[split][idx].float() / 255.0,)                        # [B, C, H, W] in [0, 1]
+
+    def example_feed(self, n=16):
+        return {"pixels": (self.x["test"][:n].float() / 255.0).numpy()}
+
+
+class _TextTask(_Task):
+    def __init__(self, data, spec: TrainSpec):
+        from .text_nets import minilm_tokenizer, tiny_bert_config, train_wordpiece
+
+        o = spec.options
+        self.data, self.labels = data, list(data.class_names)
+        max_length = int(o.get("max_length", 64))
+        texts = {s: [data.texts[i] for i in data.split[s]] for s in ("train", "val", "test")}
+        if spec.architecture == "minilm":
+            self.tokenizer = minilm_tokenizer(max_length)
+            self.arch_config = dict(num_classes=len(self.labels), dropout=o.get("dropout", 0.1))
+        else:
+            self.tokenizer = train_wordpiece(texts["train"], vocab_size=int(o.get("vocab_size", 8000)),
+                                             max_length=max_length)
+            bert = tiny_bert_config(self.tokenizer.get_vocab_size(), len(self.labels),
+                                    hidden=int(o.get("hidden", 128)), layers=int(o.get("layers", 2)),
+                                    heads=int(o.get("heads", 4)), intermediate=int(o.get("intermediate", 256)),
+                                    max_position=max_length + 2, dropout=float(o.get("dropout", 0.1)))
+            self.arch_config = dict(bert=bert, num_classes=len(self.labels))
+        self.ids, self.mask = {}, {}
+        for s, t in texts.items():
+            enc = self.tokenizer.encode_batch(t) if t else []
+            self.ids[s] = torch.tensor([e.ids for e in enc], dtype=torch.int64).reshape(len(t), -1)
+            self.mask[s] = torch.tensor([e.attention_mask for e in enc], dtype=torch.int64).reshape(len(t), -1)
+        self.y = {s: torch.from_numpy(data.labels[data.split[s]].astype(np.int64)) for s in ("train", "val", "test")}
+        self.class_weight = None
+        if o.get("class_weight") == "balanced":
+            counts = torch.bincount(self.y["train"], minlength=len(self.labels)).float().clamp(min=1)
+            self.class_weight = counts.sum() / (len(counts) * counts)
+        self.label_smoothing = spec.config.label_smoothing
+        self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
+        self.input_spec = [dict(name="input_ids", dtype="int64", shape=["batch", "sequence"]),
+                           dict(name="attention_mask", dtype="int64", shape=["batch", "sequence"])]
+        self.assets = {"tokenizer.json": self.tokenizer.to_str().encode("utf-8")}
+
+    def inputs(self, split, idx):
+        ids, mask = self.ids[split][idx], self.mask[split][idx]                 # [B, T]
+        longest = int(mask.sum(1).max()) if len(idx) else 1                     # trim padding per batch
+        return ids[:, :longest], mask[:, :longest]
+
+    def example_feed(self, n=16):
+        ids, mask = self.inputs("test", torch.arange(min(n, len(self.y["test"]))))
+        return {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+
+
+class _TabularTask(_Task):
+    def __init__(self, data, spec: TrainSpec):
+        from .preprocess import TabularEncoder
+
+        o = spec.options
+        self.data, self.problem = data, data.problem
+        frame = data.frame
+        parts = {s: frame.iloc[data.split[s]] for s in ("train", "val", "test")}
+        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types)
+        self.x = {s: torch.from_numpy(self.encoder.transform(p)) for s, p in parts.items()}
+        target = frame[data.target].to_numpy()
+        if self.problem == "regression":
+            self.labels = []
+            self.y = {s: torch.from_numpy(target[data.split[s]].astype(np.float32)) for s in parts}
+            mean, std = float(self.y["train"].mean()), float(self.y["train"].std().clamp(min=1e-6))
+            out = 1
+        else:
+            self.labels = list(data.class_names)
+            self.y = {s: torch.from_numpy(target[data.split[s]].astype(np.int64)) for s in parts}
+            mean, std, out = 0.0, 1.0, len(self.labels)
+        hidden = [] if spec.architecture == "linear" else list(o.get("hidden", [128, 64]))
+        self.arch_config = dict(in_features=self.x["train"].shape[1], out_features=out, hidden=hidden,
+                                dropout=float(o.get("dropout", 0.0)), target_mean=mean, target_std=std,
+                                regression=self.problem == "regression")
+        self.target_std = std
+        self.class_weight, self.label_smoothing = None, spec.config.label_smoothing
+        features = []
+        for col in self.encoder.columns:
+            if col in self.encoder.numeric:
+                st = self.encoder.numeric[col]
+                integer = bool(np.all(np.mod(parts["train"][col].dropna().to_numpy(dtype=float), 1) == 0))
+                features.append(dict(name=col, type="numeric", min=st["min"], max=st["max"],
+                                     default=st["median"], integer=integer))
+            else:
+                cats = self.encoder.categorical[col]
+                mode = parts["train"][col].astype(str).mode()
+                features.append(dict(name=col, type="categorical", categories=cats,
+                                     default=str(mode.iloc[0]) if len(mode) else cats[0]))
+        self.preprocessing = dict(encoder="encoder.json", target=data.target, features=features)
+        self.input_spec = [dict(name="features", dtype="float32", shape=["batch", self.x["train"].shape[1]])]
+        self.assets = {"encoder.json": self.encoder.to_json().encode("utf-8")}
+
+    def inputs(self, split, idx):
+        return (self.x[split][idx],)                                           # [B, F]
+
+    def loss(self, out, target):
+        if self.problem == "regression":
+            return F.mse_loss(out, target) / (self.target_std ** 2)             # MSE in standardised units
+        return super().loss(out, target)
+
+    def example_feed(self, n=16):
+        return {"features": self.x["test"][:n].numpy()}
+
+    def baseline(self) -> dict:
+        """A linear scikit-learn model on the same split and features: the bar to beat."""
+        from sklearn.linear_model import LinearRegression, LogisticRegression
+
+        xtr, ytr = self.x["train"].numpy(), self.y["train"].numpy()
+        xte, yte = self.x["test"].numpy(), self.y["test"].numpy()
+        if self.problem == "regression":
+            model = LinearRegression().fit(xtr, ytr)
+            return {"model": "linear regression (scikit-learn)", "metrics": M.regression_metrics(yte, model.predict(xte))}
+        model = LogisticRegression(max_iter=2000).fit(xtr, ytr)
+        probs = np.zeros((len(yte), len(self.labels)))
+        probs[:, model.classes_] = model.predict_proba(xte)
+        return {"model": "logistic regression (scikit-learn)", "metrics": M.classification_metrics(yte, probs)}
+
+
+def make_task(data, spec: TrainSpec) -> _Task:
+    task = {"image": _ImageTask, "text": _TextTask, "tabular": _TabularTask}[data_task(data)]
+    if spec.architecture not in architectures_for(data_task(data)):
+        raise TrainingError(f"'{spec.architecture}' does not fit a {data_task(data)} dataset.",
+                            hint=f"choose one of: {', '.join(architectures_for(data_task(data)))}")
+    return task(data, spec)
+
+
+def data_task(data) -> str:
+    name = type(data).__name__
+    return {"ImageDataset": "image", "TextDataset": "text", "TabularDataset": "tabular"}[name]
+
+
+# ============================================================================ workflow
+
+def check_splits(data) -> None:
+    sizes = {s: len(data.split.get(s, [])) for s in ("train", "val", "test")}
+    if min(sizes.values()) < 1 or sizes["train"] < 2:
+        raise TrainingError(f"The dataset is too small to split (train/val/test = {sizes}).",
+                            hint="use at least a few dozen rows")
+
+
+def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | None = None,
+          on_trainer: Callable[[Trainer], None] | None = None) -> TrainedModel:
+    """Train `spec.architecture` on `data` (or the catalog dataset `spec.dataset`) and score it."""
+    from .augment import make_augment
+    from .datasets import load_dataset
+
+    if spec.architecture not in ARCHITECTURES:
+        raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
+    if data is None:
+        data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
+    check_splits(data)
+    torch.manual_seed(spec.config.seed)
+    task = make_task(data, spec)
+    model = build_model(spec.architecture, task.arch_config)
+    if spec.options.get("channels_last") and data_task(data) == "image":
+        model = model.to(memory_format=torch.channels_last)
+    cfg = spec.config
+    steps = (len(task.y["train"]) + cfg.batch_size - 1) // cfg.batch_size
+
+    def evaluate(m, device):
+        return task.score(m, "val", device)[0]
+
+    trainer = Trainer(model, cfg, lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
+                      task.loss, evaluate, monitor=task.monitor(),
+                      augment=make_augment(spec.options.get("augment")) if data_task(data) == "image" else None)
+    for kind, fns in (callbacks or {}).items():
+        for fn in fns:
+            trainer.add_callback(kind, fn)
+    if on_trainer:
+        on_trainer(trainer)
+    history = trainer.run()
+    model = model.to("cpu").eval()
+    val, _ = task.score(model, "val", torch.device("cpu"))
+    test, test_scores = task.score(model, "test", torch.device("cpu"))
+    baseline = task.baseline() if hasattr(task, "baseline") else None
+    return TrainedModel(spec=spec, model=model, task=data_task(data), problem=task.problem, labels=task.labels,
+                        arch_config=task.arch_config, preprocessing=task.preprocessing, input_spec=task.input_spec,
+                        assets=task.assets, history=history, metrics={"val": val, "test": test}, baseline=baseline,
+                        example_feed=task.example_feed(), test_true=task.y["test"].numpy(),
+                        test_scores=test_scores, test_index=np.asarray(data.split["test"]))
+
+
+def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float | None = None,
+             shipped: bool = False, notes: str = "") -> dict:
+    from .nets import count_parameters
+
+    h = trained.history
+    return dict(
+        title=title or f"{ARCHITECTURES[trained.spec.architecture][1]} on {trained.spec.dataset}",
+        task=trained.task, problem=trained.problem, dataset=trained.spec.dataset,
+        split=dict(seed=trained.spec.split_seed, evaluated_on="test", max_rows=trained.spec.max_rows),
+        architecture=trained.spec.architecture, arch_config=trained.arch_config,
+        parameters=count_parameters(trained.model), metrics=trained.metrics, baseline=trained.baseline,
+        labels=trained.labels, input_spec=trained.input_spec,
+        output=dict(name="logits" if trained.problem == "classification" else "prediction",
+                    meaning="class logits (apply softmax)" if trained.problem == "classification"
+                    else f"predicted {trained.preprocessing.get('target', 'value')}"),
+        preprocessing=trained.preprocessing, parity_max_abs_diff=parity_diff, seed=trained.spec.config.seed,
+        training_time_s=round(h.elapsed_s, 2), train_config=dict(trained.spec.config.to_dict(), options=trained.spec.options),
+        history=dict(epochs=h.epochs, train_loss=[round(x, 6) for x in h.train_loss], val=h.val,
+                     best_epoch=h.best_epoch, stopped=h.stopped),
+        device=h.device, shipped=shipped, notes=notes, weights="weights.safetensors",
+    )
+
+
+def export(trained: TrainedModel, model_id: str, root: Path | None = None, title: str | None = None,
+           shipped: bool = False, notes: str = "", keep_weights: bool = True) -> registry.Entry:
+    """Export to ONNX, check parity (≤ 1e-4) on a real test batch, write the registry entry atomically."""
+    from safetensors.torch import save_file
+
+    from .export import export_onnx, parity
+
+    registry.validate_id(model_id)
+    model = trained.model.to("cpu").eval().to(memory_format=torch.contiguous_format)
+    example = {k: torch.from_numpy(v[:2]) for k, v in trained.example_feed.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = export_onnx(model, example, Path(tmp) / "model.onnx",
+                                output_name="logits" if trained.problem == "classification" else "prediction",
+                                sequence_axis=trained.task == "text")
+        diff = parity(model, onnx_path, trained.example_feed)
+        if not diff <= PARITY_LIMIT:
+            raise ModelError(f"ONNX parity check failed: max |ONNX − PyTorch| = {diff:.2e} > {PARITY_LIMIT:g}.",
+                             hint="the model was not saved; report this architecture")
+        assets = dict(trained.assets)
+        if keep_weights:
+            weights = Path(tmp) / "weights.safetensors"
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
+            assets["weights.safetensors"] = weights.read_bytes()
+        card = card_for(trained, title, diff, shipped, notes)
+        if not keep_weights:
+            card["weights"] = None
+        folder = registry.save(model_id, onnx_path, card, assets, root=root)
+    return registry.load(folder, root)
+
+
+# ============================================================================ runs on disk
+
+def save_run(trained: TrainedModel, folder: Path) -> Path:
+    """Keep a trained model between processes: weights.safetensors + run.json + assets."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in trained.model.state_dict().items()}, str(folder / "weights.safetensors"))
+    for name, content in trained.assets.items():
+        (folder / name).write_bytes(content)
+    np.savez(folder / "example_feed.npz", **trained.example_feed)
+    h = trained.history
+    run = dict(spec=trained.spec.to_dict(), task=trained.task, problem=trained.problem, labels=trained.labels,
+               arch_config=trained.arch_config, preprocessing=trained.preprocessing, input_spec=trained.input_spec,
+               assets=sorted(trained.assets), metrics=trained.metrics, baseline=trained.baseline,
+               history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
+                            stopped=h.stopped, elapsed_s=h.elapsed_s, device=h.device))
+    (folder / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def load_run(folder: Path) -> TrainedModel:
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    try:
+        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder} is not a training run folder (run.json missing or invalid).",
+                         hint="pass the folder printed by `train`") from exc
+    spec = TrainSpec.from_dict(run["spec"])
+    # the saved weights replace every parameter, so a pre-trained encoder need not be loaded first
+    model = build_model(spec.architecture, dict(run["arch_config"], pretrained=False))
+    model.load_state_dict(load_file(str(folder / "weights.safetensors")))
+    model.eval()
+    h = run["history"]
+    history = TrainHistory(h["epochs"], h["train_loss"], h["val"], h["best_epoch"], h["stopped"], h["elapsed_s"], h["device"])
+    with np.load(folder / "example_feed.npz") as z:
+        feed = {k: z[k] for k in z.files}
+    assets = {name: (folder / name).read_bytes() for name in run["assets"]}
+    return TrainedModel(spec=spec, model=model, task=run["task"], problem=run["problem"], labels=run["labels"],
+                        arch_config=run["arch_config"], preprocessing=run["preprocessing"],
+                        input_spec=run["input_spec"], assets=assets, history=history, metrics=run["metrics"],
+                        baseline=run.get("baseline"), example_feed=feed)

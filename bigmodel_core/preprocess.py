@@ -1,0 +1,197 @@
+"""Input preparation shared by training and ONNX Runtime inference (numpy only, no torch).
+
+- images: any PIL-readable picture → float32 [N, C, H, W] in [0, 1] at the model's size;
+- texts: a saved `tokenizer.json` → int64 `input_ids` / `attention_mask`;
+- tables: `TabularEncoder` (median imputation, standardisation, one-hot) fitted on
+  the training split and saved as JSON next to the model.
+What a model needs is written into its card's `preprocessing` field.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+MAX_IMAGE_PIXELS = 40_000_000       # refuse decompression bombs before decoding
+MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer truncates further)
+
+
+# ----------------------------------------------------------------------------- images
+
+def load_image(source, channels: int):
+    """Open a path, bytes, file object, PIL image or uint8 array as a PIL image in L or RGB."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    if isinstance(source, Image.Image):
+        img = source
+    elif isinstance(source, np.ndarray):
+        arr = source
+        if arr.ndim == 3 and arr.shape[0] in (1, 3) and arr.shape[-1] not in (1, 3):
+            arr = arr.transpose(1, 2, 0)                  # CHW → HWC
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr)
+    else:
+        if isinstance(source, (bytes, bytearray)):
+            source = io.BytesIO(source)
+        try:
+            img = Image.open(source)
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise DataError(f"The image is too large ({img.width}×{img.height} pixels).",
+                                hint="use a picture under 40 megapixels")
+            img.load()
+        except DataError:
+            raise
+        except FileNotFoundError as exc:
+            raise DataError(f"Image file not found: {source}", hint="check the path") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise DataError("This file is not a readable image (or it is truncated).",
+                            hint="upload a PNG or JPEG picture") from exc
+        except Image.DecompressionBombError as exc:
+            raise DataError("The image is too large to decode safely.", hint="use a picture under 40 megapixels") from exc
+    if img.mode in ("I;16", "I;16B", "I;16L", "I") :
+        arr = np.asarray(img, dtype=np.float64)
+        top = arr.max() or 1.0
+        img = Image.fromarray((arr / top * 255).astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "P", "PA"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("L" if channels == 1 else "RGB")
+
+
+def prepare_images(sources, spec: dict) -> np.ndarray:
+    """Pictures → float32 [N, C, H, W] in [0, 1], resized to the model's input size.
+
+    `spec`: {"channels": 1|3, "height": H, "width": W, "invert": bool}. `invert` turns
+    dark-on-light drawings into MNIST's light-on-dark convention.
+    """
+    from PIL import Image
+
+    c, h, w = spec["channels"], spec["height"], spec["width"]
+    out = np.empty((len(sources), c, h, w), dtype=np.float32)
+    for i, src in enumerate(sources):
+        img = load_image(src, c)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        arr = np.asarray(img, dtype=np.float32) / 255.0      # [H, W] or [H, W, 3]
+        if spec.get("invert"):
+            arr = 1.0 - arr
+        out[i] = arr[None] if c == 1 else arr.transpose(2, 0, 1)
+    return out
+
+
+def uint8_to_float(images: np.ndarray) -> np.ndarray:
+    """Dataset tensors (uint8 [N, C, H, W]) → float32 in [0, 1]."""
+    return images.astype(np.float32) / 255.0
+
+
+# ----------------------------------------------------------------------------- texts
+
+def clean_texts(texts) -> tuple[list[str], list[str]]:
+    """Strip texts, refuse empty ones, cut very long ones. Returns (texts, notices)."""
+    cleaned, notices = [], []
+    for t in texts:
+        t = str(t).strip()
+        if not t:
+            raise DataError("The text is empty.", hint="type a sentence to classify")
+        if len(t) > MAX_TEXT_CHARS:
+            notices.append(f"A text of {len(t):,} characters was cut to {MAX_TEXT_CHARS:,}.")
+            t = t[:MAX_TEXT_CHARS]
+        cleaned.append(t)
+    return cleaned, notices
+
+
+def encode_texts(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """Tokenise a batch: {"input_ids": int64 [N, T], "attention_mask": int64 [N, T]}."""
+    enc = tokenizer.encode_batch(list(texts))
+    ids = np.array([e.ids for e in enc], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def load_tokenizer(path: Path):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(path))
+
+
+# ----------------------------------------------------------------------------- tables
+
+@dataclass
+class TabularEncoder:
+    """Numeric: fill NaN with the training median, standardise. Categorical: one-hot of known values."""
+
+    numeric: dict[str, dict] = field(default_factory=dict)       # col -> {median, mean, std, min, max}
+    categorical: dict[str, list] = field(default_factory=dict)   # col -> categories (as strings)
+    columns: list[str] = field(default_factory=list)             # feature columns in input order
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, feature_types: dict[str, str]) -> "TabularEncoder":
+        enc = cls(columns=list(feature_types))
+        for col, kind in feature_types.items():
+            if kind == "numeric":
+                values = pd.to_numeric(frame[col], errors="coerce").astype(float)
+                values = values[np.isfinite(values)]
+                if values.empty:
+                    raise DataError(f"Column '{col}' has no numeric values.", hint="drop it or mark it categorical")
+                std = float(values.std(ddof=0))
+                enc.numeric[col] = dict(median=float(values.median()), mean=float(values.mean()),
+                                        std=std if std > 1e-12 else 1.0,
+                                        min=float(values.min()), max=float(values.max()))
+            else:
+                enc.categorical[col] = sorted(frame[col].dropna().astype(str).unique().tolist())
+        return enc
+
+    @property
+    def feature_names(self) -> list[str]:
+        names = []
+        for col in self.columns:
+            if col in self.numeric:
+                names.append(col)
+            else:
+                names += [f"{col}={v}" for v in self.categorical[col]]
+        return names
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """DataFrame with the feature columns → float32 [N, F]. Missing columns are an error."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise DataError(f"Missing feature columns: {', '.join(missing)}.",
+                            hint=f"the model expects: {', '.join(self.columns)}")
+        parts = []
+        for col in self.columns:
+            if col in self.numeric:
+                st = self.numeric[col]
+                v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+                v = np.where(np.isfinite(v), v, st["median"])
+                parts.append(((v - st["mean"]) / st["std"])[:, None])
+            else:
+                cats = self.categorical[col]
+                values = frame[col].astype(str).to_numpy()
+                parts.append((values[:, None] == np.array(cats, dtype=object)[None, :]).astype(np.float64))
+        x = np.concatenate(parts, axis=1) if parts else np.zeros((len(frame), 0))
+        return x.astype(np.float32)
+
+    def to_json(self) -> str:
+        return json.dumps({"columns": self.columns, "numeric": self.numeric, "categorical": self.categorical},
+                          indent=1, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TabularEncoder":
+        d = json.loads(text)
+        return cls(numeric=d["numeric"], categorical=d["categorical"], columns=d["columns"])
+
+
+def finite_or_none(x: float):
+    return None if x is None or not math.isfinite(x) else x

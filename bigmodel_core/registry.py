@@ -1,0 +1,202 @@
+"""The model registry: one folder per model under `models/`, each `model.onnx` + `card.json` + assets.
+
+Writes are atomic (a complete temporary folder is renamed into place), the
+sha256 of `model.onnx` is checked against the card at load, ids are validated
+so no path can escape the registry, and one broken entry never hides the rest.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+from .paths import models_dir
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]$|^[a-z0-9]$")
+CARD_FIELDS = {
+    "id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
+    "metrics", "baseline", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff",
+    "created", "sha256", "onnx_bytes", "seed", "training_time_s", "train_config", "history", "shipped",
+    "notes", "quantized_from", "weights", "device", "assets", "card_version",
+}
+REQUIRED_FIELDS = {"id", "task", "problem", "labels", "input_spec", "preprocessing", "sha256"}
+
+
+def validate_id(model_id: str) -> str:
+    """Lower-case letters, digits, '-' and '_' only (no dots, no slashes): safe as a folder name."""
+    if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
+        raise ModelError(f"'{model_id}' is not a valid model id.",
+                         hint="use 1-64 lower-case letters, digits, '-' or '_' (e.g. my-mnist-cnn)")
+    return model_id
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_verified: dict[tuple, str] = {}
+
+
+def verified_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _verified:
+        _verified[key] = sha256_file(path)
+    return _verified[key]
+
+
+@dataclass
+class Entry:
+    id: str
+    folder: Path
+    card: dict
+
+
+def _recover(root: Path) -> None:
+    """Finish or undo a save that was interrupted: restore `.old-*`, drop stale `.tmp-*`."""
+    for old in root.glob(".old-*"):
+        model_id = old.name[len(".old-"):].rsplit("-", 1)[0]
+        target = root / model_id
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, target)
+    for tmp in root.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def resolve(model: str | Path, root: Path | None = None) -> Path:
+    """A registry id or a folder path → the model folder. Raises ModelError when absent."""
+    root = Path(root or models_dir())
+    candidate = Path(model)
+    if isinstance(model, Path) or os.sep in str(model) or (candidate.is_dir() and (candidate / "card.json").exists()):
+        folder = candidate
+    else:
+        folder = root / validate_id(str(model))
+    if not (folder / "card.json").exists() or not (folder / "model.onnx").exists():
+        known = ", ".join(e.id for e in list_models(root)[0]) or "none"
+        raise ModelError(f"No model '{model}' (expected model.onnx and card.json in {folder}).",
+                         hint=f"known models: {known}")
+    return folder
+
+
+def load(model: str | Path, root: Path | None = None, verify: bool = True) -> Entry:
+    folder = resolve(model, root)
+    try:
+        card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"The card of '{folder.name}' is not valid JSON.", hint="re-export the model") from exc
+    if not isinstance(card, dict):
+        raise ModelError(f"The card of '{folder.name}' is not a JSON object.", hint="re-export the model")
+    unknown = set(card) - CARD_FIELDS
+    if unknown:
+        raise ModelError(f"The card of '{folder.name}' has unknown fields: {', '.join(sorted(unknown))}.",
+                         hint="the card may come from another tool or version; re-export the model")
+    missing = REQUIRED_FIELDS - set(card)
+    if missing:
+        raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.", hint="re-export the model")
+    if verify and verified_sha256(folder / "model.onnx") != card["sha256"]:
+        raise ModelError(f"model.onnx of '{folder.name}' does not match the sha256 in its card (changed or corrupt).",
+                         hint="restore the file or re-export the model")
+    return Entry(card.get("id", folder.name), folder, card)
+
+
+def list_models(root: Path | None = None, verify: bool = True) -> tuple[list[Entry], dict[str, str]]:
+    """(usable entries sorted by id, {folder name: why it was refused})."""
+    root = Path(root or models_dir())
+    if not root.exists():
+        return [], {}
+    _recover(root)
+    good, bad = [], {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (folder / "card.json").exists():
+            if (folder / "model.onnx").exists():
+                bad[folder.name] = "card.json is missing"
+            continue
+        try:
+            good.append(load(folder, root, verify=verify))
+        except ModelError as exc:
+            bad[folder.name] = str(exc)
+    return good, bad
+
+
+def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | str | Path] | None = None,
+         root: Path | None = None, overwrite: bool = True) -> Path:
+    """Write a complete entry atomically and return its folder.
+
+    The files go to `.tmp-<id>-<random>/` first; only a finished folder is renamed to
+    `<id>/`. An existing entry is moved aside to `.old-…` and removed after the swap, and
+    `_recover` puts it back if the process dies between the two renames.
+    """
+    root = Path(root or models_dir())
+    validate_id(model_id)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / model_id
+    if target.exists() and not overwrite:
+        raise ModelError(f"A model called '{model_id}' exists already.", hint="choose another id")
+    if target.exists() and _is_shipped(target) and not card.get("shipped"):
+        raise ModelError(f"'{model_id}' is a shipped model and cannot be replaced.", hint="choose another id")
+    tag = uuid.uuid4().hex[:8]
+    tmp = root / f".tmp-{model_id}-{tag}"
+    tmp.mkdir()
+    try:
+        shutil.copyfile(onnx_file, tmp / "model.onnx")
+        for name, content in (assets or {}).items():
+            if Path(name).name != name or name in ("model.onnx", "card.json"):
+                raise ModelError(f"Invalid asset name '{name}'.")
+            if isinstance(content, Path):
+                shutil.copyfile(content, tmp / name)
+            else:
+                (tmp / name).write_bytes(content.encode() if isinstance(content, str) else content)
+        card = dict(card, id=model_id, sha256=sha256_file(tmp / "model.onnx"),
+                    onnx_bytes=(tmp / "model.onnx").stat().st_size, assets=sorted(assets or {}))
+        card.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        card.setdefault("card_version", 1)
+        unknown = set(card) - CARD_FIELDS
+        if unknown:
+            raise ModelError(f"Unknown card fields: {', '.join(sorted(unknown))}.")
+        (tmp / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        old = None
+        if target.exists():
+            old = root / f".old-{model_id}-{tag}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _is_shipped(folder: Path) -> bool:
+    try:
+        return bool(json.loads((folder / "card.json").read_text(encoding="utf-8")).get("shipped"))
+    except (OSError, ValueError):
+        return False
+
+
+def delete(model_id: str, root: Path | None = None) -> None:
+    root = Path(root or models_dir())
+    folder = root / validate_id(model_id)
+    if not folder.exists():
+        raise ModelError(f"No model '{model_id}'.")
+    if _is_shipped(folder):
+        raise ModelError(f"'{model_id}' is shipped with the app and cannot be deleted.")
+    trash = root / f".tmp-del-{model_id}-{uuid.uuid4().hex[:8]}"
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,168 @@
+"""ONNX Runtime sessions with honest provider choice, and the `Predictor` that serves a registry model.
+
+CUDA (or TensorRT) is requested only when a GPU is really usable
+(`torch.cuda.is_available()`): onnxruntime-gpu lists CUDA on any machine and
+falls back to CPU with error spam otherwise. The provider that actually runs is
+reported with every prediction. Inference needs onnxruntime, numpy and
+tokenizers only; torch is imported (lazily) just to ask whether CUDA works.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+TENSORRT = "TensorrtExecutionProvider"
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_usable() -> bool:
+    """True only where a CUDA GPU really works (not merely where onnxruntime-gpu is installed)."""
+    if os.environ.get("BIGMODEL_FORCE_CPU"):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def default_threads() -> int:
+    """Threads for both torch and ONNX Runtime: the physical cores we may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def choose_providers(device: str = "auto", available: list[str] | None = None, cuda_ok: bool | None = None) -> list[str]:
+    """Providers to ask for, in order. `device`: auto | cpu | cuda.
+
+    `available` and `cuda_ok` default to this machine; tests pass them to simulate a GPU.
+    """
+    import onnxruntime as ort
+
+    available = ort.get_available_providers() if available is None else available
+    cuda_ok = gpu_usable() if cuda_ok is None else cuda_ok
+    if device == "cpu" or not cuda_ok or CUDA not in available:
+        if device == "cuda":
+            raise ModelError("CUDA was requested but no usable GPU was found.", hint="use the CPU provider")
+        return [CPU]
+    return [CUDA, CPU]
+
+
+def session_options(threads: int | None = None):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads or default_threads()
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3          # errors only: no provider-fallback spam
+    return so
+
+
+def make_session(model, device: str = "auto", threads: int | None = None, providers: list[str] | None = None):
+    """An InferenceSession for a path or bytes. Returns (session, provider actually used)."""
+    import onnxruntime as ort
+
+    providers = providers or choose_providers(device)
+    if CUDA in providers and hasattr(ort, "preload_dlls"):
+        try:
+            ort.preload_dlls()     # finds the CUDA/cuDNN libraries shipped with the torch wheels
+        except Exception:  # noqa: BLE001 - a failed preload only means CUDA will not start
+            pass
+    source = str(model) if isinstance(model, (str, Path)) else model
+    try:
+        session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
+    except Exception as exc:  # noqa: BLE001
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"ONNX Runtime could not load the model: {first}",
+                         hint="the file must be a valid, self-contained ONNX model") from exc
+    return session, session.get_providers()[0]
+
+
+@dataclass
+class Prediction:
+    label: str | None = None
+    scores: dict[str, float] | None = None
+    value: float | None = None
+
+    def to_json(self) -> dict:
+        if self.value is not None:
+            return {"prediction": self.value}
+        return {"label": self.label, "scores": self.scores}
+
+
+class Predictor:
+    """Everything needed to predict with one registry model: card, ORT session, preprocessing.
+
+    `predict(inputs)` takes images (paths/bytes/PIL/arrays), texts, or a DataFrame
+    according to the card's task and returns one `Prediction` per input.
+    """
+
+    def __init__(self, folder: Path, card: dict, device: str = "auto", threads: int | None = None):
+        self.folder, self.card = Path(folder), card
+        self.task, self.problem = card["task"], card.get("problem", "classification")
+        self.labels = card.get("labels") or []
+        self.session, self.provider = make_session(self.folder / "model.onnx", device=device, threads=threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_name = self.session.get_outputs()[0].name
+        pre = card.get("preprocessing", {})
+        self.tokenizer = self.encoder = None
+        if self.task == "text":
+            from .preprocess import load_tokenizer
+
+            self.tokenizer = load_tokenizer(self.folder / pre.get("tokenizer", "tokenizer.json"))
+        elif self.task == "tabular":
+            from .preprocess import TabularEncoder
+
+            self.encoder = TabularEncoder.from_json((self.folder / pre.get("encoder", "encoder.json")).read_text())
+        self.last_latency_ms = None
+        self.notices: list[str] = []
+
+    # -- inputs → feed -----------------------------------------------------------------------
+    def prepare(self, inputs) -> dict[str, np.ndarray]:
+        from . import preprocess as pp
+
+        self.notices = []
+        if self.task == "image":
+            return {self.input_names[0]: pp.prepare_images(list(inputs), self.card["preprocessing"])}
+        if self.task == "text":
+            texts, self.notices = pp.clean_texts(inputs)
+            feed = pp.encode_texts(self.tokenizer, texts)
+            return {k: feed[k] for k in self.input_names}
+        if self.task == "tabular":
+            return {self.input_names[0]: self.encoder.transform(inputs)}
+        raise ModelError(f"Unknown task '{self.task}' in the model card.")
+
+    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        t0 = time.perf_counter()
+        out = self.session.run([self.output_name], feed)[0]
+        self.last_latency_ms = (time.perf_counter() - t0) * 1000
+        return out
+
+    def raw(self, inputs) -> np.ndarray:
+        """Model outputs: probabilities [N, K] for classification, values [N] for regression."""
+        out = self.run(self.prepare(inputs))
+        if self.problem == "regression":
+            return out.reshape(len(out), -1)[:, 0]
+        from .metrics import softmax
+
+        return softmax(out.astype(np.float64))
+
+    def predict(self, inputs) -> list[Prediction]:
+        out = self.raw(inputs)
+        if self.problem == "regression":
+            return [Prediction(value=float(v)) for v in out]
+        return [Prediction(label=self.labels[int(p.argmax())],
+                           scores={lab: float(s) for lab, s in zip(self.labels, p)}) for p in out]

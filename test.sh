@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up (first run only), then run the whole default test suite. Extra arguments go to pytest
+# (e.g. ./test.sh -m slow for the long trainings and benchmarks).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup.sh
+# Browser tests drive Debian's Chromium; install it when missing and we may (root).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[test] installing chromium for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "[test] chromium could not be installed; browser tests will be skipped"
+fi
+export BIGMODEL_CACHE_DIR="${BIGMODEL_CACHE_DIR:-$PWD/.cache/derived}"
+exec .venv/bin/python -m pytest "$@"

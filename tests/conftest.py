@@ -1,0 +1,27 @@
+"""Test set-up: offline, the shared dataset mirror as the data cache, a private model registry per test."""
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if "BIGMODEL_DATA_DIR" not in os.environ and SHARED.is_dir():
+    os.environ["BIGMODEL_DATA_DIR"] = str(SHARED)
+os.environ.setdefault("BIGMODEL_CACHE_DIR", str(ROOT / ".cache" / "derived"))
+
+
+@pytest.fixture
+def tmp_registry(tmp_path, monkeypatch):
+    """An empty model registry for one test."""
+    root = tmp_path / "models"
+    root.mkdir()
+    monkeypatch.setenv("BIGMODEL_MODELS_DIR", str(root))
+    return root
+
+
+def mirror_has(dataset_id: str) -> bool:
+    return (Path(os.environ.get("BIGMODEL_DATA_DIR", "")) / dataset_id).exists()
