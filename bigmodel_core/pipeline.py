@@ -107,16 +107,16 @@ class _Task:
 class _ImageTask(_Task):
     def __init__(self, data, spec: TrainSpec):
         self.data, self.labels = data, list(data.class_names)
-        images = torch.from_numpy(np.ascontiguousarray(data.images))       # uint8 [N, C, H, W]
+        # fancy indexing copies, so the loader's cached (read-only) array is never touched
+        self.x = {s: torch.from_numpy(data.images[data.split[s]]) for s in ("train", "val", "test")}  # uint8 [N, C, H, W]
         size = spec.options.get("size")
-        c, h, w = images.shape[1:]
+        c, h, w = self.x["train"].shape[1:]
         if spec.architecture == "lenet" and min(h, w) < 28:
             size = size or 32
         if size and (h, w) != (size, size):
-            images = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
-            images = images.round().clamp(0, 255).to(torch.uint8)
+            self.x = {s: F.interpolate(x.float(), size=(size, size), mode="bilinear", align_corners=False)
+                      .round().clamp(0, 255).to(torch.uint8) for s, x in self.x.items()}
             h = w = size
-        self.x = {s: images[torch.from_numpy(data.split[s])] for s in ("train", "val", "test")}
         self.y = {s: torch.from_numpy(data.labels[data.split[s]].astype(np.int64)) for s in ("train", "val", "test")}
         train = self.x["train"].float() / 255.0
         mean = train.mean(dim=(0, 2, 3)).tolist()
