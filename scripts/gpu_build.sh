@@ -4,7 +4,7 @@
 set -uo pipefail
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export BIGMODEL_DATA_DIR=/root/keep/data BIGMODEL_CACHE_DIR=/root/keep/cache BIGMODEL_MODELS_DIR=/root/keep/models
-mkdir -p /root/keep/data /root/keep/models /root/keep/minilm
+rm -rf /root/keep/models; mkdir -p /root/keep/data /root/keep/models /root/keep/minilm
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, transformers, onnxruntime, onnxscript, tokenizers, pandas, sklearn; print('torch', torch.__version__, torch.cuda.is_available(), 'tf', transformers.__version__, 'ort', onnxruntime.__version__, 'pandas', pandas.__version__)"
 case "$1" in
