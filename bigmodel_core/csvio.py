@@ -32,7 +32,9 @@ def _read_bytes(source, max_bytes: int) -> bytes:
             raise DataError(f"The CSV file is too large ({size / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB).",
                             hint="use a sample of the rows")
         raw = path.read_bytes()
-    else:                                                   # a file-like object (e.g. an upload)
+    elif hasattr(source, "getvalue"):                      # Streamlit's UploadedFile, BytesIO
+        raw = source.getvalue()
+    else:                                                   # any other file-like object
         raw = source.read(max_bytes + 1)
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
@@ -42,7 +44,11 @@ def _read_bytes(source, max_bytes: int) -> bytes:
 
 
 def decode(raw: bytes) -> tuple[str, str]:
-    """(text, encoding used)."""
+    """(text, encoding used). UTF-16 by its byte-order mark; binary data is refused."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
+    if b"\x00" in raw[:65536]:
+        raise DataError("This is not a CSV file (it holds binary data).", hint="save the table as a UTF-8 CSV file")
     for enc in ENCODINGS:
         try:
             return raw.decode(enc), enc
@@ -57,20 +63,23 @@ def read_csv_safely(source, max_bytes: int = MAX_CSV_BYTES, with_encoding: bool 
     if not raw.strip():
         raise DataError("The CSV file is empty.", hint="upload a file with a header row and data rows")
     text, encoding = decode(raw)
-    try:
-        dialect = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
-    dupes = sorted({c for c in header if header.count(c) > 1})
+    if not text.strip():
+        raise DataError("The CSV file is empty.", hint="upload a file with a header row and data rows")
+    first_line = text.lstrip().split("\n", 1)[0]
+    sep = max([",", ";", "\t", "|"], key=first_line.count)
+    header = next(csv.reader(io.StringIO(first_line), delimiter=sep), [])
+    header = [h.strip() for h in header]
+    dupes = sorted({c for c in header if c and header.count(c) > 1})
     if dupes:
         raise DataError(f"Duplicated column names: {', '.join(dupes)}.", hint="give every column its own name")
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep)
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise DataError(f"This is not a readable CSV file: {str(exc).splitlines()[0][:200]}",
+        raise DataError(f"This is not a readable CSV file: {str(exc).strip().splitlines()[0][:200]}",
                         hint="check the separator and quoting") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    trailing = [c for c in frame.columns if c.startswith("Unnamed: ") and frame[c].isna().all()]
+    frame = frame.drop(columns=trailing)          # empty columns from trailing separators (Excel exports)
     if frame.empty:
         raise DataError("The CSV file has a header but no rows.", hint="add data rows")
     return (frame, encoding) if with_encoding else frame

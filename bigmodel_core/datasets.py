@@ -39,6 +39,7 @@ from sklearn.model_selection import train_test_split
 from . import catalog
 from .catalog import DatasetInfo, local_path
 from .download import MIRROR_HINT, ensure_file
+from .csvio import read_csv_safely
 from .errors import DataError
 from .paths import cache_dir, data_dir
 
@@ -438,35 +439,9 @@ def _read_bytes(source) -> tuple[bytes, str]:
 
 
 def _read_csv(source) -> tuple[pd.DataFrame, str]:
-    """Read an uploaded CSV, guessing its encoding (UTF-8, GB18030, cp1252) and separator (, ; tab |)."""
+    """Read an uploaded CSV (encoding and separator detected by `csvio`) and name it."""
     data, name = _read_bytes(source)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    elif b"\x00" in data[:65536]:
-        raise DataError(f"{name} is not a CSV file (it holds binary data)", hint=CSV_HINT)
-    else:
-        for encoding in ("utf-8-sig", "gb18030", "cp1252"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            text = data.decode("latin-1")
-    if not text.strip():
-        raise DataError(f"{name} is empty", hint=CSV_HINT)
-    header = text.lstrip().split("\n", 1)[0]
-    separator = max([",", ";", "\t", "|"], key=header.count)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=separator, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-        raise DataError(f"{name} cannot be read as CSV: {str(e).strip()}", hint=CSV_HINT) from e
-    frame.columns = [str(c).strip() for c in frame.columns]
-    trailing = [c for c in frame.columns if c.startswith("Unnamed: ") and frame[c].isna().all()]
-    frame = frame.drop(columns=trailing)  # empty columns from trailing separators (Excel exports)
-    if len(frame) == 0:
-        raise DataError(f"{name} has column names but no rows", hint=CSV_HINT)
-    return frame, name
+    return read_csv_safely(data), name
 
 
 def _find_column(frame: pd.DataFrame, wanted: str, name: str, role: str) -> str:
