@@ -16,7 +16,7 @@ import numpy as np
 
 from . import registry
 from .errors import ModelError
-from .runtime import CPU, CUDA, default_threads, gpu_usable, make_session
+from .runtime import CUDA, default_threads, gpu_usable, make_session
 
 DEFAULT_BATCHES = (1, 8, 64, 256)
 SAMPLE_TEXTS = [

@@ -129,7 +129,7 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
 
 
 def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None, log=print) -> dict:
-    from . import pipeline, registry
+    from . import pipeline
     from .evaluation import evaluate
 
     spec = recipe.spec

@@ -7,7 +7,6 @@ file that fails its checksum is never left in the cache.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from .catalog import DatasetInfo, RemoteFile, local_path
+from .checksums import cached_sha256, remember, sha256_file
 from .errors import DataError
 
 TIMEOUT_S = 30
@@ -30,28 +30,8 @@ MIRROR_HINT = ("check the internet connection, or set BIGMODEL_DATA_DIR to a fol
 
 Progress = Callable[[int, int | None], None]  # (bytes done, total bytes or None)
 
-_verified: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) -> sha256 hex
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _cached_sha256(path: Path) -> str:
-    """sha256 of `path`, computed once per process for a given (path, mtime, size)."""
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _verified:
-        _verified[key] = sha256_of(path)
-    return _verified[key]
-
-
 def _check(path: Path, expected: str, what: str) -> None:
-    got = _cached_sha256(path)
+    got = cached_sha256(path)
     if got != expected:
         raise DataError(f"checksum mismatch for {what}: expected {expected}, got {got}",
                         hint="the file is damaged or not the one the catalog names; delete it to download it again")
@@ -83,15 +63,14 @@ def ensure_file(info: DatasetInfo, remote_file: RemoteFile, progress: Progress |
                 temporary.append(extracted)
                 _extract(final, member, extracted, remote_file.url)
                 final = extracted
-        got = sha256_of(final)
+        got = sha256_file(final)
         if got != remote_file.sha256:
             raise DataError(f"checksum mismatch for {remote_file.url} ({info.id}/{remote_file.name}): "
                             f"expected {remote_file.sha256}, got {got}",
                             hint="the server sent a different file; nothing was saved. " + MIRROR_HINT)
         os.chmod(final, 0o644)  # mkstemp makes it private; a cached dataset is not a secret
         os.replace(final, target)
-        stat = target.stat()
-        _verified[(str(target), stat.st_mtime_ns, stat.st_size)] = got
+        remember(target, got)
         return target
     finally:
         for path in temporary:

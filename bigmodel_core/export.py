@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 

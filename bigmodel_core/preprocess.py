@@ -192,6 +192,3 @@ class TabularEncoder:
         d = json.loads(text)
         return cls(numeric=d["numeric"], categorical=d["categorical"], columns=d["columns"])
 
-
-def finite_or_none(x: float):
-    return None if x is None or not math.isfinite(x) else x

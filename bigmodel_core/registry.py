@@ -7,7 +7,6 @@ so no path can escape the registry, and one broken entry never hides the rest.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checksums import cached_sha256, sha256_file
 from .errors import ModelError
 from .paths import models_dir
 
@@ -35,25 +35,6 @@ def validate_id(model_id: str) -> str:
         raise ModelError(f"'{model_id}' is not a valid model id.",
                          hint="use 1-64 lower-case letters, digits, '-' or '_' (e.g. my-mnist-cnn)")
     return model_id
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-_verified: dict[tuple, str] = {}
-
-
-def verified_sha256(path: Path) -> str:
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size)
-    if key not in _verified:
-        _verified[key] = sha256_file(path)
-    return _verified[key]
 
 
 @dataclass
@@ -106,7 +87,7 @@ def load(model: str | Path, root: Path | None = None, verify: bool = True) -> En
     missing = REQUIRED_FIELDS - set(card)
     if missing:
         raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.", hint="re-export the model")
-    if verify and verified_sha256(folder / "model.onnx") != card["sha256"]:
+    if verify and cached_sha256(folder / "model.onnx") != card["sha256"]:
         raise ModelError(f"model.onnx of '{folder.name}' does not match the sha256 in its card (changed or corrupt).",
                          hint="restore the file or re-export the model")
     return Entry(card.get("id", folder.name), folder, card)

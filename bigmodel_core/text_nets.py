@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
 import torch.nn as nn
 
 from .errors import ModelError

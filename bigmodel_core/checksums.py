@@ -1,0 +1,36 @@
+"""sha256 of files, computed once per process for a given (path, mtime, size).
+
+Shared by the data cache (dataset files) and the registry (model.onnx files).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+_known: dict[tuple[str, int, int], str] = {}   # (path, mtime_ns, size) -> sha256 hex
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _key(path: Path) -> tuple[str, int, int]:
+    st = Path(path).stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of `path`; recomputed only when the file's mtime or size changes."""
+    key = _key(path)
+    if key not in _known:
+        _known[key] = sha256_file(path)
+    return _known[key]
+
+
+def remember(path: Path, digest: str) -> None:
+    """Record a digest just computed for a file written by us."""
+    _known[_key(path)] = digest
