@@ -1,12 +1,16 @@
-"""The Streamlit app starts and its home page renders without an exception."""
+"""Every page runs under AppTest without an exception, in both languages."""
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-def test_home_page_renders():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_home_page_renders(lang):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
     assert not at.exception
-    assert "BigModel Studio" in at.title[0].value
+    assert ("BigModel Studio" if lang == "en" else "大模型工坊") in at.title[0].value
