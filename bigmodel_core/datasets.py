@@ -642,3 +642,33 @@ def load_image_zip(path, size: int | None = None, seed: int = 0) -> ImageDataset
     labels = np.array([class_names.index(c) for c in classes], dtype=np.int64)
     ds = ImageDataset(_upload_id(name), np.stack(arrays), labels, class_names, notes=notes)
     return _make_split(ds, seed, None, None)
+
+
+# ---------------------------------------------------------------------------- sentence-level validation
+
+def sentence_validation(ds: TextDataset, n: int = 1000, min_words: int = 15, seed: int = 0) -> TextDataset:
+    """Re-carve validation as whole sentences, with no piece of them left in train.
+
+    SST-2's train file holds every phrase of every parse tree, while its test (dev)
+    set holds whole sentences of other reviews. A validation split of random train
+    phrases therefore measures the wrong thing, and leaks: the sub-phrases of a
+    validation sentence sit in train. Here validation is `n` long items (whole
+    sentences, stratified), and every train item that is a contiguous word span of
+    one of them is dropped from train.
+    """
+    pool = np.concatenate([ds.split["train"], ds.split["val"]])
+    words = {int(i): tuple(ds.texts[i].lower().split()) for i in pool}
+    long_items = np.array([i for i in pool if len(words[int(i)]) >= min_words], dtype=np.int64)
+    if len(long_items) < n:
+        raise DataError(f"only {len(long_items)} items have {min_words}+ words; {n} are needed for validation")
+    val, _ = train_test_split(long_items, train_size=n, random_state=seed, stratify=ds.labels[long_items])
+    spans = set()
+    for i in val:
+        w = words[int(i)]
+        spans.update(w[a:b] for a in range(len(w)) for b in range(a + 1, len(w) + 1))
+    val_set = set(int(i) for i in val)
+    train = np.array([i for i in pool if int(i) not in val_set and words[int(i)] not in spans], dtype=np.int64)
+    dropped = len(pool) - len(train) - len(val)
+    split = dict(ds.split, train=np.sort(train), val=np.sort(val).astype(np.int64))
+    note = f"validation: {n} whole sentences; {dropped:,} train phrases taken from them were dropped"
+    return replace(ds, split=split, notes=tuple(ds.notes) + (note,))

@@ -286,6 +286,10 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
         raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
     if data is None:
         data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
+    if spec.options.get("validation") == "sentences":
+        from .datasets import sentence_validation
+
+        data = sentence_validation(data, seed=spec.split_seed)
     check_splits(data)
     torch.manual_seed(spec.config.seed)
     task = make_task(data, spec)
@@ -326,7 +330,8 @@ def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float
     return dict(
         title=title or f"{ARCHITECTURES[trained.spec.architecture][1]} on {trained.spec.dataset}",
         task=trained.task, problem=trained.problem, dataset=trained.spec.dataset,
-        split=dict(seed=trained.spec.split_seed, evaluated_on="test", max_rows=trained.spec.max_rows),
+        split=dict(seed=trained.spec.split_seed, evaluated_on="test", max_rows=trained.spec.max_rows,
+                   validation=trained.spec.options.get("validation", "default")),
         architecture=trained.spec.architecture, arch_config=trained.arch_config,
         parameters=count_parameters(trained.model), metrics=trained.metrics, baseline=trained.baseline,
         labels=trained.labels, input_spec=trained.input_spec,
