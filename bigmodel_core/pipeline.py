@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -188,7 +189,7 @@ class _TextTask(_Task):
 
 class _TabularTask(_Task):
     def __init__(self, data, spec: TrainSpec):
-        from .preprocess import TabularEncoder
+        from .preprocess import TabularEncoder, category_strings
 
         o = spec.options
         self.data, self.problem = data, data.problem
@@ -221,7 +222,7 @@ class _TabularTask(_Task):
                                      default=st["median"], integer=integer))
             else:
                 cats = self.encoder.categorical[col]
-                mode = parts["train"][col].astype(str).mode()
+                mode = pd.Series(category_strings(parts["train"][col].dropna())).mode()
                 features.append(dict(name=col, type="categorical", categories=cats,
                                      default=str(mode.iloc[0]) if len(mode) else cats[0]))
         self.preprocessing = dict(encoder="encoder.json", target=data.target, features=features)

@@ -58,10 +58,9 @@ def load_image(source, channels: int):
                             hint="upload a PNG or JPEG picture") from exc
         except Image.DecompressionBombError as exc:
             raise DataError("The image is too large to decode safely.", hint="use a picture under 40 megapixels") from exc
-    if img.mode in ("I;16", "I;16B", "I;16L", "I") :
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):        # 16-bit: full scale is 65535, as in 8-bit 255
         arr = np.asarray(img, dtype=np.float64)
-        top = arr.max() or 1.0
-        img = Image.fromarray((arr / top * 255).astype(np.uint8))
+        img = Image.fromarray(np.clip(arr / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8))
     if img.mode in ("RGBA", "LA", "P", "PA"):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -127,6 +126,19 @@ def load_tokenizer(path: Path):
 
 # ----------------------------------------------------------------------------- tables
 
+def category_strings(values: pd.Series) -> list[str]:
+    """Categories as text, with whole numbers written alike whether pandas read them as int or float.
+
+    A blank cell turns an integer column into floats (1 → 1.0); '1' and '1.0' must stay one category.
+    """
+    out = []
+    for v in values.tolist():
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out.append(str(v))
+    return out
+
+
 @dataclass
 class TabularEncoder:
     """Numeric: fill NaN with the training median, standardise. Categorical: one-hot of known values."""
@@ -149,7 +161,7 @@ class TabularEncoder:
                                         std=std if std > 1e-12 else 1.0,
                                         min=float(values.min()), max=float(values.max()))
             else:
-                enc.categorical[col] = sorted(frame[col].dropna().astype(str).unique().tolist())
+                enc.categorical[col] = sorted(set(category_strings(frame[col].dropna())))
         return enc
 
     @property
@@ -177,7 +189,7 @@ class TabularEncoder:
                 parts.append(((v - st["mean"]) / st["std"])[:, None])
             else:
                 cats = self.categorical[col]
-                values = frame[col].astype(str).to_numpy()
+                values = np.array(category_strings(frame[col]), dtype=object)
                 parts.append((values[:, None] == np.array(cats, dtype=object)[None, :]).astype(np.float64))
         x = np.concatenate(parts, axis=1) if parts else np.zeros((len(frame), 0))
         return x.astype(np.float32)

@@ -1,0 +1,171 @@
+"""The one-call workflow: train → export → predict, runs kept on disk, and its errors."""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from bigmodel_core import pipeline, registry
+from bigmodel_core.datasets import load_dataset
+from bigmodel_core.errors import TrainingError
+from bigmodel_core.pipeline import TrainSpec
+from bigmodel_core.preprocess import prepare_images
+from bigmodel_core.runtime import Predictor
+from bigmodel_core.training import TrainConfig
+
+CARD_KEYS = {"id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
+             "metrics", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff", "created",
+             "sha256", "onnx_bytes", "seed", "training_time_s", "train_config", "history", "weights", "assets"}
+
+
+def quick(epochs=1, **kw):
+    return TrainConfig(epochs=epochs, batch_size=32, lr=3e-3, device="cpu", **kw)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def lenet_run():
+    return pipeline.train(TrainSpec("digits", "lenet", quick()))
+
+
+def _png(img_u8_chw: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img_u8_chw[0]).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- images
+
+def test_lenet_on_digits_is_upsized_trained_and_exported(lenet_run, digits, tmp_registry):
+    trained = lenet_run
+    assert trained.task == "image" and trained.problem == "classification"
+    assert trained.labels == [str(i) for i in range(10)]
+    assert trained.preprocessing["height"] == trained.preprocessing["width"] == 32      # 8×8 digits → 32×32
+    assert trained.arch_config["size"] == 32 and trained.input_spec[0]["shape"] == ["batch", 1, 32, 32]
+    assert trained.history.epochs == [1] and trained.metrics["test"]["accuracy"] > 0.5
+
+    entry = pipeline.export(trained, "digits-lenet", root=tmp_registry)
+    card = entry.card
+    assert CARD_KEYS <= set(card), CARD_KEYS - set(card)
+    assert card["parity_max_abs_diff"] <= 1e-4
+    assert card["dataset"] == "digits" and card["architecture"] == "lenet" and card["parameters"] > 0
+    assert card["metrics"]["test"]["accuracy"] == trained.metrics["test"]["accuracy"]
+    assert card["output"]["name"] == "logits" and card["weights"] == "weights.safetensors"
+    assert (entry.folder / "weights.safetensors").exists()
+    assert [e.id for e in registry.list_models(tmp_registry)[0]] == ["digits-lenet"]
+
+    # a user uploads a few raw 8×8 digits as PNG files: the registry model labels them
+    test_rows = digits.split["test"]
+    raw = digits.images[test_rows]                                          # uint8 [N, 1, 8, 8]
+    predictor = Predictor(entry.folder, card, device="cpu")
+    few = predictor.predict([_png(img) for img in raw[:8]])
+    assert all(p.label in card["labels"] for p in few)
+    assert all(sum(p.scores.values()) == pytest.approx(1.0, abs=1e-5) for p in few)
+    x = prepare_images([_png(img) for img in raw[:8]], card["preprocessing"])
+    assert x.shape == (8, 1, 32, 32)
+    with torch.inference_mode():
+        torch_labels = trained.model.eval()(torch.from_numpy(x)).argmax(1).tolist()
+    assert [card["labels"].index(p.label) for p in few] == torch_labels
+
+    # … and over the whole test split it scores what its card says
+    labels = np.array([card["labels"].index(p.label) for p in predictor.predict(list(raw))])
+    accuracy = float(np.mean(labels == digits.labels[test_rows]))
+    assert accuracy == pytest.approx(card["metrics"]["test"]["accuracy"], abs=0.02)
+
+
+def test_small_cnn_on_digits_exports_with_parity(tmp_registry, digits):
+    trained = pipeline.train(TrainSpec("digits", "small-cnn", quick(), options=dict(widths=[8, 16]), max_rows=500))
+    assert trained.arch_config["widths"] == [8, 16]
+    assert trained.preprocessing["height"] == 8                             # only LeNet needs upsizing
+    entry = pipeline.export(trained, "digits-cnn", root=tmp_registry)
+    assert entry.card["parity_max_abs_diff"] <= 1e-4
+    assert CARD_KEYS <= set(entry.card)
+    preds = Predictor(entry.folder, entry.card, device="cpu").predict(list(digits.images[digits.split["test"][:5]]))
+    assert len(preds) == 5 and all(p.label in entry.card["labels"] for p in preds)
+
+
+def test_save_run_and_load_run_round_trip(lenet_run, tmp_path, tmp_registry):
+    folder = pipeline.save_run(lenet_run, tmp_path / "run")
+    assert (folder / "run.json").exists() and (folder / "weights.safetensors").exists()
+    assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl"))          # never pickle
+    again = pipeline.load_run(folder)
+    assert again.spec == lenet_run.spec and again.labels == lenet_run.labels
+    assert again.metrics == lenet_run.metrics and again.preprocessing == lenet_run.preprocessing
+    assert again.history.train_loss == lenet_run.history.train_loss
+    feed = lenet_run.example_feed["pixels"]
+    assert np.array_equal(again.example_feed["pixels"], feed)
+    with torch.inference_mode():
+        a = lenet_run.model.eval()(torch.from_numpy(feed))
+        b = again.model(torch.from_numpy(feed))
+    assert torch.equal(a, b)
+    entry = pipeline.export(again, "digits-from-run", root=tmp_registry)          # the CLI's train → export path
+    assert entry.card["parity_max_abs_diff"] <= 1e-4
+    assert entry.card["metrics"] == lenet_run.metrics
+
+
+def test_load_run_of_a_folder_that_is_not_a_run(tmp_path):
+    from bigmodel_core.errors import ModelError
+
+    with pytest.raises(ModelError, match="not a training run folder"):
+        pipeline.load_run(tmp_path)
+
+
+# ----------------------------------------------------------------------------- tables
+
+def test_tabular_classification_records_a_baseline(tmp_registry):
+    trained = pipeline.train(TrainSpec("breast-cancer", "mlp", quick(epochs=3), options=dict(hidden=[16])))
+    assert trained.task == "tabular" and trained.labels and len(trained.labels) == 2
+    base = trained.baseline
+    assert base["model"].startswith("logistic regression")
+    assert set(base["metrics"]) == {"accuracy", "macro_f1", "roc_auc"}
+    assert 0.8 < base["metrics"]["accuracy"] <= 1.0 and 0.8 < base["metrics"]["roc_auc"] <= 1.0
+    assert set(trained.metrics["test"]) == {"accuracy", "macro_f1", "roc_auc"}
+    entry = pipeline.export(trained, "bc-mlp", root=tmp_registry)
+    assert entry.card["baseline"] == base and entry.card["parity_max_abs_diff"] <= 1e-4
+    assert (entry.folder / "encoder.json").exists()
+    features = entry.card["preprocessing"]["features"]
+    assert features and all({"name", "type", "default"} <= set(f) for f in features)
+
+
+# ----------------------------------------------------------------------------- errors and stopping
+
+@pytest.mark.parametrize("dataset, arch, choices", [
+    ("diabetes", "lenet", "linear, mlp"),
+    ("digits", "mlp", "lenet, mlp-seed, small-cnn"),
+    ("breast-cancer", "tiny-bert", "linear, mlp"),
+])
+def test_architecture_that_does_not_fit_the_data_is_a_training_error_with_a_hint(dataset, arch, choices):
+    with pytest.raises(TrainingError, match=f"'{arch}' does not fit") as info:
+        pipeline.train(TrainSpec(dataset, arch, quick()))
+    assert choices in info.value.hint
+
+
+def test_unknown_architecture_is_a_training_error():
+    with pytest.raises(TrainingError, match="Unknown architecture 'resnet-9000'") as info:
+        pipeline.train(TrainSpec("digits", "resnet-9000", quick()))
+    assert "lenet" in info.value.hint
+
+
+def test_stop_requested_in_the_first_batch_still_exports(tmp_registry):
+    trainers, batches = [], []
+
+    def stop_now(event):
+        batches.append(event.step)
+        trainers[0].request_stop()
+
+    trained = pipeline.train(TrainSpec("breast-cancer", "mlp", quick(epochs=20), options=dict(hidden=[8])),
+                             callbacks={"batch_end": [stop_now]}, on_trainer=trainers.append)
+    assert batches == [1]                                  # no second batch after the stop
+    assert trained.history.stopped and trained.history.epochs == [1]
+    assert np.isfinite(trained.test_scores).all()
+    entry = pipeline.export(trained, "stopped-early", root=tmp_registry)
+    assert entry.card["parity_max_abs_diff"] <= 1e-4
+    assert entry.card["history"]["stopped"] is True and entry.card["history"]["epochs"] == [1]
+    rows, _ = load_dataset("breast-cancer").subset("test")
+    preds = Predictor(entry.folder, entry.card, device="cpu").predict(rows.head(3))
+    assert len(preds) == 3 and all(p.label in ("malignant", "benign") for p in preds)

@@ -1,0 +1,235 @@
+"""Dynamic int8 quantisation of an exported model, and the PyTorch-vs-ONNX Runtime latency benchmark."""
+import shutil
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bigmodel_core import bench, pipeline, registry, runtime
+from bigmodel_core.pipeline import TrainSpec, card_for
+from bigmodel_core.quantize import quantize_dynamic_int8
+from bigmodel_core.training import TrainConfig
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """The torch engine sets torch's global thread count; give later tests theirs back."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+TEXT_OPTIONS = dict(vocab_size=500, hidden=32, intermediate=64, layers=1, heads=2, max_length=32)
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory):
+    """tiny-bert on 600 rows of waimai10k (Chinese reviews), two epochs, exported (fp32) to a private registry.
+
+    waimai10k rather than sst2: 600 rows of sst2 leave tiny-bert predicting one class for every sentence, and
+    label agreement with such a model would be 100 % whatever the quantiser did.
+    """
+    root = tmp_path_factory.mktemp("text-models")
+    spec = TrainSpec("waimai10k", "tiny-bert", TrainConfig(epochs=2, batch_size=32, lr=3e-3, device="cpu"),
+                     options=TEXT_OPTIONS, max_rows=600)
+    trained = pipeline.train(spec)
+    entry = pipeline.export(trained, "waimai-micro", root=root)
+    return trained, entry
+
+
+@pytest.fixture(scope="module")
+def test_sentences():
+    from bigmodel_core.datasets import load_dataset
+
+    data = load_dataset("waimai10k", max_rows=600)
+    texts = [data.texts[i] for i in data.split["test"][:100]]
+    assert len(texts) == 100
+    return texts
+
+
+def _register_int8(entry: registry.Entry, trained, int8_file: Path, root: Path) -> registry.Entry:
+    """Register a quantised sibling `<id>-int8` the way the shipped int8 models are registered."""
+    card = card_for(trained, parity_diff=entry.card["parity_max_abs_diff"])
+    card.update(weights=None, quantized_from=dict(format="dynamic int8, per-channel", model=entry.id))
+    folder = registry.save(f"{entry.id}-int8", int8_file, card, dict(trained.assets), root=root)
+    return registry.load(folder, root)
+
+
+# ----------------------------------------------------------------------------- quantisation
+
+def test_int8_text_model_is_smaller_loads_and_agrees_with_fp32(text_model, test_sentences, tmp_path):
+    _, entry = text_model
+    fp32 = entry.folder / "model.onnx"
+    int8 = quantize_dynamic_int8(fp32, tmp_path / "int8.onnx")
+    assert int8 == tmp_path / "int8.onnx" and int8.exists()
+    assert int8.stat().st_size < 0.8 * fp32.stat().st_size, (int8.stat().st_size, fp32.stat().st_size)
+
+    s32, _ = runtime.make_session(fp32, device="cpu")
+    s8, provider = runtime.make_session(int8, device="cpu")
+    assert provider == runtime.CPU
+    assert [i.name for i in s8.get_inputs()] == [i.name for i in s32.get_inputs()] == ["input_ids", "attention_mask"]
+
+    from bigmodel_core.preprocess import encode_texts, load_tokenizer
+
+    feed = encode_texts(load_tokenizer(entry.folder / "tokenizer.json"), test_sentences)
+    a, b = s32.run(None, feed)[0], s8.run(None, feed)[0]
+    assert a.shape == b.shape == (100, 2) and np.isfinite(b).all()
+    assert 0 < a.argmax(1).mean() < 1, "the fp32 model predicts one class only: agreement would say nothing"
+    agree = float(np.mean(a.argmax(1) == b.argmax(1)))
+    assert agree >= 0.9, f"int8 and fp32 labels agree on only {agree:.0%} of 100 sentences"
+    # the int8 model follows fp32 sentence by sentence, not just on the (possibly majority) label
+    margin32, margin8 = a[:, 1] - a[:, 0], b[:, 1] - b[:, 0]
+    assert np.corrcoef(margin32, margin8)[0, 1] > 0.9
+    assert not np.array_equal(a, b)                        # it really is a different (quantised) graph
+
+
+def test_int8_sibling_serves_predictions_like_fp32(text_model, test_sentences, tmp_path):
+    trained, entry = text_model
+    root = entry.folder.parent
+    int8_entry = _register_int8(entry, trained, quantize_dynamic_int8(entry.folder / "model.onnx",
+                                                                      tmp_path / "q.onnx"), root)
+    assert int8_entry.id == "waimai-micro-int8" and int8_entry.card["quantized_from"]["model"] == "waimai-micro"
+    p32 = runtime.Predictor(entry.folder, entry.card, device="cpu")
+    p8 = runtime.Predictor(int8_entry.folder, int8_entry.card, device="cpu")
+    out32, out8 = p32.predict(test_sentences[:20]), p8.predict(test_sentences[:20])
+    assert all(p.label in ("negative", "positive") for p in out8)
+    assert sum(x.label == y.label for x, y in zip(out32, out8)) >= 18
+    for p in out8:
+        assert sum(p.scores.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------- benchmark
+
+@pytest.fixture(scope="module")
+def tabular_export(tmp_path_factory):
+    """A small MLP on diabetes, exported with weights (torch engine) plus an int8 sibling, in a source registry."""
+    root = tmp_path_factory.mktemp("tab-models")
+    spec = TrainSpec("diabetes", "mlp", TrainConfig(epochs=2, batch_size=64, lr=3e-3, device="cpu"),
+                     options=dict(hidden=[16]))
+    trained = pipeline.train(spec)
+    entry = pipeline.export(trained, "diabetes-bench", root=root)
+    int8 = quantize_dynamic_int8(entry.folder / "model.onnx", root / "int8.onnx")
+    int8_entry = _register_int8(entry, trained, int8, root)
+    return entry, int8_entry
+
+
+@pytest.fixture
+def bench_model(tabular_export, tmp_registry):
+    """The exported model (without its int8 sibling) copied into this test's empty registry."""
+    entry, _ = tabular_export
+    shutil.copytree(entry.folder, tmp_registry / entry.id)
+    return entry.id
+
+
+FIELDS = {"engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput", "provider", "n"}
+
+
+def test_benchmark_reports_every_engine_and_batch(bench_model, monkeypatch):
+    monkeypatch.setenv("BIGMODEL_FORCE_CPU", "1")
+    runtime.gpu_usable.cache_clear()
+    try:
+        report = bench.benchmark(bench_model, batches=(1, 4), rounds=5, warmup=1)
+    finally:
+        runtime.gpu_usable.cache_clear()
+    assert report["model"] == bench_model and report["threads"] >= 1
+    assert {"cpu", "cores", "python", "onnxruntime"} <= set(report["machine"])
+    rows = report["results"]
+    assert {(r["engine"], r["batch"]) for r in rows} == {("torch", 1), ("ort-cpu", 1), ("torch", 4), ("ort-cpu", 4)}
+    for r in rows:
+        assert set(r) == FIELDS, r
+        assert r["n"] == 5
+        assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
+        assert r["throughput"] == pytest.approx(r["batch"] / r["p50_ms"] * 1000)
+        assert r["provider"] == ("pytorch-cpu" if r["engine"] == "torch" else runtime.CPU)
+    speed = bench.speedups(rows)
+    assert set(speed) == {"ort-cpu"} and set(speed["ort-cpu"]) == {1, 4}
+
+
+def _as_array(out):
+    if isinstance(out, list):                             # ONNX Runtime: a list of outputs
+        out = out[0]
+    return np.asarray(out.detach().numpy() if hasattr(out, "detach") else out, dtype=np.float64)
+
+
+def test_engines_give_the_same_answers_on_the_same_feed(bench_model, tabular_export):
+    entry = registry.load(bench_model)
+    engines = bench.engines_for(entry, ["torch", "ort-cpu"], threads=1)
+    assert [e.name for e in engines] == ["torch", "ort-cpu"]
+    for batch in (1, 4, 33):
+        feed = bench.synthetic_feed(entry.card, batch, folder=entry.folder)
+        assert feed["features"].shape == (batch, entry.card["input_spec"][0]["shape"][1])
+        outs = [_as_array(e.run(feed)) for e in engines]
+        assert outs[0].shape == outs[1].shape == (batch,)
+        assert np.max(np.abs(outs[0] - outs[1])) <= 1e-4
+
+
+def _recording(monkeypatch):
+    calls = []
+    real = bench.engines_for
+
+    def engines_for(entry, names, threads):
+        engines = real(entry, names, threads)
+        for e in engines:
+            def run(feed, _run=e.run, _name=e.name):
+                calls.append((_name, len(next(iter(feed.values())))))
+                return _run(feed)
+            e.run = run
+        return engines
+
+    monkeypatch.setattr(bench, "engines_for", engines_for)
+    return calls
+
+
+def test_engines_are_warmed_up_then_interleaved_round_by_round(bench_model, monkeypatch):
+    calls = _recording(monkeypatch)
+    report = bench.benchmark(bench_model, batches=(1, 4), engines=["torch", "ort-cpu"], rounds=4, warmup=2)
+    names = ["torch", "ort-cpu"]
+    expected = []
+    for batch in (1, 4):
+        expected += [(n, batch) for n in names for _ in range(2)]        # warm-up, shape by shape
+        expected += [(n, batch) for _ in range(4) for n in names]        # timed: one call per engine per round
+    assert calls == expected
+    assert all(r["n"] == 4 for r in report["results"])
+
+
+def test_percentiles_come_from_the_timed_calls_only(bench_model, monkeypatch):
+    """A fake clock: torch calls take 3, 1, 2, 5, 4 ms, ORT calls 1 ms; warm-up calls take 100 ms."""
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    durations = {"torch": iter([100] * 3 + [3, 1, 2, 5, 4]), "ort-cpu": iter([100] * 3 + [1] * 5)}
+
+    def fake_engines(entry, names, threads):
+        def make(name):
+            def run(feed):
+                clock.now += next(durations[name]) / 1000
+            return bench.Engine(name, run, "fake")
+        return [make("torch"), make("ort-cpu")]
+
+    monkeypatch.setattr(bench, "engines_for", fake_engines)
+    rows = {r["engine"]: r for r in bench.benchmark(bench_model, batches=(2,), rounds=5, warmup=3)["results"]}
+    t = np.array([3, 1, 2, 5, 4], dtype=float)
+    assert rows["torch"]["p50_ms"] == pytest.approx(3.0)
+    assert rows["torch"]["p90_ms"] == pytest.approx(np.percentile(t, 90))
+    assert rows["torch"]["p99_ms"] == pytest.approx(np.percentile(t, 99))
+    assert rows["torch"]["throughput"] == pytest.approx(2 / 3.0 * 1000)
+    assert rows["ort-cpu"]["p50_ms"] == rows["ort-cpu"]["p99_ms"] == pytest.approx(1.0)
+    assert bench.speedups(list(rows.values()))["ort-cpu"][2] == pytest.approx(3.0)
+
+
+def test_int8_sibling_is_benchmarked_as_ort_int8(bench_model, tabular_export, tmp_registry):
+    _, int8_entry = tabular_export
+    shutil.copytree(int8_entry.folder, tmp_registry / f"{bench_model}-int8")
+    report = bench.benchmark(bench_model, batches=(1, 4), engines=["torch", "ort-cpu", "ort-int8"], rounds=3,
+                             warmup=1)
+    engines = {(r["engine"], r["batch"]): r for r in report["results"]}
+    assert {("ort-int8", 1), ("ort-int8", 4)} <= set(engines)
+    assert engines[("ort-int8", 1)]["provider"] == runtime.CPU
+    entry = registry.load(bench_model)
+    by_name = {e.name: e for e in bench.engines_for(entry, None, threads=1)}
+    assert {"torch", "ort-cpu", "ort-int8"} <= set(by_name)
+    feed = bench.synthetic_feed(entry.card, 16, folder=entry.folder)
+    fp32, q8 = _as_array(by_name["ort-cpu"].run(feed)), _as_array(by_name["ort-int8"].run(feed))
+    spread = fp32.std()
+    assert np.abs(fp32 - q8).max() < 0.1 * spread, "the int8 sibling predicts far from its fp32 model"
