@@ -4,14 +4,27 @@ Run with ./run.sh. Each page is one thin file in pages/; all logic lives in bigm
 """
 import streamlit as st
 
+from bigmodel_core.domains import DOMAINS
 from ui.i18n import language_switch, t
+from ui.layout import PAGE_ICONS, apply_style
 
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
+apply_style()
 language_switch()
 
 pages = {
     t("nav.explore"): [
-        st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="home", default=True),
+        st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], url_path="home", default=True),
+    ],
+    t("nav.domains"): [
+        st.Page(f"pages/domain_{d.id.replace('-', '_')}.py", title=t(f"domain.{d.id}.title"), icon=d.icon,
+                url_path=d.id)
+        for d in DOMAINS.values()
+    ],
+    t("nav.build"): [
+        st.Page("pages/train.py", title=t("nav.train"), icon=PAGE_ICONS["train"], url_path="train"),
+        st.Page("pages/predict.py", title=t("nav.predict"), icon=PAGE_ICONS["predict"], url_path="predict"),
+        st.Page("pages/models.py", title=t("nav.models"), icon=PAGE_ICONS["models"], url_path="models"),
     ],
 }
 st.navigation(pages).run()

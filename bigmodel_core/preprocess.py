@@ -26,7 +26,7 @@ MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer trunc
 
 def load_image(source, channels: int):
     """Open a path, bytes, file object, PIL image or uint8 array as a PIL image in L or RGB."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     if isinstance(source, Image.Image):
@@ -49,6 +49,7 @@ def load_image(source, channels: int):
                 raise DataError(f"The image is too large ({img.width}×{img.height} pixels).",
                                 hint="use a picture under 40 megapixels")
             img.load()
+            img = ImageOps.exif_transpose(img)              # phone photos: honour the EXIF rotation
         except DataError:
             raise
         except FileNotFoundError as exc:
@@ -100,7 +101,7 @@ def clean_texts(texts) -> tuple[list[str], list[str]]:
     """Strip texts, refuse empty ones, cut very long ones. Returns (texts, notices)."""
     cleaned, notices = [], []
     for t in texts:
-        t = str(t).strip()
+        t = "" if t is None else str(t).strip()
         if not t:
             raise DataError("The text is empty.", hint="type a sentence to classify")
         if len(t) > MAX_TEXT_CHARS:

@@ -17,7 +17,11 @@ def quantize_dynamic_int8(src: Path, dst: Path, per_channel: bool = True) -> Pat
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = onnx.load(str(src))
+    try:
+        model = onnx.load(str(src))
+    except Exception as exc:  # noqa: BLE001 - missing file or not a protobuf
+        raise ModelError(f"Cannot read the ONNX model to quantise: {str(exc).splitlines()[0][:200]}",
+                         hint="export the fp32 model first") from exc
     del model.graph.value_info[:]
     with tempfile.TemporaryDirectory() as tmp:
         cleared = Path(tmp) / "cleared.onnx"

@@ -1,16 +1,271 @@
-"""Every page runs under AppTest without an exception, in both languages."""
+"""Every page runs under AppTest without an exception, in both languages, and its main interaction works.
+
+Checks that need a shipped model skip (with the build command) while that model
+is not built yet. The tabular form, the model registry's delete and the
+"train on this data" button are also exercised against a private registry with
+a tiny model trained on the spot, so they are covered on any machine.
+"""
+import io
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from bigmodel_core import domains
+from ui.i18n import table
 
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+DOMAIN_PAGES = {d: f"pages/domain_{d.replace('-', '_')}.py" for d in domains.DOMAINS}
+EN, ZH = table("en"), table("zh")
+
+
+def built(model_id: str) -> bool:
+    return (ROOT / "models" / model_id / "model.onnx").exists()
+
+
+def need(*model_ids: str) -> None:
+    missing = [m for m in model_ids if not built(m)]
+    if missing:
+        pytest.skip(f"model not built yet: {domains.build_command(missing)}")
+
+
+def open_page(page: str | None, lang: str = "en") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["lang"] = lang
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def prediction_metrics(at: AppTest, lang: str = "en") -> list:
+    tab = EN if lang == "en" else ZH
+    prefix = tab["domain.predicted"].split("{")[0]
+    return [m for m in at.metric if m.label == tab["domain.prediction"] or m.label.startswith(prefix)]
+
+
+def no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# ============================================================================ every page, both languages
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_home_page_renders(lang):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["lang"] = lang
-    at.run()
-    assert not at.exception
+    at = open_page(None, lang)
     assert ("BigModel Studio" if lang == "en" else "大模型工坊") in at.title[0].value
+    tab = EN if lang == "en" else ZH
+    text = " ".join(m.value for m in at.markdown)
+    assert tab["home.pretrain_title"] in text and tab["home.finetune_title"] in text
+    assert len([p for p in at.get("page_link")]) >= 8 + 3          # every domain + train, predict, models
+    assert any("ExecutionProvider" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("domain_id", list(domains.DOMAINS))
+def test_domain_page_renders(domain_id, lang):
+    at = open_page(DOMAIN_PAGES[domain_id], lang)
+    tab = EN if lang == "en" else ZH
+    assert tab[f"domain.{domain_id}.title"] in at.title[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert tab[f"domain.{domain_id}.uses"][0] in text
+    assert any(b.label == tab["domain.train_button"] for b in at.button)
+    show = domains.get(domain_id).showcases[0] if lang == "en" or domain_id != "customer-service" \
+        else domains.get(domain_id).showcase("waimai10k")
+    if all(built(m) for m in show.models):
+        assert prediction_metrics(at, lang), "a built model should answer on first view"
+    else:                                                          # the helpful empty state, not a failure
+        assert any("build-defaults" in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_models_page_renders(lang):
+    at = open_page("pages/models.py", lang)
+    tab = EN if lang == "en" else ZH
+    assert tab["nav.models"] in at.title[0].value
+    shipped = [p.parent.name for p in (ROOT / "models").glob("*/card.json")]
+    if shipped:
+        assert at.dataframe, "the comparison table"
+        assert at.get("download_button"), "a download button"
+
+
+# ============================================================================ main interactions (shipped models)
+
+TABULAR = {
+    "healthcare": "diabetes-mlp", "finance": "credit-default-mlp", "education": "student-grade-mlp",
+    "manufacturing": "ai4i-failure-mlp", "transport": "bike-demand-mlp", "smart-home": "energy-heating-mlp",
+}
+
+
+def move_first_input(at: AppTest, model_id: str) -> None:
+    """Move the first slider of the model's form to its maximum (or last step)."""
+    prefix = f"in:{model_id}:"
+    sliders = [s for s in at.slider if s.key and s.key.startswith(prefix)]
+    steps = [s for s in at.select_slider if s.key and s.key.startswith(prefix)]
+    if sliders:
+        sliders[0].set_value(sliders[0].max).run()
+    else:
+        steps[0].set_value(steps[0].options[-1]).run()
+
+
+@pytest.mark.parametrize("domain_id", list(TABULAR))
+def test_tabular_form_predicts(domain_id):
+    model_id = TABULAR[domain_id]
+    need(model_id)
+    at = open_page(DOMAIN_PAGES[domain_id])
+    assert prediction_metrics(at)
+    move_first_input(at, model_id)
+    no_traceback(at)
+    assert prediction_metrics(at), "still a prediction after moving a slider"
+    at.button(key=f"rand:{model_id}").click().run()                # a real example from the test set
+    no_traceback(at)
+    assert prediction_metrics(at)
+
+
+def test_breast_cancer_form_predicts():
+    need("breast-cancer-mlp")
+    at = open_page(DOMAIN_PAGES["healthcare"])
+    at.segmented_control(key="ds:healthcare").set_value("breast-cancer").run()
+    no_traceback(at)
+    labels = {m.value for m in prediction_metrics(at)}
+    assert labels & {"malignant", "benign"}
+
+
+def png_bytes(rgb=(200, 30, 30), size=(40, 40)) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, rgb).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_public_safety_image_from_test_set_and_uploads():
+    need("cifar10-cnn")
+    at = open_page(DOMAIN_PAGES["public-safety"])
+    cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    assert {m.value for m in prediction_metrics(at)} & set(cifar)
+    at.button(key="rimg:cifar10-images").click().run()             # another test image
+    no_traceback(at)
+    assert prediction_metrics(at)
+    at.radio(key="imgsrc:cifar10-images").set_value("upload").run()
+    at.file_uploader(key="upload:cifar10-images").set_value(("broken.png", b"\x89PNG not really", "image/png")).run()
+    no_traceback(at)
+    assert any("not a readable image" in e.value for e in at.error), "a corrupt upload gives a clear message"
+    at.file_uploader(key="upload:cifar10-images").set_value(("red.png", png_bytes(), "image/png")).run()
+    no_traceback(at)
+    assert {m.value for m in prediction_metrics(at)} & set(cifar)
+
+
+def test_customer_service_english_sentence_gets_a_label():
+    need("sst2-minilm")
+    at = open_page(DOMAIN_PAGES["customer-service"])
+    at.text_area(key="text:sst2").input("What a fantastic, helpful team — thank you!").run()
+    no_traceback(at)
+    assert "positive" in {m.value for m in prediction_metrics(at)}
+    at.text_area(key="text:sst2").input("   ").run()               # empty text: a message, not a traceback
+    no_traceback(at)
+    assert any("empty" in w.value for w in at.warning)
+
+
+def test_customer_service_chinese_review_gets_a_label():
+    need("waimai-tiny")
+    at = open_page(DOMAIN_PAGES["customer-service"], "zh")        # Chinese visitors start on the Chinese data
+    at.text_area(key="text:waimai10k").input("送餐很快，饭菜很好吃，下次还点！").run()
+    no_traceback(at)
+    assert {m.value for m in prediction_metrics(at, "zh")} & {"正面", "负面"}
+
+
+# ============================================================================ a private registry with a tiny model
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    """A registry holding one quickly trained (not shipped) diabetes model under the shipped model's id."""
+    from bigmodel_core.pipeline import TrainSpec, export, train
+    from bigmodel_core.training import TrainConfig
+
+    root = tmp_path_factory.mktemp("models")
+    trained = train(TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, batch_size=64, lr=3e-3, seed=0, device="cpu",
+                                                             threads=1), {"hidden": [8]}))
+    export(trained, "diabetes-mlp", root=root, title="Tiny test MLP", keep_weights=False)
+    return root
+
+
+def test_tabular_form_with_a_fresh_model(tiny_registry, monkeypatch):
+    monkeypatch.setenv("BIGMODEL_MODELS_DIR", str(tiny_registry))
+    at = open_page(DOMAIN_PAGES["healthcare"])
+    before = prediction_metrics(at)[0].value
+    at.slider(key="in:diabetes-mlp:bmi").set_value(at.slider(key="in:diabetes-mlp:bmi").max).run()
+    no_traceback(at)
+    after = prediction_metrics(at)[0].value
+    assert after != before, "a heavier patient gets another prediction"
+    at.button(key="rand:diabetes-mlp").click().run()
+    no_traceback(at)
+    assert any(m.delta and (EN["domain.vs_truth"].split(" {")[0] in m.delta) for m in at.metric), \
+        "a real example shows its true value"
+    at.button(key="reset:diabetes-mlp").click().run()
+    assert prediction_metrics(at)[0].value == before
+    # the breast-cancer model is not in this registry: a helpful empty state, no failure
+    at.segmented_control(key="ds:healthcare").set_value("breast-cancer").run()
+    no_traceback(at)
+    assert any("build-defaults --only breast-cancer-mlp" in c.value for c in at.code)
+
+
+def test_train_button_opens_the_studio_preset(tiny_registry, monkeypatch):
+    monkeypatch.setenv("BIGMODEL_MODELS_DIR", str(tiny_registry))
+    at = open_page(DOMAIN_PAGES["healthcare"])
+    at.button(key="train:healthcare").click().run()
+    no_traceback(at)
+    preset = at.session_state["train_preset"] if "train_preset" in at.session_state else None
+    if preset is not None:                                         # the studio has not consumed it (yet)
+        assert preset == {"task": "tabular", "dataset": "diabetes"}
+    else:                                                          # the studio applied it
+        assert at.session_state["train_dataset"] == "diabetes"
+    assert EN["domain.healthcare.title"] not in at.title[0].value, "the page switched to the studio"
+
+
+def test_models_page_downloads_and_deletes_a_trained_model(tiny_registry, tmp_path, monkeypatch):
+    import shutil
+    import zipfile
+
+    from ui.downloads import zip_model
+
+    root = tmp_path / "models"
+    shutil.copytree(tiny_registry, root)
+    with zipfile.ZipFile(io.BytesIO(zip_model(root / "diabetes-mlp"))) as zf:
+        assert {"diabetes-mlp/model.onnx", "diabetes-mlp/card.json", "diabetes-mlp/encoder.json"} <= set(zf.namelist())
+    monkeypatch.setenv("BIGMODEL_MODELS_DIR", str(root))
+    at = open_page("pages/models.py")
+    assert at.get("download_button")
+    at.button(key="delok:diabetes-mlp").click().run()             # trained models can be deleted
+    no_traceback(at)
+    assert not (root / "diabetes-mlp").exists()
+    assert any("diabetes-mlp" in s.value for s in at.success)
+
+
+def test_shipped_models_cannot_be_deleted():
+    shipped = sorted(p.parent.name for p in (ROOT / "models").glob("*/card.json"))
+    if not shipped:
+        pytest.skip("no shipped model built yet: python -m bigmodel_core build-defaults")
+    at = open_page("pages/models.py")
+    pick = at.selectbox(key="models_pick").value
+    assert at.button(key=f"del:{pick}").disabled
+
+
+def test_refused_entries_are_listed(tmp_path, monkeypatch):
+    root = tmp_path / "models"
+    (root / "broken").mkdir(parents=True)
+    (root / "broken" / "model.onnx").write_bytes(b"not onnx")
+    monkeypatch.setenv("BIGMODEL_MODELS_DIR", str(root))
+    at = open_page("pages/models.py")
+    assert any("broken" in w.value for w in at.warning)
+    assert any("build-defaults" in c.value for c in at.code), "an empty registry shows how to fill it"
+
+
+def test_colours_are_consistent():
+    from ui.layout import BAD, GOOD, class_colors
+
+    assert class_colors(["no failure", "failure"]) == {"failure": BAD, "no failure": GOOD}
+    assert class_colors(["negative", "positive"], positive=0) == {"negative": BAD, "positive": GOOD}
+    assert len(set(class_colors([str(i) for i in range(10)]).values())) == 10
