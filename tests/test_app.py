@@ -6,12 +6,14 @@ is not built yet. The tabular form, the model registry's delete and the
 a tiny model trained on the spot, so they are covered on any machine.
 """
 import io
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import domains
+from bigmodel_core.paths import models_dir
 from ui.i18n import table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +23,7 @@ EN, ZH = table("en"), table("zh")
 
 
 def built(model_id: str) -> bool:
-    return (ROOT / "models" / model_id / "model.onnx").exists()
+    return (models_dir() / model_id / "model.onnx").exists()
 
 
 def need(*model_ids: str) -> None:
@@ -85,8 +87,7 @@ def test_models_page_renders(lang):
     at = open_page("pages/models.py", lang)
     tab = EN if lang == "en" else ZH
     assert tab["nav.models"] in at.title[0].value
-    shipped = [p.parent.name for p in (ROOT / "models").glob("*/card.json")]
-    if shipped:
+    if list(models_dir().glob("*/card.json")):
         assert at.dataframe, "the comparison table"
         assert at.get("download_button"), "a download button"
 
@@ -100,14 +101,15 @@ TABULAR = {
 
 
 def move_first_input(at: AppTest, model_id: str) -> None:
-    """Move the first slider of the model's form to its maximum (or last step)."""
+    """Move the first continuous slider of the model's form to its maximum.
+
+    Features with a few values are step sliders whose options AppTest only knows
+    formatted; a form made only of those (smart-home) is exercised by "Real example".
+    """
     prefix = f"in:{model_id}:"
     sliders = [s for s in at.slider if s.key and s.key.startswith(prefix)]
-    steps = [s for s in at.select_slider if s.key and s.key.startswith(prefix)]
     if sliders:
         sliders[0].set_value(sliders[0].max).run()
-    else:
-        steps[0].set_value(steps[0].options[-1]).run()
 
 
 @pytest.mark.parametrize("domain_id", list(TABULAR))
@@ -245,12 +247,15 @@ def test_models_page_downloads_and_deletes_a_trained_model(tiny_registry, tmp_pa
 
 
 def test_shipped_models_cannot_be_deleted():
-    shipped = sorted(p.parent.name for p in (ROOT / "models").glob("*/card.json"))
+    shipped = sorted(p.parent.name for p in models_dir().glob("*/card.json")
+                     if json.loads(p.read_text(encoding="utf-8")).get("shipped"))
     if not shipped:
         pytest.skip("no shipped model built yet: python -m bigmodel_core build-defaults")
     at = open_page("pages/models.py")
-    pick = at.selectbox(key="models_pick").value
-    assert at.button(key=f"del:{pick}").disabled
+    at.selectbox(key="models_pick").set_value(shipped[0]).run()
+    no_traceback(at)
+    assert at.button(key=f"del:{shipped[0]}").disabled
+    assert not at.get("popover") or all(f"delok:{shipped[0]}" != b.key for b in at.button)
 
 
 def test_refused_entries_are_listed(tmp_path, monkeypatch):

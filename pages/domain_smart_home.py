@@ -1,0 +1,4 @@
+"""Domain page: smart-home — use cases, dataset explorer, hands-on model (see ui/domain_page.py)."""
+from ui.domain_page import render
+
+render("smart-home")

@@ -1,0 +1,179 @@
+"""The shared look: page headers, metric cards, empty states, error boxes and one plotly style.
+
+Every page builds its charts with `style(fig, title, x, y)` and shows them with
+`chart(fig)`, so colours, fonts, margins and legends match across the app.
+"""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from bigmodel_core.errors import BigModelError
+from ui.i18n import current, t, table
+
+PRIMARY = "#4F46E5"          # .streamlit/config.toml primaryColor
+PALETTE = ["#4F46E5", "#14B8A6", "#F59E0B", "#F43F5E", "#0EA5E9",
+           "#8B5CF6", "#10B981", "#F97316", "#64748B", "#EC4899"]
+GOOD, BAD, MUTED = "#14B8A6", "#F43F5E", "#94A3B8"
+SEQUENTIAL = ["#EEF2FF", "#C7D2FE", "#A5B4FC", "#818CF8", "#6366F1", "#4F46E5", "#3730A3"]
+FONT = "Source Sans Pro, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
+
+TASK_ICONS = {"image": "🖼️", "text": "💬", "tabular": "📋"}
+PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️"}
+
+
+# ----------------------------------------------------------------------------- text helpers
+
+def tr(key: str, default: str | None = None, **kwargs):
+    """`t(key)` when the key exists, else `default` (for optional per-dataset texts such as feature labels)."""
+    if key in table(current()):
+        return t(key, **kwargs)
+    return default if default is not None else key
+
+
+def label_text(name: str) -> str:
+    """A class label in the current language ('no failure' → '无故障'); unknown labels stay as they are."""
+    from bigmodel_core.domains import slug
+
+    return tr(f"common.label.{slug(str(name))}", str(name))
+
+
+def metric_name(name: str) -> str:
+    return tr(f"common.metric.{name}", name)
+
+
+def fmt(value, digits: int = 3) -> str:
+    """Numbers for people: 0.8729 → '0.873', 1148874 → '1,148,874', None → '—'."""
+    if value is None:
+        return "—"
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return f"{value:,}"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "—"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{max(digits - 2, 1)}f}"
+
+
+def fmt_bytes(n) -> str:
+    if not n:
+        return "—"
+    n = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+# ----------------------------------------------------------------------------- page blocks
+
+CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 3.6rem; padding-bottom: 3rem; }
+[data-testid="stMainBlockContainer"] h1 { padding-top: 0; }
+[data-testid="stMetric"] { background: #FFFFFF; }
+</style>
+"""
+
+
+def apply_style() -> None:
+    """The app-wide touches the theme cannot express (tighter top margin for projectors)."""
+    st.html(CSS)
+
+
+def page_header(icon: str, title: str, subtitle: str | None = None) -> None:
+    st.title(f"{icon} {title}")
+    if subtitle:
+        st.markdown(f"<p style='font-size:1.1rem;color:#4B5563;margin-top:-0.6rem'>{subtitle}</p>",
+                    unsafe_allow_html=True)
+
+
+def metric_cards(items: list[tuple]) -> None:
+    """A row of bordered metric cards: items are (label, value) or (label, value, help)."""
+    cols = st.columns(len(items))
+    for col, item in zip(cols, items):
+        label, value, *rest = item
+        col.metric(label, value, help=rest[0] if rest else None, border=True)
+
+
+def fact_cards(items: list[tuple]) -> None:
+    """A row of bordered cards for short facts that may be words (metric cards would cut them)."""
+    cols = st.columns(len(items))
+    for col, (label, value) in zip(cols, items):
+        with col, st.container(border=True, height="stretch"):
+            st.caption(label)
+            st.markdown(f"<div style='font-size:1.35rem;font-weight:600;line-height:1.25'>{value}</div>",
+                        unsafe_allow_html=True)
+
+
+def nav_card(icon: str, title: str, body: str, page: str, link_label: str) -> None:
+    """A bordered card with a short text and a link to another page."""
+    with st.container(border=True):
+        st.markdown(f"#### {icon} {title}")
+        st.write(body)
+        st.page_link(page, label=link_label, icon="➡️")
+
+
+def empty_state(message: str, command: str | None = None, icon: str = "🛠️") -> None:
+    """A friendly 'nothing here yet' box, with the command that fixes it."""
+    st.info(message, icon=icon)
+    if command:
+        st.code(command, language="bash", wrap_lines=True)
+
+
+def show_error(exc: BaseException, warning: bool = False) -> None:
+    """A BigModelError as a message box (message, then what to do) — never a traceback."""
+    if isinstance(exc, BigModelError):
+        text = exc.message + (f"\n\n💡 {exc.hint}" if exc.hint else "")
+    else:
+        text = str(exc) or type(exc).__name__
+    (st.warning if warning else st.error)(text, icon="⚠️" if warning else "🚫")
+
+
+def provider_caption(provider: str, ort_ms: float | None, total_ms: float | None) -> None:
+    short = provider.replace("ExecutionProvider", "")
+    st.caption(t("common.ran_on", provider=short, ort=fmt(ort_ms, 2), total=fmt(total_ms, 2)))
+
+
+# ----------------------------------------------------------------------------- charts
+
+def style(fig, title: str | None = None, x: str | None = None, y: str | None = None,
+          height: int = 340, legend: str | None = None, showlegend: bool | None = None):
+    """One look for every plotly figure: title, axis titles (with units), colours, compact margins."""
+    fig.update_layout(
+        title=dict(text=title or "", font=dict(size=15), x=0, xanchor="left", y=1, yref="container",
+                   yanchor="top", pad=dict(t=6, l=4)),
+        colorway=PALETTE, height=height, font=dict(family=FONT, size=13),
+        margin=dict(l=10, r=10, t=(76 if legend is not None else 44) if title else 20, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, title=legend or "",
+                    font=dict(size=12)),
+        hoverlabel=dict(font_size=13),
+    )
+    if showlegend is not None:
+        fig.update_layout(showlegend=showlegend)
+    if x is not None:
+        fig.update_xaxes(title_text=x)
+    if y is not None:
+        fig.update_yaxes(title_text=y)
+    return fig
+
+
+def chart(fig, key: str | None = None, **kwargs):
+    """Show a styled figure full-width, without the plotly logo."""
+    return st.plotly_chart(fig, width="stretch", key=key,
+                           config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+                           **kwargs)
+
+
+def class_colors(labels: list[str], positive: int | None = None) -> dict[str, str]:
+    """Colours for class labels: two classes get calm teal and alert rose (rose for `positive`)."""
+    if len(labels) == 2:
+        pos = 1 if positive is None else positive
+        return {labels[pos]: BAD, labels[1 - pos]: GOOD}
+    return {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(labels)}
