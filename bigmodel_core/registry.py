@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,25 @@ class Entry:
     card: dict
 
 
+STALE_S = 600     # a temporary folder this old belongs to no save still running
+
+
+def _stale(path: Path, age_s: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > age_s
+    except FileNotFoundError:
+        return False
+
+
 def _recover(root: Path) -> None:
-    """Finish or undo a save that was interrupted: restore `.old-*`, drop stale `.tmp-*`."""
+    """Finish or undo a save that was interrupted: restore `.old-*`, drop stale `.tmp-*`.
+
+    Only folders older than a save can take are touched, so a save running in
+    another session or process is never disturbed.
+    """
     for old in root.glob(".old-*"):
+        if not _stale(old, 60):
+            continue
         model_id = old.name[len(".old-"):].rsplit("-", 1)[0]
         target = root / model_id
         if target.exists():
@@ -54,7 +71,8 @@ def _recover(root: Path) -> None:
         else:
             os.replace(old, target)
     for tmp in root.glob(".tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+        if _stale(tmp, STALE_S):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve(model: str | Path, root: Path | None = None) -> Path:

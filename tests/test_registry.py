@@ -65,10 +65,17 @@ def test_overwrite_replaces_completely_and_interrupted_swap_is_recovered(tmp_reg
     assert (tmp_registry / "m" / "model.onnx").read_bytes() == b"v2"
     assert not (tmp_registry / "m" / "a.txt").exists()
     # a crash between moving the old entry aside and renaming the new one in
+    import os
+
     (tmp_registry / "m").rename(tmp_registry / ".old-m-deadbeef")
     (tmp_registry / ".tmp-m-cafe0000").mkdir()
+    (tmp_registry / ".tmp-m-fresh000").mkdir()          # a save still running elsewhere: left alone
+    long_ago = 1_000_000_000
+    for name in (".old-m-deadbeef", ".tmp-m-cafe0000"):
+        os.utime(tmp_registry / name, (long_ago, long_ago))
     good, _ = registry.list_models()
-    assert [e.id for e in good] == ["m"] and not list(tmp_registry.glob(".*"))
+    assert [e.id for e in good] == ["m"]
+    assert sorted(p.name for p in tmp_registry.glob(".*")) == [".tmp-m-fresh000"]
 
 
 def test_shipped_models_cannot_be_deleted_or_replaced(tmp_registry, tmp_path):
