@@ -1,0 +1,220 @@
+"""Predict with any registry model through ONNX Runtime: draw, upload or photograph; type texts; fill a form.
+
+The input widgets follow the model's card (task, image size, feature spec). The
+answer shows the label, the probabilities, the execution provider that ran and
+the latency. ONNX sessions are cached per model folder and card checksum.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from bigmodel_core import registry
+from bigmodel_core.errors import BigModelError
+from bigmodel_core.runtime import Predictor
+from ui import predict_tools as P
+from ui.i18n import t
+from ui.layout import TASK_ICONS, chart, empty_state, fmt, label_text, metric_name, page_header, show_error, tr
+
+try:                                    # importable only inside a Streamlit run (or AppTest)
+    from streamlit_drawable_canvas import st_canvas
+except Exception:  # noqa: BLE001
+    st_canvas = None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def get_predictor(folder: str, sha256: str) -> Predictor:
+    """One ONNX Runtime session per model folder + model checksum (a re-exported model gets a new one)."""
+    entry = registry.load(Path(folder))
+    return Predictor(entry.folder, entry.card)
+
+
+page_header("🔮", t("predict.title"), t("predict.subtitle"))
+
+entries, broken = registry.list_models()
+if broken:
+    with st.expander(t("predict.broken", n=len(broken)), icon="⚠️"):
+        for name, why in broken.items():
+            st.caption(f"**{name}** — {why}")
+if not entries:
+    empty_state(t("predict.empty"), "python -m bigmodel_core build-defaults")
+    st.stop()
+
+by_id = {e.id: e for e in entries}
+ids = list(by_id)
+wanted = st.query_params.get("model") or st.session_state.pop("predict_preset", None)
+if wanted in by_id:
+    st.session_state["predict_model"] = wanted
+if "model" in st.query_params:
+    del st.query_params["model"]
+if st.session_state.get("predict_model") not in by_id:
+    st.session_state["predict_model"] = next((i for i in ("sst2-tiny", "mnist-mlp-seed") if i in by_id), ids[0])
+
+
+def model_label(model_id: str) -> str:
+    card = by_id[model_id].card
+    return f"{TASK_ICONS.get(card['task'], '🧩')} {card.get('title') or model_id}  ·  {model_id}"
+
+
+model_id = st.selectbox(t("predict.model"), ids, key="predict_model", format_func=model_label,
+                        persist_state="session")
+entry = by_id[model_id]
+card = entry.card
+test = (card.get("metrics") or {}).get("test", {})
+facts = [t(f"predict.task.{card['task']}"), t("predict.dataset", dataset=card.get("dataset", "—"))]
+facts += [f"{metric_name(k)} {fmt(v)}" for k, v in list(test.items())[:2]]
+if card.get("parameters"):
+    facts.append(t("predict.params", n=fmt(card["parameters"])))
+facts.append(t("predict.shipped") if card.get("shipped") else t("predict.trained"))
+st.caption("  ·  ".join(facts))
+
+try:
+    predictor = get_predictor(str(entry.folder), card["sha256"])
+except BigModelError as exc:
+    show_error(exc)
+    st.stop()
+
+
+def show_provider(res: P.Result) -> None:
+    st.caption("⚡ " + t("predict.ran_on", provider=res.provider.replace("ExecutionProvider", ""),
+                         ort=f"{res.ort_ms:.2f}", total=f"{res.total_ms:.1f}"))
+
+
+def show_single(res: P.Result, value_name: str | None = None) -> None:
+    """One classification or regression answer: big label, probability bars, provider and latency."""
+    if res.probs is not None:
+        st.metric(t("predict.label"), label_text(res.label()), delta=t("predict.confidence",
+                                                                        p=f"{res.confidence():.1%}"),
+                  delta_color="off", delta_arrow="off", border=True)
+        chart(P.probability_figure(res), key="predict_probs")
+    else:
+        st.metric(value_name or t("predict.value"), fmt(float(res.values[0]), 4), border=True)
+    show_provider(res)
+    for note in res.notices:
+        st.caption(f"ℹ️ {note}")
+
+
+left, right = st.columns([1, 1], gap="large")
+
+# ---------------------------------------------------------------------------- images
+if card["task"] == "image":
+    spec = card["preprocessing"]
+    digit = P.is_digit_model(card)
+    sources = (["draw"] if digit and st_canvas is not None else []) + ["upload", "camera"]
+    with left:
+        st.subheader(t("predict.input"))
+        source = st.segmented_control(t("predict.source"), sources, default=sources[0], key=f"predict_src_{model_id}",
+                                      format_func=lambda s: t(f"predict.source.{s}"), required=True,
+                                      label_visibility="collapsed") or sources[0]
+        outcome, error = None, None
+        try:
+            if source == "draw":
+                st.caption(t("predict.draw_help"))
+                canvas = st_canvas(fill_color="#000000", stroke_width=20, stroke_color="#FFFFFF",
+                                   background_color="#000000", height=280, width=280, drawing_mode="freedraw",
+                                   return_image_data=True, key=f"predict_canvas_{model_id}")
+                image = canvas.image_data if canvas is not None else None
+                if image is not None:
+                    outcome = P.predict_drawing(predictor, card, image)
+            elif source == "upload":
+                f = st.file_uploader(t("predict.upload"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                                     key=f"predict_upload_{model_id}",
+                                     help=t("predict.upload_help", w=spec["width"], h=spec["height"]))
+                if f is not None:
+                    outcome = P.predict_image(predictor, card, f.getvalue())
+            else:
+                photo = st.camera_input(t("predict.camera"), key=f"predict_camera_{model_id}")
+                if photo is not None:
+                    outcome = P.predict_image(predictor, card, photo.getvalue())
+        except BigModelError as exc:
+            error = exc
+        if digit and source != "draw":
+            st.caption(t("predict.digit_tip"))
+    with right:
+        st.subheader(t("predict.output"))
+        if error is not None:
+            show_error(error)
+        elif outcome is None:
+            st.info(t(f"predict.waiting.{source}"), icon="👈")
+        else:
+            res, seen = outcome
+            show_single(res)
+            st.image(P.preview(seen), caption=t("predict.model_sees", w=spec["width"], h=spec["height"]))
+
+# ---------------------------------------------------------------------------- texts
+elif card["task"] == "text":
+    lang = (card.get("preprocessing") or {}).get("language", "en")
+    key = f"predict_text_{model_id}"
+    st.session_state.setdefault(key, t(f"predict.example.{'zh' if lang == 'zh' else 'en'}"))
+    with left:
+        st.subheader(t("predict.input"))
+        text = st.text_area(t("predict.text"), key=key, height=180, help=t("predict.text_help"))
+        st.caption(t("predict.text_help"))
+    with right:
+        st.subheader(t("predict.output"))
+        try:
+            lines, res = P.predict_texts(predictor, text)
+        except BigModelError as exc:
+            show_error(exc)
+        else:
+            if len(lines) == 1:
+                show_single(res)
+            else:
+                table = pd.DataFrame({t("predict.col.text"): lines,
+                                      t("predict.label"): [label_text(res.label(i)) for i in range(len(lines))],
+                                      t("predict.col.confidence"): [res.confidence(i) for i in range(len(lines))]})
+                st.dataframe(table, hide_index=True, width="stretch",
+                             column_config={t("predict.col.confidence"): st.column_config.ProgressColumn(
+                                 min_value=0.0, max_value=1.0, format="percent")})
+                chart(P.texts_figure(lines, res), key="predict_lines")
+                show_provider(res)
+                for note in res.notices:
+                    st.caption(f"ℹ️ {note}")
+
+# ---------------------------------------------------------------------------- tables
+elif card["task"] == "tabular":
+    features = (card.get("preprocessing") or {}).get("features") or []
+    dataset = card.get("dataset", "")
+
+    def feature_label(name: str) -> str:
+        try:
+            from bigmodel_core.domains import slug
+
+            return tr(f"domain.feat.{dataset}.{slug(name)}", name)
+        except Exception:  # noqa: BLE001 - labels are a nicety
+            return name
+
+    values = {}
+    with left:
+        st.subheader(t("predict.input"))
+        if not features:
+            st.warning(t("predict.no_features"))
+        with st.form(f"predict_form_{model_id}", border=True):
+            cols = st.columns(2 if len(features) <= 12 else 3)
+            for i, feat in enumerate(features):
+                w = P.feature_widget_spec(feat)
+                name, label = feat["name"], feature_label(feat["name"])
+                with cols[i % len(cols)]:
+                    wkey = f"predict_f_{model_id}_{name}"
+                    if w["kind"] == "select":
+                        values[name] = st.selectbox(label, w["options"], index=w["index"], key=wkey)
+                    elif w["kind"] == "fixed":
+                        values[name] = w["default"]
+                        st.caption(f"{label}: {w['default']}")
+                    else:
+                        values[name] = st.slider(label, w["min"], w["max"], w["default"], step=w["step"], key=wkey)
+            st.form_submit_button(t("predict.run"), type="primary", icon="🔮")
+    with right:
+        st.subheader(t("predict.output"))
+        if features:
+            try:
+                res = P.predict_row(predictor, values)
+            except BigModelError as exc:
+                show_error(exc)
+            else:
+                target = (card.get("preprocessing") or {}).get("target")
+                show_single(res, value_name=feature_label(target) if target else None)
+else:
+    st.error(t("predict.unknown_task", task=card["task"]))

@@ -1,0 +1,216 @@
+"""The real app in a real browser: Streamlit started as ./run.sh starts it, driven by Debian's Chromium.
+
+Visits every page (no exception box, visible content, a screenshot each in
+tests/artifacts/), types a sentence and uploads a digit on `predict`, and on
+`train` starts a small tabular training, watches the curve grow and presses
+Stop. The app writes only into a temporary copy of the model registry.
+Needs /usr/bin/chromium (`apt-get install -y chromium`) and the playwright
+package; never `playwright install`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+DOMAINS = ["healthcare", "finance", "education", "manufacturing", "public-safety", "transport", "smart-home",
+           "customer-service"]
+PAGES = ["home", *DOMAINS, "train", "predict", "models"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    tmp = tmp_path_factory.mktemp("app")
+    models = tmp / "models"
+    shutil.copytree(ROOT / "models", models)                 # the app writes here, never into the repo
+    env = dict(os.environ, BIGMODEL_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               HF_HUB_DISABLE_TELEMETRY="1")
+    shared = ROOT.parent / "shared" / "data"
+    if "BIGMODEL_DATA_DIR" not in env and shared.is_dir():    # what scripts/setup.sh does for ./run.sh
+        env["BIGMODEL_DATA_DIR"] = str(shared.resolve())
+    python = ROOT / ".venv" / "bin" / "python"
+    port = free_port()
+    log = open(tmp / "streamlit.log", "wb")
+    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "streamlit", "run", "app.py",
+                             "--server.headless", "true", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"streamlit exited: {(tmp / 'streamlit.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("streamlit did not answer within 90 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(30_000)
+        # Open "/" first: until app.py has run once, Streamlit serves a deep link such as /train from the
+        # pages/ folder on its own (no st.navigation, no language switch) — a first-visitor quirk.
+        open_page(page, app_url, "home")
+        yield page
+        browser.close()
+
+
+def open_page(page, url: str, path: str):
+    """Go to a page: through the sidebar link when there is one (a warm page switch, as people do), else by URL."""
+    from playwright.sync_api import expect
+
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]')
+    if "?" not in path and path != "home" and link.count() == 1:
+        link.click()
+        page.wait_for_url(f"**/{path}")
+    else:
+        page.goto(f"{url}/{'' if path == 'home' else path}", wait_until="domcontentloaded")
+    expect(page.locator("h1").first).to_be_visible(timeout=60_000)
+    wait_idle(page)
+
+
+def wait_idle(page, timeout: float = 60.0) -> None:
+    """Until Streamlit's 'running' indicator has been gone for a moment."""
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    time.sleep(0.2)                                  # let a rerun that was just triggered begin
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]').count() > 0
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.6:
+            return
+        time.sleep(0.1)
+
+
+def assert_healthy(page, name: str) -> None:
+    wait_idle(page)
+    errors = page.locator('[data-testid="stException"]')
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert errors.count() == 0, f"{name}: {errors.first.inner_text()[:500]}"
+    assert page.locator(".st-key-lang_switch").count() == 1, f"{name}: the app shell (navigation, language switch) did not run"
+    main = page.locator('[data-testid="stMain"]')
+    assert main.inner_text().strip(), f"{name}: the page is empty"
+
+
+def test_every_page_renders(app_url, browser_page):
+    for path in PAGES:
+        open_page(browser_page, app_url, path)
+        assert_healthy(browser_page, f"page-{path}")
+
+
+def test_predict_a_sentence(app_url, browser_page):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_page(page, app_url, "predict?model=sst2-tiny")
+    box = page.locator(".st-key-predict_text_sst2-tiny textarea")
+    box.fill("An absolutely wonderful film, moving and funny.")
+    box.press("Control+Enter")
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("positive", timeout=30_000)
+    box.fill("A dull, tedious mess that wastes its cast.")
+    box.press("Control+Enter")
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("negative", timeout=30_000)
+    expect(page.get_by_text("ONNX Runtime on CPU").first).to_be_visible()
+    assert_healthy(page, "predict-text")
+
+
+def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    from bigmodel_core.datasets import load_dataset
+
+    images, labels = load_dataset("mnist").subset("test")
+    png = tmp_path / "digit.png"
+    Image.fromarray(images[3, 0]).save(png)
+    model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
+    page = browser_page
+    open_page(page, app_url, f"predict?model={model}")
+    expect(page.locator("iframe, .canvas-root, [data-testid='stCustomComponentV1']").first).to_be_attached()
+    page.locator(f".st-key-predict_src_{model}").get_by_text("Upload").click()
+    page.locator(f".st-key-predict_upload_{model} input[type=file]").set_input_files(str(png))
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(str(labels[3]), timeout=30_000)
+    assert_healthy(page, "predict-digit")
+
+
+def test_train_live_curve_and_stop(app_url, browser_page):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_page(page, app_url, "train")
+    page.locator(".st-key-train_dataset").click()
+    page.get_by_role("option", name="Credit card default").click()
+    wait_idle(page)
+    page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
+    batch = page.locator(".st-key-train_mlp_bs input[type=range]")
+    batch.press("Home")                                                    # batch size 8: many small steps
+    expect(batch).to_have_attribute("aria-valuetext", "8")
+    wait_idle(page)
+    page.locator(".st-key-train_start button").click()
+    stop = page.locator("[class*='st-key-stop_'] button").first
+    expect(stop).to_be_visible(timeout=60_000)
+    plot = page.locator(".js-plotly-plot").first
+    expect(plot).to_be_visible(timeout=30_000)
+    points = lambda: page.evaluate(  # noqa: E731 - steps drawn in the loss curve right now
+        "() => { const g = document.querySelector('.js-plotly-plot'); return g && g.data && g.data[0] ? g.data[0].x.length : 0 }")
+    first = points()
+    page.screenshot(path=str(ARTIFACTS / "train-live.png"), full_page=True)
+    deadline = time.monotonic() + 30
+    while points() <= first and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert points() > first, "the loss curve did not grow"
+    progress = page.locator('[data-testid="stProgress"]').first.inner_text()
+    assert "Epoch" in progress and "left" in progress
+    t0 = time.monotonic()
+    stop.click()
+    expect(page.get_by_text("Stopped by you").first).to_be_visible(timeout=30_000)
+    assert time.monotonic() - t0 < 15
+    wait_idle(page)
+    assert_healthy(page, "train-stopped")

@@ -1,0 +1,225 @@
+"""Helpers of the predict page: inputs (drawings, photos, texts, forms) → ONNX Runtime → labels and charts.
+
+Plain functions (no widgets), so the predict page's logic can be tested
+without a browser: `predict_image`, `predict_texts` and `predict_row` return a
+`Result` with the labels, probabilities, execution provider and latency.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from bigmodel_core import preprocess as pp
+from bigmodel_core.errors import DataError
+from bigmodel_core.metrics import softmax
+from ui.i18n import t as _t
+from ui.layout import PALETTE, label_text, style
+
+DIGIT_DATASETS = ("mnist", "digits")
+INK_THRESHOLD = 40          # grey level (0-255) above which a pixel counts as ink
+
+
+@dataclass
+class Result:
+    labels: list[str]                       # class names (empty for regression)
+    probs: np.ndarray | None = None         # [N, K] for classification
+    values: np.ndarray | None = None        # [N] for regression
+    provider: str = ""
+    ort_ms: float = 0.0                     # ONNX Runtime session.run only
+    total_ms: float = 0.0                   # preprocessing + ONNX Runtime
+    notices: list[str] = field(default_factory=list)
+
+    def label(self, i: int = 0) -> str:
+        return self.labels[int(self.probs[i].argmax())]
+
+    def confidence(self, i: int = 0) -> float:
+        return float(self.probs[i].max())
+
+
+def run(predictor, inputs, feed: dict | None = None) -> Result:
+    """Prepare `inputs` (unless a ready `feed` is given), run the ONNX session, time both."""
+    t0 = time.perf_counter()
+    feed = predictor.prepare(inputs) if feed is None else feed
+    notices = list(getattr(predictor, "notices", []) or [])
+    t1 = time.perf_counter()
+    out = predictor.session.run([predictor.output_name], feed)[0]
+    t2 = time.perf_counter()
+    res = Result(labels=[str(x) for x in predictor.labels], provider=predictor.provider,
+                 ort_ms=(t2 - t1) * 1000, total_ms=(t2 - t0) * 1000, notices=notices)
+    if predictor.problem == "regression":
+        res.values = out.reshape(len(out), -1)[:, 0].astype(float)
+    else:
+        res.probs = softmax(out.astype(np.float64))
+    return res
+
+
+# ============================================================================ images
+
+def is_digit_model(card: dict) -> bool:
+    """Models that read light-on-dark handwritten digits (MNIST, scikit-learn digits)."""
+    pre = card.get("preprocessing", {})
+    return card.get("task") == "image" and pre.get("channels") == 1 and (
+        card.get("dataset") in DIGIT_DATASETS or [str(x) for x in card.get("labels", [])] == [str(d) for d in range(10)])
+
+
+def canvas_to_gray(image) -> np.ndarray:
+    """The canvas's RGBA (or RGB / grey) array → uint8 grey, transparent parts as black."""
+    arr = np.asarray(image, dtype=np.float64)
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        gray = arr[..., :3].mean(axis=2) * (arr[..., 3] / 255.0)
+    elif arr.ndim == 3:
+        gray = arr[..., :3].mean(axis=2)
+    else:
+        gray = arr
+    return np.clip(np.round(gray), 0, 255).astype(np.uint8)
+
+
+def center_digit(gray: np.ndarray, size: int = 28, box: float = 20 / 28) -> np.ndarray | None:
+    """MNIST's framing: the ink's bounding box scaled to fit `box`·size, centred by its centre of mass.
+
+    `gray` is light ink on a dark background. Returns uint8 [size, size], or None when nothing is drawn.
+    """
+    from PIL import Image
+
+    gray = np.asarray(gray, dtype=np.uint8)
+    mask = gray > INK_THRESHOLD
+    if mask.sum() < 5:
+        return None
+    ys, xs = np.nonzero(mask)
+    crop = gray[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    h, w = crop.shape
+    scale = box * size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = np.asarray(Image.fromarray(crop).resize((nw, nh), Image.Resampling.LANCZOS), dtype=np.float64)
+    total = small.sum()
+    cy, cx = ((np.indices(small.shape) * small).reshape(2, -1).sum(axis=1) / total) if total > 0 else (nh / 2, nw / 2)
+    top = int(np.clip(round(size / 2 - cy), 0, size - nh))
+    left = int(np.clip(round(size / 2 - cx), 0, size - nw))
+    out = np.zeros((size, size), dtype=np.float64)
+    out[top:top + nh, left:left + nw] = small
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def digit_from_picture(source, size: int = 28) -> np.ndarray:
+    """A photo or scan of a digit → MNIST-style uint8 [size, size] (dark ink on light paper is inverted)."""
+    gray = np.asarray(pp.load_image(source, 1), dtype=np.uint8)
+    if gray.mean() > 127:                               # dark ink on light paper
+        gray = 255 - gray
+    box = 20 / 28 if size >= 20 else 0.9
+    digit = center_digit(gray, size, box)
+    if digit is None:
+        raise DataError("No digit found in the picture.", hint="draw or photograph one digit, large and dark on white")
+    return digit
+
+
+def predict_image(predictor, card: dict, source) -> tuple[Result, np.ndarray]:
+    """(result, what the model saw as float [C, H, W] in 0..1) for one picture (bytes, file, PIL, array)."""
+    spec = card["preprocessing"]
+    if is_digit_model(card):
+        source = digit_from_picture(source, spec["height"]) if not isinstance(source, np.ndarray) else source
+    x = pp.prepare_images([source], spec)
+    res = run(predictor, None, feed={predictor.input_names[0]: x})
+    return res, x[0]
+
+
+def predict_drawing(predictor, card: dict, rgba) -> tuple[Result, np.ndarray] | None:
+    """A canvas drawing (white on black) → result, or None while the canvas is empty."""
+    spec = card["preprocessing"]
+    digit = center_digit(canvas_to_gray(rgba), spec["height"], 20 / 28 if spec["height"] >= 20 else 0.9)
+    if digit is None:
+        return None
+    return predict_image(predictor, card, digit)
+
+
+def preview(x: np.ndarray, size: int = 140):
+    """What the model saw (float [C, H, W] in 0..1) as a PIL picture with sharp pixels."""
+    from PIL import Image
+
+    arr = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+    arr = arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
+    pic = Image.fromarray(np.ascontiguousarray(arr))
+    scale = max(1, size // max(pic.size))
+    return pic.resize((pic.width * scale, pic.height * scale), Image.Resampling.NEAREST)
+
+
+# ============================================================================ texts
+
+def split_lines(text: str, limit: int = 50) -> list[str]:
+    """One prediction per non-empty line (at most `limit`). Raises DataError when there is none."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if not lines:
+        raise DataError("The text is empty.", hint="type a sentence, or several lines for several predictions")
+    return lines[:limit]
+
+
+def predict_texts(predictor, text: str) -> tuple[list[str], Result]:
+    lines = split_lines(text)
+    return lines, run(predictor, lines)
+
+
+# ============================================================================ tables
+
+def feature_widget_spec(feature: dict) -> dict:
+    """How to show one card feature: a slider (min, max, default, step, integer) or a selectbox (options, index)."""
+    if feature.get("type") == "categorical":
+        cats = [str(c) for c in feature.get("categories", [])]
+        default = str(feature.get("default", cats[0] if cats else ""))
+        return dict(kind="select", options=cats, index=cats.index(default) if default in cats else 0)
+    lo, hi = float(feature.get("min", 0.0)), float(feature.get("max", 1.0))
+    default = float(np.clip(float(feature.get("default", (lo + hi) / 2)), lo, hi))
+    if feature.get("integer"):
+        lo_i, hi_i = int(round(lo)), int(round(hi))
+        return dict(kind="fixed" if lo_i == hi_i else "slider", min=lo_i, max=hi_i,
+                    default=int(round(default)), step=1, integer=True)
+    if hi - lo <= 0:
+        return dict(kind="fixed", min=lo, max=hi, default=lo, step=1.0, integer=False)
+    raw = (hi - lo) / 100
+    step = float(10 ** np.floor(np.log10(raw)))
+    step = next(m * step for m in (1, 2, 5, 10) if m * step >= raw)
+    lo, hi = np.floor(lo / step) * step, np.ceil(hi / step) * step
+    default = round(round(default / step) * step, 10)
+    return dict(kind="slider", min=float(round(lo, 10)), max=float(round(hi, 10)), default=float(default),
+                step=step, integer=False)
+
+
+def predict_row(predictor, values: dict) -> Result:
+    return run(predictor, pd.DataFrame([values]))
+
+
+# ============================================================================ charts
+
+def probability_figure(res: Result, i: int = 0, top: int = 10, tr: Callable = _t) -> go.Figure:
+    """Horizontal bars of the class probabilities of input `i` (the best `top` classes, highest on top)."""
+    p = res.probs[i]
+    order = np.argsort(-p)[:top][::-1]
+    names = [label_text(res.labels[k]) for k in order]
+    best = int(p.argmax())
+    colors = [PALETTE[0] if k == best else "#C7D2FE" for k in order]
+    fig = go.Figure(go.Bar(x=p[order] * 100, y=names, orientation="h", marker_color=colors,
+                           text=[f"{v:.1%}" for v in p[order]], textposition="outside",
+                           hovertemplate="%{y}: %{x:.2f}%<extra></extra>"))
+    fig.update_xaxes(range=[0, 115])
+    fig.update_yaxes(type="category")
+    return style(fig, tr("predict.chart.probs"), tr("predict.chart.prob_axis"), None,
+                 height=max(220, 34 * len(order) + 110), showlegend=False)
+
+
+def texts_figure(lines: list[str], res: Result, tr: Callable = _t) -> go.Figure:
+    """Stacked 100 % bars: one bar per line, one colour per class."""
+    short = [(ln if len(ln) <= 48 else ln[:45] + "…") for ln in lines]
+    short = [f"{i + 1}. {s}" for i, s in enumerate(short)]
+    fig = go.Figure()
+    for k, name in enumerate(res.labels):
+        fig.add_trace(go.Bar(y=short, x=res.probs[:, k] * 100, name=label_text(name), orientation="h",
+                             marker_color=PALETTE[k % len(PALETTE)],
+                             hovertemplate="%{y}<br>" + label_text(name) + ": %{x:.1f}%<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(range=[0, 100])
+    return style(fig, tr("predict.chart.lines"), tr("predict.chart.prob_axis"), None,
+                 height=max(240, 36 * len(lines) + 120))
