@@ -160,7 +160,7 @@ class _TextTask(_Task):
                                     hidden=int(o.get("hidden", 128)), layers=int(o.get("layers", 2)),
                                     heads=int(o.get("heads", 4)), intermediate=int(o.get("intermediate", 256)),
                                     max_position=max_length + 2, dropout=float(o.get("dropout", 0.1)))
-            self.arch_config = dict(bert=bert, num_classes=len(self.labels))
+            self.arch_config = dict(bert=bert, num_classes=len(self.labels), pooling=o.get("pooling", "cls"))
         self.ids, self.mask = {}, {}
         for s, t in texts.items():
             enc = self.tokenizer.encode_batch(t) if t else []
@@ -213,6 +213,13 @@ class _TabularTask(_Task):
                                 regression=self.problem == "regression")
         self.target_std = std
         self.class_weight, self.label_smoothing = None, spec.config.label_smoothing
+        # The validation metric that picks the best epoch. "neg_log_loss" (classification) is for tiny
+        # validation sets, where accuracy and ROC-AUC reach their maximum early and the first such epoch wins.
+        self.monitor_name = o.get("monitor")
+        allowed = ["r2"] if self.problem == "regression" else \
+            ["accuracy", "macro_f1", "neg_log_loss"] + (["roc_auc"] if out == 2 else [])
+        if self.monitor_name is not None and self.monitor_name not in allowed:
+            raise TrainingError(f"Cannot pick the best epoch by '{self.monitor_name}'.", hint=f"choose one of: {', '.join(allowed)}")
         features = []
         for col in self.encoder.columns:
             if col in self.encoder.numeric:
@@ -236,6 +243,16 @@ class _TabularTask(_Task):
         if self.problem == "regression":
             return F.mse_loss(out, target) / (self.target_std ** 2)             # MSE in standardised units
         return super().loss(out, target)
+
+    def score(self, model, split, device) -> tuple[dict, np.ndarray]:
+        metrics, out = super().score(model, split, device)
+        if self.monitor_name == "neg_log_loss":                                 # mean log-probability of the true class
+            y = self.y[split].numpy()
+            metrics["neg_log_loss"] = float(np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1.0))))
+        return metrics, out
+
+    def monitor(self) -> str:
+        return self.monitor_name or super().monitor()
 
     def example_feed(self, n=16):
         return {"features": self.x["test"][:n].numpy()}

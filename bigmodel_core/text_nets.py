@@ -63,18 +63,28 @@ def tiny_bert_config(vocab_size: int, num_labels: int, hidden=128, layers=2, hea
 
 
 class TinyBert(nn.Module):
-    """`BertForSequenceClassification` built from a small `BertConfig`, returning logits only."""
+    """`BertForSequenceClassification` built from a small `BertConfig`, returning logits only.
 
-    def __init__(self, config: dict):
+    pooling="cls" is BERT's own head (the [CLS] vector through the pooler); "mean" averages
+    the real tokens' vectors instead, which a model trained from scratch on little data
+    often learns faster.
+    """
+
+    def __init__(self, config: dict, pooling: str = "cls"):
         super().__init__()
         from transformers import BertConfig, BertForSequenceClassification
 
-        self.config_dict = dict(config)
+        self.config_dict, self.pooling = dict(config), pooling
         cfg = BertConfig(**config)
         cfg._attn_implementation = "eager"
         self.bert = BertForSequenceClassification(cfg)
 
     def forward(self, input_ids, attention_mask):          # [N, T], [N, T]
+        if self.pooling == "mean":
+            hidden = self.bert.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [N, T, H]
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)                                         # [N, T, 1]
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)                                 # [N, H]
+            return self.bert.classifier(self.bert.dropout(pooled))                                       # [N, classes]
         return self.bert(input_ids=input_ids, attention_mask=attention_mask).logits   # [N, classes]
 
 

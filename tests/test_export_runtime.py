@@ -59,12 +59,14 @@ def _text_feed(batch, length, vocab=400):
     return {"input_ids": ids, "attention_mask": mask}
 
 
-def test_tiny_bert_matches_pytorch_with_dynamic_batch_and_sequence(tmp_path):
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_tiny_bert_matches_pytorch_with_dynamic_batch_and_sequence(pooling, tmp_path):
     from bigmodel_core.text_nets import tiny_bert_config
 
     torch.manual_seed(0)
     model = build_model("tiny-bert", dict(bert=tiny_bert_config(400, 2, hidden=64, layers=2, heads=2,
-                                                                   intermediate=128, max_position=66))).eval()
+                                                                   intermediate=128, max_position=66),
+                                          pooling=pooling)).eval()
     example = {k: torch.from_numpy(v) for k, v in _text_feed(2, 8).items()}
     path = export_onnx(model, example, tmp_path / "bert.onnx", sequence_axis=True)
     assert parity(model, path, _text_feed(5, 23)) <= 1e-4           # other batch and sequence length
