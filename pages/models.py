@@ -6,7 +6,6 @@ import streamlit as st
 from bigmodel_core import domains, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.metrics import primary_metric
-from bigmodel_core.paths import models_dir
 from ui.downloads import zip_model
 from ui.i18n import t
 from ui.layout import (
@@ -26,28 +25,6 @@ from ui.layout import (
 )
 
 METRICS = ("accuracy", "macro_f1", "roc_auc", "r2", "mae", "rmse")
-
-
-def list_entries() -> tuple[list, dict]:
-    """The registry's usable entries and refused folders — read-only.
-
-    Unlike `registry.list_models` this never tidies `.tmp-*` / `.old-*` folders: one
-    may be a save in progress in another session or process (a training export).
-    """
-    root = models_dir()
-    good, bad = [], {}
-    if not root.exists():
-        return good, bad
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (folder / "card.json").exists():
-            if (folder / "model.onnx").exists():
-                bad[folder.name] = "card.json is missing"
-            continue
-        try:
-            good.append(registry.load(folder, root))
-        except BigModelError as exc:
-            bad[folder.name] = str(exc)
-    return good, bad
 
 
 def _delete(model_id: str) -> None:
@@ -72,7 +49,7 @@ flash = st.session_state.pop("models_flash", None)
 if flash:
     (st.success if flash[0] == "success" else st.error)(flash[1])
 
-entries, refused = list_entries()
+entries, refused = registry.list_models()
 shipped = [e for e in entries if e.card.get("shipped")]
 metric_cards([(t("models.n_shipped"), len(shipped)), (t("models.n_trained"), len(entries) - len(shipped)),
               (t("models.n_refused"), len(refused), t("models.refused_help"))])
