@@ -1,6 +1,5 @@
 """read_csv_safely: the one CSV reader behind uploads and `predict --csv` — encodings, separators, limits, errors."""
 import io
-import re
 import time
 from pathlib import Path
 
