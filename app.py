@@ -25,6 +25,8 @@ pages = {
         st.Page("pages/train.py", title=t("nav.train"), icon=PAGE_ICONS["train"], url_path="train"),
         st.Page("pages/predict.py", title=t("nav.predict"), icon=PAGE_ICONS["predict"], url_path="predict"),
         st.Page("pages/models.py", title=t("nav.models"), icon=PAGE_ICONS["models"], url_path="models"),
+        st.Page("pages/benchmark.py", title=t("nav.benchmark"), icon=PAGE_ICONS["benchmark"], url_path="benchmark"),
+        st.Page("pages/onnx_inspector.py", title=t("nav.onnx"), icon=PAGE_ICONS["onnx"], url_path="onnx-inspector"),
     ],
 }
 st.navigation(pages).run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +50,12 @@ def synthetic_feed(card: dict, batch: int, seed: int = 0, folder: Path | None = 
 
 @dataclass
 class Engine:
+    """One way to run a model. `prepare(feed)` runs once per input shape, outside the timing
+    (e.g. copying inputs to the GPU); `run(prepared)` is what is timed."""
     name: str
-    run: callable
+    run: Callable
     provider: str = ""
+    prepare: Callable = lambda feed: feed
 
 
 def torch_engine(entry: registry.Entry, threads: int) -> Engine | None:
@@ -82,6 +86,49 @@ def ort_engine(name: str, path: Path, device: str, threads: int) -> Engine:
     def run(feed):
         return session.run(out, feed)
     return Engine(name, run, provider)
+
+
+def iobinding_engine(name: str, session, provider: str, device: str = "cuda", device_id: int = 0) -> Engine:
+    """ONNX Runtime with IO binding: inputs copied to `device` once (in `prepare`), outputs left there.
+
+    This is how a GPU serves a stream of requests whose tensors already live on the device;
+    the host↔device copies it avoids are timed separately by `transfer_times`.
+    """
+    import onnxruntime as ort
+
+    out_name = session.get_outputs()[0].name
+
+    def prepare(feed):
+        binding = session.io_binding()
+        for k, v in feed.items():
+            binding.bind_ortvalue_input(k, ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v), device, device_id))
+        binding.bind_output(out_name, device, device_id)
+        return binding
+
+    def run(binding):
+        session.run_with_iobinding(binding)
+        return binding
+    return Engine(name, run, provider, prepare)
+
+
+def transfer_times(feed: dict[str, np.ndarray], session, device: str = "cuda", device_id: int = 0,
+                   repeats: int = 20) -> dict:
+    """Median milliseconds to copy one batch's inputs host→device and its output device→host."""
+    import onnxruntime as ort
+
+    h2d, d2h = [], []
+    binding = iobinding_engine("x", session, "", device, device_id).prepare(feed)
+    session.run_with_iobinding(binding)
+    out = binding.get_outputs()[0]
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for v in feed.values():
+            ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v), device, device_id)
+        h2d.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        out.numpy()
+        d2h.append((time.perf_counter() - t0) * 1000)
+    return dict(h2d_ms=float(np.median(h2d)), d2h_ms=float(np.median(d2h)))
 
 
 def machine_info() -> dict:
@@ -117,9 +164,10 @@ def engines_for(entry: registry.Entry, names: list[str] | None, threads: int) ->
     if "ort-cpu" in wanted:
         engines.append(ort_engine("ort-cpu", entry.folder / "model.onnx", "cpu", threads))
     if "ort-cuda" in wanted and gpu_usable():
-        eng = ort_engine("ort-cuda", entry.folder / "model.onnx", "cuda", threads)
-        if eng.provider == CUDA:
-            engines.append(eng)
+        session, provider = make_session(entry.folder / "model.onnx", device="cuda", threads=threads)
+        if provider == CUDA:
+            engines.append(iobinding_engine("ort-cuda", session, provider))
+            engines.append(Engine("ort-cuda-host", (lambda s: lambda feed: s.run(None, feed))(session), provider))
     if "ort-int8" in wanted:
         int8 = entry.folder.parent / f"{entry.id}-int8"
         if (int8 / "model.onnx").exists():
@@ -128,37 +176,88 @@ def engines_for(entry: registry.Entry, names: list[str] | None, threads: int) ->
     return engines
 
 
-def benchmark(model: str, batches=DEFAULT_BATCHES, engines: list[str] | None = None, rounds: int = 30,
-              warmup: int = 5, threads: int | None = None, min_time_s: float = 0.0) -> dict:
-    """Time every engine at every batch size. Returns {"results": [...], "machine": {...}}."""
-    entry = registry.load(model)
-    threads = threads or default_threads()
-    engs = engines_for(entry, engines, threads)
-    if not engs:
-        raise ModelError("No engine could run this model.", hint="export it again with weights kept")
+def time_engines(engines: list[Engine], feeds: dict[int, dict[str, np.ndarray]], rounds: int = 30,
+                 warmup: int = 5, min_time_s: float = 0.0) -> list[dict]:
+    """Time every engine on every batch's feed, interleaved round by round; one result row per (engine, batch).
+
+    Each input shape is warmed up on every engine before its rounds; large batches get
+    fewer rounds (at least 5). Rows: engine, batch, p50/p90/p99 ms, throughput (items/s),
+    provider, n (timed calls).
+    """
     results = []
-    for batch in batches:
-        feed = synthetic_feed(entry.card, batch, folder=entry.folder)
-        for e in engs:                                   # warm-up for this input shape
+    for batch, feed in feeds.items():
+        prepared = {e.name: e.prepare(feed) for e in engines}
+        for e in engines:                                # warm-up for this input shape
             for _ in range(warmup):
-                e.run(feed)
-        times = {e.name: [] for e in engs}
+                e.run(prepared[e.name])
+        times = {e.name: [] for e in engines}
         n_rounds = rounds if batch <= 64 else max(5, rounds // 3)
         start = time.perf_counter()
         r = 0
         while r < n_rounds or (time.perf_counter() - start) < min_time_s:
-            for e in engs:                               # interleaved: one call per engine per round
+            for e in engines:                            # interleaved: one call per engine per round
+                x = prepared[e.name]
                 t0 = time.perf_counter()
-                e.run(feed)
+                e.run(x)
                 times[e.name].append((time.perf_counter() - t0) * 1000)
             r += 1
-        for e in engs:
+        for e in engines:
             t = np.array(times[e.name])
             p50 = float(np.percentile(t, 50))
             results.append(dict(engine=e.name, batch=int(batch), p50_ms=p50, p90_ms=float(np.percentile(t, 90)),
                                 p99_ms=float(np.percentile(t, 99)), throughput=float(batch / p50 * 1000.0),
                                 provider=e.provider, n=len(t)))
-    return {"model": entry.id, "threads": threads, "results": results, "machine": machine_info()}
+    return results
+
+
+def same_answers(engines: list[Engine], feed: dict[str, np.ndarray]) -> dict[str, float]:
+    """Max |difference| of each engine's output from the first engine's, on one feed."""
+    def value(e):
+        out = e.run(e.prepare(feed))
+        if hasattr(out, "copy_outputs_to_cpu"):                  # an IO binding
+            out = out.copy_outputs_to_cpu()
+        out = out[0] if isinstance(out, (list, tuple)) else out
+        return np.asarray(out.detach().numpy() if hasattr(out, "detach") else out, dtype=np.float64)
+
+    ref = value(engines[0])
+    out = {engines[0].name: 0.0}
+    for e in engines[1:]:
+        out[e.name] = float(np.max(np.abs(value(e) - ref))) if ref.size else 0.0
+    return out
+
+
+def benchmark(model: str, batches=DEFAULT_BATCHES, engines: list[str] | None = None, rounds: int = 30,
+              warmup: int = 5, threads: int | None = None, min_time_s: float = 0.0) -> dict:
+    """Time every engine at every batch size.
+
+    Returns {"model", "threads", "results": [row per engine × batch], "agreement": {engine: max |Δ| vs the
+    first engine at batch 8}, "transfers": {batch: {h2d_ms, d2h_ms}} (GPU only), "machine": {...}}.
+    """
+    import torch
+
+    entry = registry.load(model)
+    threads = threads or default_threads()
+    before = torch.get_num_threads()
+    try:
+        return _benchmark(entry, batches, engines, rounds, warmup, threads, min_time_s)
+    finally:
+        torch.set_num_threads(before)          # the torch engine sets the process-wide thread count
+
+
+def _benchmark(entry, batches, engines, rounds, warmup, threads, min_time_s) -> dict:
+    engs = engines_for(entry, engines, threads)
+    if not engs:
+        raise ModelError("No engine could run this model.", hint="export it again with weights kept")
+    feeds = {int(b): synthetic_feed(entry.card, int(b), folder=entry.folder) for b in batches}
+    results = time_engines(engs, feeds, rounds=rounds, warmup=warmup, min_time_s=min_time_s)
+    agreement = same_answers(engs, synthetic_feed(entry.card, 8, seed=1, folder=entry.folder))
+    transfers = {}
+    cuda = next((e for e in engs if e.name == "ort-cuda-host"), None)
+    if cuda is not None:
+        session, _ = make_session(entry.folder / "model.onnx", device="cuda", threads=threads)
+        transfers = {b: transfer_times(f, session) for b, f in feeds.items()}
+    return {"model": entry.id, "threads": threads, "results": results, "agreement": agreement,
+            "transfers": transfers, "machine": machine_info()}
 
 
 def speedups(results: list[dict], base: str = "torch") -> dict:

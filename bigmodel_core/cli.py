@@ -160,7 +160,11 @@ def cmd_bench(args) -> int:
     if batches:
         kwargs["batches"] = batches
     result = benchmark(args.model, **kwargs)
-    rows = [{k: r[k] for k in ("engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput")} for r in result["results"]]
+    if args.report:
+        Path(args.report).write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    contract = ("torch", "ort-cpu", "ort-cuda", "ort-int8")     # ort-cuda-host (GPU with host copies): --report only
+    rows = [{k: r[k] for k in ("engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput")}
+            for r in result["results"] if r["engine"] in contract]
     if args.json:
         _print_json(rows)
     else:
@@ -169,6 +173,19 @@ def cmd_bench(args) -> int:
         for engine, by_batch in speedups(result["results"]).items():
             print(f"{engine} vs torch: " + ", ".join(f"batch {b}: {s:.1f}×" for b, s in by_batch.items()))
         print(f"machine: {json.dumps(result['machine'])}")
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    from .quantize import quantize_model
+
+    result = quantize_model(args.model, new_id=args.id)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"saved {result['id']} ({result['size_ratio']:.0%} of the fp32 size)")
+        if result["delta"]:
+            print("test-split change vs fp32: " + ", ".join(f"{k} {v:+.4f}" for k, v in result["delta"].items()))
     return 0
 
 
@@ -263,7 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rounds", type=int, default=30)
     s.add_argument("--threads", type=int, default=None)
     s.add_argument("--json", action="store_true")
+    s.add_argument("--report", metavar="FILE", help="also write the full result (machine, agreement, transfers) as JSON")
     s.set_defaults(fn=cmd_bench)
+
+    s = sub.add_parser("quantize", help="dynamic int8 copy of a registry model, scored beside its fp32 original")
+    s.add_argument("model", help="registry id or model folder")
+    s.add_argument("--id", help="id of the int8 model (default MODEL-int8)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_quantize)
 
     s = sub.add_parser("models", help="list the model registry")
     s.add_argument("--json", action="store_true")

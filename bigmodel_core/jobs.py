@@ -266,6 +266,11 @@ class JobManager:
         with self._lock:
             return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.seq)
 
+    def running_count(self) -> int:
+        """How many jobs are training right now (anyone's): a benchmark run beside them is noisy."""
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.active)
+
     def queue_position(self, job_id: str) -> int | None:
         """1 for the next job to start, None when the job is not waiting."""
         with self._lock:

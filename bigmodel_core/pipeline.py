@@ -195,7 +195,8 @@ class _TabularTask(_Task):
         self.data, self.problem = data, data.problem
         frame = data.frame
         parts = {s: frame.iloc[data.split[s]] for s in ("train", "val", "test")}
-        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types)
+        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types, derived=o.get("derived_features"),
+                                          bins=int(o.get("bins", 0)))
         self.x = {s: torch.from_numpy(self.encoder.transform(p)) for s, p in parts.items()}
         target = frame[data.target].to_numpy()
         if self.problem == "regression":
@@ -294,6 +295,21 @@ def check_splits(data) -> None:
                             hint="use at least a few dozen rows")
 
 
+def _pretrain(model, task, data, opts: dict, spec: TrainSpec) -> None:
+    """Masked-LM pre-training on the train + validation sentences (never test) and any extra corpora."""
+    import sys
+
+    from .datasets import load_dataset
+    from .pretrain import mlm_pretrain
+
+    texts = [data.texts[i] for s in ("train", "val") for i in data.split[s]]
+    for corpus in opts.get("corpora", []):
+        texts += [t for t in load_dataset(corpus).texts if t]
+    mlm_pretrain(model, task.tokenizer, texts, epochs=int(opts.get("epochs", 10)),
+                 batch_size=int(opts.get("batch_size", 64)), lr=float(opts.get("lr", 1e-3)), seed=spec.config.seed,
+                 log=lambda line: print(f"[{spec.dataset}] {line}", file=sys.stderr, flush=True))
+
+
 def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | None = None,
           on_trainer: Callable[[Trainer], None] | None = None) -> TrainedModel:
     """Train `spec.architecture` on `data` (or the catalog dataset `spec.dataset`) and score it."""
@@ -312,6 +328,8 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
     torch.manual_seed(spec.config.seed)
     task = make_task(data, spec)
     model = build_model(spec.architecture, task.arch_config)
+    if spec.options.get("pretrain") and spec.architecture == "tiny-bert":
+        _pretrain(model, task, data, dict(spec.options["pretrain"]), spec)
     if spec.options.get("channels_last") and data_task(data) == "image":
         model = model.to(memory_format=torch.channels_last)
     cfg = spec.config

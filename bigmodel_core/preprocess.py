@@ -140,17 +140,54 @@ def category_strings(values: pd.Series) -> list[str]:
     return out
 
 
+def _bin_edges(values: np.ndarray, bins: int) -> list[float]:
+    """Distinct training quantiles 0, 1/bins, …, 1 (fewer for columns with few distinct values)."""
+    edges = np.unique(np.quantile(np.asarray(values, dtype=np.float64), np.linspace(0, 1, bins + 1)))
+    return [float(e) for e in edges]
+
+
+def _piecewise_linear(v: np.ndarray, edges: list[float]) -> np.ndarray:
+    """[N] values → [N, len(edges) - 1]: 0 below each bin, 1 above it, linear inside."""
+    if len(edges) < 2:
+        return np.zeros((len(v), 0))
+    e = np.asarray(edges)
+    lo, width = e[:-1], np.diff(e)                                        # [B], [B]
+    return np.clip((v[:, None] - lo[None, :]) / width[None, :], 0.0, 1.0)  # [N, B]
+
+
 @dataclass
 class TabularEncoder:
-    """Numeric: fill NaN with the training median, standardise. Categorical: one-hot of known values."""
+    """Numeric: fill NaN with the training median, standardise. Categorical: one-hot of known values.
+
+    Derived features (optional) are products or differences of two numeric inputs —
+    domain knowledge such as mechanical power = torque × speed — computed from the
+    (imputed) raw values and standardised like the others. A person still enters
+    only the raw columns; the encoder adds the derived ones after them.
+
+    Piecewise-linear encoding (optional, `bins` > 0; Gorishniy et al. 2022, "On
+    embeddings for numerical features in tabular deep learning") adds, for every
+    numeric and derived value, one feature per training-quantile bin: 0 below the
+    bin, 1 above it, linear inside. It lets a small MLP draw the sharp thresholds
+    that trees find easily (a machine fails when tool wear passes 200 minutes).
+    """
 
     numeric: dict[str, dict] = field(default_factory=dict)       # col -> {median, mean, std, min, max}
     categorical: dict[str, list] = field(default_factory=dict)   # col -> categories (as strings)
     columns: list[str] = field(default_factory=list)             # feature columns in input order
+    derived: list[dict] = field(default_factory=list)            # {name, op, columns: [a, b], mean, std}
+    bins: int = 0                                                # piecewise-linear bins per numeric value
+
+    OPS = {"product": np.multiply, "difference": np.subtract}
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, feature_types: dict[str, str]) -> "TabularEncoder":
-        enc = cls(columns=list(feature_types))
+    def fit(cls, frame: pd.DataFrame, feature_types: dict[str, str], derived: list[dict] | None = None,
+            bins: int = 0) -> "TabularEncoder":
+        enc = cls(columns=list(feature_types), bins=int(bins))
+        for d in derived or []:
+            a, b = d.get("columns", [None, None])
+            if d.get("op") not in cls.OPS or feature_types.get(a) != "numeric" or feature_types.get(b) != "numeric":
+                raise DataError(f"Cannot derive '{d.get('name')}': it needs op product|difference of two numeric columns.",
+                                hint=f"numeric columns: {', '.join(c for c, k in feature_types.items() if k == 'numeric')}")
         for col, kind in feature_types.items():
             if kind == "numeric":
                 values = pd.to_numeric(frame[col], errors="coerce").astype(float)
@@ -161,9 +198,27 @@ class TabularEncoder:
                 enc.numeric[col] = dict(median=float(values.median()), mean=float(values.mean()),
                                         std=std if std > 1e-12 else 1.0,
                                         min=float(values.min()), max=float(values.max()))
+                if enc.bins:
+                    enc.numeric[col]["edges"] = _bin_edges(values.to_numpy(), enc.bins)
             else:
                 enc.categorical[col] = sorted(set(category_strings(frame[col].dropna())))
+        for d in derived or []:
+            v = enc._derive(frame, d)
+            std = float(v.std())
+            enc.derived.append(dict(name=str(d["name"]), op=d["op"], columns=list(d["columns"]),
+                                    mean=float(v.mean()), std=std if std > 1e-12 else 1.0))
+            if enc.bins:
+                enc.derived[-1]["edges"] = _bin_edges(v, enc.bins)
         return enc
+
+    def _raw(self, frame: pd.DataFrame, col: str) -> np.ndarray:
+        st = self.numeric[col]
+        v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.where(np.isfinite(v), v, st["median"])
+
+    def _derive(self, frame: pd.DataFrame, d: dict) -> np.ndarray:
+        a, b = d["columns"]
+        return self.OPS[d["op"]](self._raw(frame, a), self._raw(frame, b))
 
     @property
     def feature_names(self) -> list[str]:
@@ -171,8 +226,12 @@ class TabularEncoder:
         for col in self.columns:
             if col in self.numeric:
                 names.append(col)
+                names += [f"{col} bin {i + 1}" for i in range(len(self.numeric[col].get("edges", [])) - 1)]
             else:
                 names += [f"{col}={v}" for v in self.categorical[col]]
+        for d in self.derived:
+            names.append(d["name"])
+            names += [f"{d['name']} bin {i + 1}" for i in range(len(d.get("edges", [])) - 1)]
         return names
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -184,23 +243,34 @@ class TabularEncoder:
         parts = []
         for col in self.columns:
             if col in self.numeric:
-                st = self.numeric[col]
-                v = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-                v = np.where(np.isfinite(v), v, st["median"])
+                st, v = self.numeric[col], self._raw(frame, col)
                 parts.append(((v - st["mean"]) / st["std"])[:, None])
+                parts.append(_piecewise_linear(v, st.get("edges", [])))
             else:
                 cats = self.categorical[col]
                 values = np.array(category_strings(frame[col]), dtype=object)
                 parts.append((values[:, None] == np.array(cats, dtype=object)[None, :]).astype(np.float64))
+        for d in self.derived:
+            v = self._derive(frame, d)
+            parts.append(((v - d["mean"]) / d["std"])[:, None])
+            parts.append(_piecewise_linear(v, d.get("edges", [])))
         x = np.concatenate(parts, axis=1) if parts else np.zeros((len(frame), 0))
         return x.astype(np.float32)
 
     def to_json(self) -> str:
-        return json.dumps({"columns": self.columns, "numeric": self.numeric, "categorical": self.categorical},
-                          indent=1, ensure_ascii=False)
+        d = {"columns": self.columns, "numeric": self.numeric, "categorical": self.categorical, "bins": self.bins}
+        if self.derived:
+            d["derived"] = self.derived
+        return json.dumps(d, indent=1, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> "TabularEncoder":
         d = json.loads(text)
-        return cls(numeric=d["numeric"], categorical=d["categorical"], columns=d["columns"])
+        enc = cls(numeric=d["numeric"], categorical=d["categorical"], columns=d["columns"],
+                  derived=list(d.get("derived", [])), bins=int(d.get("bins", 0)))
+        for x in enc.derived:
+            if x.get("op") not in cls.OPS or not all(c in enc.numeric for c in x.get("columns", [None, None])):
+                raise DataError("The model's encoder.json has a derived feature it cannot compute.",
+                                hint="re-export the model")
+        return enc
 

@@ -190,20 +190,24 @@ def test_engines_are_warmed_up_then_interleaved_round_by_round(bench_model, monk
     for batch in (1, 4):
         expected += [(n, batch) for n in names for _ in range(2)]        # warm-up, shape by shape
         expected += [(n, batch) for _ in range(4) for n in names]        # timed: one call per engine per round
+    expected += [(n, 8) for n in names]                                  # then one agreement check, untimed
     assert calls == expected
     assert all(r["n"] == 4 for r in report["results"])
+    assert set(report["agreement"]) == set(names) and report["agreement"]["torch"] == 0.0
+    assert report["agreement"]["ort-cpu"] <= 1e-4                        # both engines give the same answers
 
 
 def test_percentiles_come_from_the_timed_calls_only(bench_model, monkeypatch):
     """A fake clock: torch calls take 3, 1, 2, 5, 4 ms, ORT calls 1 ms; warm-up calls take 100 ms."""
     clock = types.SimpleNamespace(now=0.0)
     monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
-    durations = {"torch": iter([100] * 3 + [3, 1, 2, 5, 4]), "ort-cpu": iter([100] * 3 + [1] * 5)}
+    durations = {"torch": iter([100] * 3 + [3, 1, 2, 5, 4] + [0]), "ort-cpu": iter([100] * 3 + [1] * 5 + [0])}
 
     def fake_engines(entry, names, threads):
         def make(name):
             def run(feed):
                 clock.now += next(durations[name]) / 1000
+                return np.zeros(2)
             return bench.Engine(name, run, "fake")
         return [make("torch"), make("ort-cpu")]
 
