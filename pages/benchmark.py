@@ -56,8 +56,11 @@ notes = []
 if not has_torch:
     notes.append(t("bench.no_torch"))
 cols = st.columns([3, 2, 2])
-engines = cols[0].multiselect(t("bench.engines"), options, default=options, format_func=engine_label,
-                              key=f"bench_engines_{model_id}")
+# Options are the visible labels (not names + format_func) so the widget state holds plain strings.
+label_of = {e: engine_label(e) for e in options}
+chosen = cols[0].multiselect(t("bench.engines"), list(label_of.values()), default=list(label_of.values()),
+                             key=f"bench_engines_{model_id}_{len(options)}")
+engines = [e for e, label in label_of.items() if label in chosen]
 batches = cols[1].multiselect(t("bench.batches"), BATCHES, default=BATCHES, key="bench_batches")
 rounds = cols[2].slider(t("bench.rounds"), 10, 100, 30, step=10, key="bench_rounds")
 for note in notes:

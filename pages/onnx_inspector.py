@@ -88,9 +88,8 @@ with c2:
 # ----------------------------------------------------------------------------- run it
 st.subheader(t("onnx.run_title"))
 image_ok = oi.image_input(report) is not None
-sources = ["random"] + (["image"] if image_ok else [])
-source = st.radio(t("onnx.source"), sources, horizontal=True, key="onnx_source",
-                  format_func=lambda s: t(f"onnx.source.{s}"))
+sources = {t(f"onnx.source.{s}"): s for s in ["random"] + (["image"] if image_ok else [])}
+source = sources[st.radio(t("onnx.source"), list(sources), horizontal=True, key="onnx_source")]
 if not image_ok:
     st.caption(t("onnx.no_image_input"))
 picture, invert = None, None

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 DOMAINS = ["healthcare", "finance", "education", "manufacturing", "public-safety", "transport", "smart-home",
            "customer-service"]
-PAGES = ["home", *DOMAINS, "train", "predict", "models"]
+PAGES = ["home", *DOMAINS, "train", "predict", "models", "benchmark", "onnx-inspector"]
 
 
 def free_port() -> int:
@@ -214,3 +214,21 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     assert time.monotonic() - t0 < 15
     wait_idle(page)
     assert_healthy(page, "train-stopped")
+
+
+def test_upload_an_onnx_model_and_see_its_input_spec(app_url, browser_page):
+    """Bring your own ONNX: the Model Zoo's mnist-8.onnx → its input Input3 float32 [1, 1, 28, 28], then a run."""
+    from playwright.sync_api import expect
+
+    from bigmodel_core.onnx_inspect import sample_model
+
+    page = browser_page
+    open_page(page, app_url, "onnx-inspector")
+    page.locator(".st-key-onnx_upload input[type=file]").set_input_files(str(sample_model()))
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("Input3").first).to_be_visible(timeout=30_000)
+    expect(main.get_by_text("[1, 1, 28, 28]").first).to_be_visible()
+    expect(main.get_by_text("Plus214_Output_0").first).to_be_visible()
+    page.locator(".st-key-onnx_run button").click()
+    expect(main.get_by_text("Output Plus214_Output_0: shape [1, 10]").first).to_be_visible(timeout=30_000)
+    assert_healthy(page, "onnx-inspector-mnist8")

@@ -237,3 +237,102 @@ def test_int8_sibling_is_benchmarked_as_ort_int8(bench_model, tabular_export, tm
     fp32, q8 = _as_array(by_name["ort-cpu"].run(feed)), _as_array(by_name["ort-int8"].run(feed))
     spread = fp32.std()
     assert np.abs(fp32 - q8).max() < 0.1 * spread, "the int8 sibling predicts far from its fp32 model"
+
+
+# ----------------------------------------------------------------------------- quantize_model → registry
+
+def test_quantize_model_registers_an_int8_entry_with_measured_delta_and_size(bench_model, tmp_registry):
+    from bigmodel_core.evaluation import evaluate
+    from bigmodel_core.quantize import quantize_model
+
+    src = registry.load(bench_model)
+    fp32_bytes_before = (src.folder / "model.onnx").read_bytes()
+    res = quantize_model(bench_model)
+    assert res["id"] == f"{bench_model}-int8"
+    q = registry.load(res["id"])
+    info = q.card["quantized_from"]
+    assert info["model"] == bench_model and info["format"].startswith("dynamic int8")
+    assert info["int8_bytes"] == q.card["onnx_bytes"] and info["fp32_bytes"] == src.card["onnx_bytes"]
+    assert info["size_ratio"] == pytest.approx(q.card["onnx_bytes"] / src.card["onnx_bytes"], abs=1e-4)
+    # the delta is what ONNX Runtime measures on the test split, for both models
+    fp32_now, int8_now = evaluate(bench_model), evaluate(res["id"])
+    assert info["fp32_test"]["r2"] == pytest.approx(fp32_now["r2"])
+    assert q.card["metrics"]["test"]["r2"] == pytest.approx(int8_now["r2"])
+    assert info["delta"]["r2"] == pytest.approx(int8_now["r2"] - fp32_now["r2"])
+    assert q.card["weights"] is None and "weights.safetensors" not in q.card["assets"]
+    assert "encoder.json" in q.card["assets"]
+    # the fp32 model is untouched and still matches PyTorch (its parity holds)
+    assert (src.folder / "model.onnx").read_bytes() == fp32_bytes_before
+    engines = bench.engines_for(registry.load(bench_model), ["torch", "ort-cpu", "ort-int8"], threads=1)
+    assert [e.name for e in engines] == ["torch", "ort-cpu", "ort-int8"]
+    agree = bench.same_answers(engines, bench.synthetic_feed(src.card, 16, folder=src.folder))
+    assert agree["ort-cpu"] <= 1e-4 and 0 < agree["ort-int8"]
+    with pytest.raises(Exception, match="quantised already"):
+        quantize_model(res["id"])
+
+
+def test_cli_quantize_prints_the_delta_and_refuses_unknown_models(bench_model, tmp_registry, capsys):
+    from bigmodel_core.cli import main
+
+    assert main(["quantize", bench_model, "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["id"] == f"{bench_model}-int8" and set(out["delta"]) >= {"r2", "mae"} and 0 < out["size_ratio"] < 1.5
+    assert main(["quantize", "no-such-model"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+
+
+# ----------------------------------------------------------------------------- the GPU path, simulated
+
+def test_io_binding_engine_gives_the_plain_answers(bench_model):
+    """The IO-binding engine the GPU uses, exercised on the CPU device: same outputs as session.run."""
+    entry = registry.load(bench_model)
+    session, provider = runtime.make_session(entry.folder / "model.onnx", device="cpu")
+    eng = bench.iobinding_engine("ort-cuda", session, provider, device="cpu")
+    feed = bench.synthetic_feed(entry.card, 32, folder=entry.folder)
+    bound = eng.run(eng.prepare(feed))
+    np.testing.assert_allclose(bound.copy_outputs_to_cpu()[0], session.run(None, feed)[0], rtol=1e-6)
+    times = bench.transfer_times(feed, session, device="cpu", repeats=3)
+    assert set(times) == {"h2d_ms", "d2h_ms"} and min(times.values()) >= 0
+
+
+def test_simulated_gpu_adds_cuda_engines_and_keeps_the_cli_contract(bench_model, monkeypatch, capsys):
+    """With torch.cuda.is_available() and the provider list faked, the benchmark wires the CUDA engines
+    (IO binding + host copies + transfer times); `bench --json` still prints only the contract's engines."""
+    import json
+
+    from bigmodel_core.cli import main
+
+    real_make = runtime.make_session
+    monkeypatch.setattr(bench, "gpu_usable", lambda: True)
+    monkeypatch.setattr(bench, "GPU_DEVICE", "cpu")                 # bind on the CPU: there is no GPU here
+
+    def fake_session(model, device="auto", threads=None, providers=None):
+        session, _ = real_make(model, device="cpu", threads=threads)
+        return session, runtime.CUDA if device == "cuda" else runtime.CPU
+    monkeypatch.setattr(bench, "make_session", fake_session)
+    report = bench.benchmark(bench_model, batches=(1, 64), engines=["ort-cpu", "ort-cuda"], rounds=3, warmup=1)
+    engines = {r["engine"] for r in report["results"]}
+    assert engines == {"ort-cpu", "ort-cuda", "ort-cuda-host"}
+    assert all(r["provider"] == runtime.CUDA for r in report["results"] if r["engine"].startswith("ort-cuda"))
+    assert set(report["transfers"]) == {1, 64} and report["agreement"]["ort-cuda"] <= 1e-5
+    assert main(["bench", bench_model, "--batches", "1", "--rounds", "3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["engine"] for r in rows} == {"torch", "ort-cpu", "ort-cuda"}
+    assert all(set(r) == {"engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"} for r in rows)
+
+
+gpu = pytest.mark.skipif(not runtime.gpu_usable(), reason="no CUDA GPU on this machine (torch.cuda.is_available() is "
+                         "False): the CUDA path is covered by the simulated tests above")
+
+
+@gpu
+def test_gpu_really_runs_cuda_matches_cpu_and_io_binding_beats_host_copies(bench_model):
+    report = bench.benchmark(bench_model, batches=(64, 256), engines=["ort-cpu", "ort-cuda"], rounds=30)
+    assert {r["provider"] for r in report["results"] if r["engine"] == "ort-cuda"} == {runtime.CUDA}
+    assert report["agreement"]["ort-cuda"] <= 1e-3
+    p50 = {(r["engine"], r["batch"]): r["p50_ms"] for r in report["results"]}
+    for batch in (64, 256):
+        assert p50[("ort-cuda", batch)] < p50[("ort-cuda-host", batch)]
