@@ -139,7 +139,7 @@ def test_benchmark_reports_every_engine_and_batch(bench_model, monkeypatch):
     assert {(r["engine"], r["batch"]) for r in rows} == {("torch", 1), ("ort-cpu", 1), ("torch", 4), ("ort-cpu", 4)}
     for r in rows:
         assert set(r) == FIELDS, r
-        assert r["n"] == 5
+        assert 5 <= r["n"] <= 5 * bench.MAX_BURST                          # 5 rounds of short bursts
         assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"]
         assert r["throughput"] == pytest.approx(r["batch"] / r["p50_ms"] * 1000)
         assert r["provider"] == ("pytorch-cpu" if r["engine"] == "torch" else runtime.CPU)
@@ -184,7 +184,8 @@ def _recording(monkeypatch):
 
 def test_engines_are_warmed_up_then_interleaved_round_by_round(bench_model, monkeypatch):
     calls = _recording(monkeypatch)
-    report = bench.benchmark(bench_model, batches=(1, 4), engines=["torch", "ort-cpu"], rounds=4, warmup=2)
+    report = bench.benchmark(bench_model, batches=(1, 4), engines=["torch", "ort-cpu"], rounds=4, warmup=2,
+                             burst_ms=0)
     names = ["torch", "ort-cpu"]
     expected = []
     for batch in (1, 4):
@@ -212,7 +213,8 @@ def test_percentiles_come_from_the_timed_calls_only(bench_model, monkeypatch):
         return [make("torch"), make("ort-cpu")]
 
     monkeypatch.setattr(bench, "engines_for", fake_engines)
-    rows = {r["engine"]: r for r in bench.benchmark(bench_model, batches=(2,), rounds=5, warmup=3)["results"]}
+    rows = {r["engine"]: r for r in bench.benchmark(bench_model, batches=(2,), rounds=5, warmup=3,
+                                                                burst_ms=0)["results"]}
     t = np.array([3, 1, 2, 5, 4], dtype=float)
     assert rows["torch"]["p50_ms"] == pytest.approx(3.0)
     assert rows["torch"]["p90_ms"] == pytest.approx(np.percentile(t, 90))
@@ -220,6 +222,29 @@ def test_percentiles_come_from_the_timed_calls_only(bench_model, monkeypatch):
     assert rows["torch"]["throughput"] == pytest.approx(2 / 3.0 * 1000)
     assert rows["ort-cpu"]["p50_ms"] == rows["ort-cpu"]["p99_ms"] == pytest.approx(1.0)
     assert bench.speedups(list(rows.values()))["ort-cpu"][2] == pytest.approx(3.0)
+
+
+def test_each_round_gives_every_engine_a_short_burst(monkeypatch):
+    """A fake clock: torch calls take 4 ms, ORT calls 1 ms; with 10 ms bursts torch makes 3 calls a round
+    (4+4+4 ≥ 10) and ORT 10, rounds alternate, and every call of a burst is a timed sample."""
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    order = []
+
+    def make(name, ms):
+        def run(feed):
+            order.append(name)
+            clock.now += ms / 1000
+        return bench.Engine(name, run, "fake")
+
+    rows = bench.time_engines([make("torch", 4), make("ort-cpu", 1)], {1: {"x": np.zeros(1)}}, rounds=2, warmup=1,
+                              burst_ms=10)
+    assert order == ["torch", "ort-cpu"] + (["torch"] * 3 + ["ort-cpu"] * 10) * 2
+    n = {r["engine"]: r["n"] for r in rows}
+    assert n == {"torch": 6, "ort-cpu": 20}
+    capped = bench.time_engines([make("ort-cpu", 1)], {1: {"x": np.zeros(1)}}, rounds=1, warmup=0, burst_ms=1e9,
+                                max_burst=7)
+    assert capped[0]["n"] == 7                                   # a burst never runs away on a fast engine
 
 
 def test_int8_sibling_is_benchmarked_as_ort_int8(bench_model, tabular_export, tmp_registry):
