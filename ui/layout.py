@@ -5,6 +5,7 @@ Every page builds its charts with `style(fig, title, x, y)` and shows them with
 """
 from __future__ import annotations
 
+import html
 import math
 
 import streamlit as st
@@ -20,7 +21,7 @@ SEQUENTIAL = ["#EEF2FF", "#C7D2FE", "#A5B4FC", "#818CF8", "#6366F1", "#4F46E5", 
 FONT = "Source Sans Pro, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
 
 TASK_ICONS = {"image": "🖼️", "text": "💬", "tabular": "📋"}
-PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️", "benchmark": "⚡", "onnx": "🔍"}
+PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️", "benchmark": "⚡", "onnx": "🔍", "concepts": "📐", "playground": "🧪"}
 
 
 # ----------------------------------------------------------------------------- text helpers
@@ -90,7 +91,7 @@ def apply_style() -> None:
 def page_header(icon: str, title: str, subtitle: str | None = None) -> None:
     st.title(f"{icon} {title}")
     if subtitle:
-        st.markdown(f"<p style='font-size:1.1rem;color:#4B5563;margin-top:-0.6rem'>{subtitle}</p>",
+        st.markdown(f"<p style='font-size:1.1rem;color:#4B5563;margin-top:-0.6rem'>{html.escape(str(subtitle))}</p>",
                     unsafe_allow_html=True)
 
 
@@ -108,7 +109,7 @@ def fact_cards(items: list[tuple]) -> None:
     for col, (label, value) in zip(cols, items):
         with col, st.container(border=True, height="stretch"):
             st.caption(label)
-            st.markdown(f"<div style='font-size:1.35rem;font-weight:600;line-height:1.25'>{value}</div>",
+            st.markdown(f"<div style='font-size:1.35rem;font-weight:600;line-height:1.25'>{html.escape(str(value))}</div>",
                         unsafe_allow_html=True)
 
 
