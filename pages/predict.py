@@ -2,7 +2,8 @@
 
 The input widgets follow the model's card (task, image size, feature spec). The
 answer shows the label, the probabilities, the execution provider that ran and
-the latency. ONNX sessions are cached per model folder and card checksum.
+the latency, and an "Explain this prediction" expander below it (`ui/explain_view.py`).
+ONNX sessions are cached per model folder and card checksum.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import streamlit as st
 from bigmodel_core import registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.runtime import Predictor
+from ui import explain_view
 from ui import predict_tools as P
 from ui.i18n import t
 from ui.layout import TASK_ICONS, chart, empty_state, fmt, label_text, metric_name, page_header, show_error, tr
@@ -97,6 +99,7 @@ def show_single(res: P.Result, value_name: str | None = None) -> None:
 
 
 left, right = st.columns([1, 1], gap="large")
+explain = None          # what the full-width "Explain this prediction" expander below the columns explains
 
 # ---------------------------------------------------------------------------- images
 if card["task"] == "image":
@@ -142,6 +145,9 @@ if card["task"] == "image":
             res, seen = outcome
             show_single(res)
             st.image(P.preview(seen), caption=t("predict.model_sees", w=spec["width"], h=spec["height"]))
+            explain = dict(image=seen)
+    if explain:
+        explain_view.panel(predictor, entry.folder, card, key=f"predict:{model_id}", **explain)
 
 # ---------------------------------------------------------------------------- texts
 elif card["task"] == "text":
@@ -172,6 +178,9 @@ elif card["task"] == "text":
                 show_provider(res)
                 for note in res.notices:
                     st.caption(f"ℹ️ {note}")
+            explain = dict(texts=lines)
+    if explain:
+        explain_view.panel(predictor, entry.folder, card, key=f"predict:{model_id}", **explain)
 
 # ---------------------------------------------------------------------------- tables
 elif card["task"] == "tabular":
@@ -216,5 +225,8 @@ elif card["task"] == "tabular":
             else:
                 target = (card.get("preprocessing") or {}).get("target")
                 show_single(res, value_name=feature_label(target) if target else None)
+                explain = dict(row=values, feature_label=feature_label)
+    if explain:
+        explain_view.panel(predictor, entry.folder, card, key=f"predict:{model_id}", **explain)
 else:
     st.error(t("predict.unknown_task", task=card["task"]))

@@ -5,6 +5,7 @@ from `bigmodel_core.domains`; words come from the translation tables. Datasets
 are cached with `st.cache_data`, ONNX Runtime predictors with
 `st.cache_resource` (keyed by model folder + the sha256 in its card), and the
 hands-on panel is a fragment, so moving a slider re-runs only the prediction.
+Every answer has an "Explain this prediction" expander (`ui/explain_view.py`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bigmodel_core.domains import Chart, Domain, Showcase, slug
 from bigmodel_core.errors import BigModelError, DataError, ModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.paths import models_dir
+from ui import explain_view
 from ui.i18n import current, t
 from ui.layout import (
     BAD,
@@ -530,6 +532,7 @@ def _results(show: Showcase, entries, inputs, truth=None, missing: list[str] = (
         with col, st.container(border=True):
             st.markdown(f"**{model_id}**")
             empty_state(t("domain.not_built", models=model_id), domains.build_command([model_id]))
+    answered = []
     for col, entry in zip(cols, entries):
         with col, st.container(border=True):
             _model_line(entry)
@@ -543,6 +546,12 @@ def _results(show: Showcase, entries, inputs, truth=None, missing: list[str] = (
             else:
                 _many_results(entry, inputs, out)
             provider_caption(provider, ort_ms, total_ms)
+            if n == 1:
+                _explain(show, entry, inputs)
+            else:
+                answered.append(entry)
+    for entry in answered:              # models side by side: their explanations below, at full width
+        _explain(show, entry, inputs, model_name=entry.id)
 
 
 def _one_result(show: Showcase, entry, pred, truth=None) -> None:
@@ -581,6 +590,31 @@ def _many_results(entry, inputs, out) -> None:
                      t("domain.confidence_col"): p.scores[p.label] * 100})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         t("domain.confidence_col"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)})
+
+
+def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> None:
+    """The "Explain this prediction" expander below one model's result."""
+    pred = predictor(str(entry.folder), entry.card["sha256"])
+    kwargs = {}
+    if show.task == "image":
+        from bigmodel_core.preprocess import prepare_images
+
+        kwargs["image"] = prepare_images([inputs[0]], entry.card["preprocessing"])[0]
+    elif show.task == "text":
+        kwargs["texts"] = [str(x) for x in inputs]
+    else:
+        scale = show.display_scale
+
+        def value_label(column, value):
+            if isinstance(value, str):
+                return code_text(show.dataset, column, value)
+            shown = float(value) * scale.get(column, 1.0)
+            return code_text(show.dataset, column, shown) if column not in scale else fmt(shown)
+
+        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=value_label,
+                      feature_label=lambda column: feature_label(show.dataset, column))
+    explain_view.panel(pred, entry.folder, entry.card, key=f"domain:{show.dataset}:{entry.id}",
+                       model_name=model_name, **kwargs)
 
 
 def _regression_context(show: Showcase, value: float) -> None:
