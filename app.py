@@ -16,6 +16,10 @@ pages = {
     t("nav.explore"): [
         st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], url_path="home", default=True),
     ],
+    t("nav.learn"): [
+        st.Page("pages/concepts.py", title=t("nav.concepts"), icon=PAGE_ICONS["concepts"], url_path="concepts"),
+        st.Page("pages/playground.py", title=t("nav.playground"), icon=PAGE_ICONS["playground"], url_path="playground"),
+    ],
     t("nav.domains"): [
         st.Page(f"pages/domain_{d.id.replace('-', '_')}.py", title=t(f"domain.{d.id}.title"), icon=d.icon,
                 url_path=d.id)

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 DOMAINS = ["healthcare", "finance", "education", "manufacturing", "public-safety", "transport", "smart-home",
            "customer-service"]
-PAGES = ["home", *DOMAINS, "train", "predict", "models", "benchmark", "onnx-inspector"]
+PAGES = ["home", "concepts", "playground", *DOMAINS, "train", "predict", "models", "benchmark", "onnx-inspector"]
 
 
 def free_port() -> int:
@@ -232,3 +232,36 @@ def test_upload_an_onnx_model_and_see_its_input_spec(app_url, browser_page):
     page.locator(".st-key-onnx_run button").click()
     expect(main.get_by_text("Output Plus214_Output_0: shape [1, 10]").first).to_be_visible(timeout=30_000)
     assert_healthy(page, "onnx-inspector-mnist8")
+
+
+def test_playground_play_makes_the_loss_fall(app_url, browser_page):
+    """A shared link sets the widgets; ▶ Play trains live and the shown train loss falls; ⏸ Pause stops it."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_page(page, app_url, "playground?dataset=xor&layers=2&width=8&activation=tanh&lr=0.03&noise=0.1")
+    expect(page.locator(".st-key-pg_dataset input")).to_have_value("XOR")
+    expect(page.locator(".st-key-pg_layers input")).to_have_value("2")
+    expect(page.locator(".st-key-pg_width input")).to_have_value("8")
+    loss = page.locator('.st-key-pg_metric_train_loss [data-testid="stMetricValue"]')
+    epoch = page.locator('.st-key-pg_metric_epoch [data-testid="stMetricValue"]')
+    expect(epoch).to_have_text("0")
+    first = float(loss.inner_text())
+    page.locator(".st-key-pg_play button").click()
+    expect(page.locator(".st-key-pg_play button")).to_contain_text("Pause", timeout=30_000)
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline and (int(epoch.inner_text().replace(",", "")) < 100
+                                           or float(loss.inner_text()) >= first):
+        time.sleep(0.3)
+    page.screenshot(path=str(ARTIFACTS / "playground-playing.png"), full_page=True)
+    trained, now = int(epoch.inner_text().replace(",", "")), float(loss.inner_text())
+    assert trained >= 100 and now < first - 0.1, f"epoch {trained}: loss {first} -> {now}"
+    page.locator(".st-key-pg_play button").click()
+    expect(page.locator(".st-key-pg_play button")).to_contain_text("Play", timeout=30_000)
+    wait_idle(page)
+    assert page.locator(".js-plotly-plot").count() == 2                   # the boundary and the loss curves
+    paused = epoch.inner_text()
+    time.sleep(1.5)
+    assert epoch.inner_text() == paused, "training went on after Pause"
+    assert "dataset=xor" in page.url and "layers=2" in page.url
+    assert_healthy(page, "playground-paused")
