@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError
+from .limits import MAX_UPLOAD_BYTES
 
-MAX_CSV_BYTES = 50 * 1024 * 1024
+MAX_CSV_BYTES = MAX_UPLOAD_BYTES           # the app's upload limit (.streamlit/config.toml)
 
 
 def _read_bytes(source, max_bytes: int) -> bytes:

@@ -41,6 +41,7 @@ from .catalog import DatasetInfo, local_path
 from .download import MIRROR_HINT, ensure_file
 from .csvio import read_csv_safely
 from .errors import DataError
+from .limits import MAX_UPLOAD_BYTES, too_large_message
 from .paths import cache_dir, data_dir
 
 SPLITS = ("train", "val", "test")
@@ -428,20 +429,51 @@ def _read_bytes(source) -> tuple[bytes, str]:
         path = Path(source)
         if not path.is_file():
             raise DataError(f"no such file: {path}", hint="check the path")
+        if path.stat().st_size > MAX_UPLOAD_BYTES:                  # refused before reading
+            raise DataError(too_large_message(path.stat().st_size, path.name), hint="upload a smaller sample")
         return path.read_bytes(), path.name
     if isinstance(source, (bytes, bytearray)):
-        return bytes(source), "upload"
-    if hasattr(source, "getvalue") or hasattr(source, "read"):
-        data = source.getvalue() if hasattr(source, "getvalue") else source.read()
+        data, name = bytes(source), "upload"
+    elif hasattr(source, "getvalue") or hasattr(source, "read"):
+        data = source.getvalue() if hasattr(source, "getvalue") else source.read(MAX_UPLOAD_BYTES + 1)
         data = data.encode() if isinstance(data, str) else data
-        return data, Path(getattr(source, "name", None) or "upload").name
-    raise DataError(f"cannot read an upload of type {type(source).__name__}", hint="pass a path, bytes or a file")
+        name = Path(getattr(source, "name", None) or "upload").name
+    else:
+        raise DataError(f"cannot read an upload of type {type(source).__name__}", hint="pass a path, bytes or a file")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DataError(too_large_message(len(data), name), hint="upload a smaller sample")
+    return data, name
 
 
-def _read_csv(source) -> tuple[pd.DataFrame, str]:
-    """Read an uploaded CSV (encoding and separator detected by `csvio`) and name it."""
+def _read_csv(source) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """Read an uploaded CSV (encoding and separator detected by `csvio`): (frame, name, notes)."""
     data, name = _read_bytes(source)
-    return read_csv_safely(data), name
+    frame, encoding = read_csv_safely(data, with_encoding=True)
+    notes = () if encoding.startswith("utf-8") else \
+        (f"the file is not UTF-8; it was read as {'GBK' if encoding == 'gb18030' else encoding}",)
+    return frame, name, notes
+
+
+def _numbers_with_typos(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Columns of numbers with a few stray words ('n/a', '?', '12,5') become numeric; the strays become missing.
+
+    A column is converted when at least 90 % of its non-empty cells are numbers, so a
+    real text column (a city, a grade) stays categorical.
+    """
+    notes = ()
+    for col in frame.columns:
+        if col == target or is_numeric_dtype(frame[col]):
+            continue
+        cells = frame[col].dropna().astype(str).str.strip()
+        cells = cells[cells != ""]
+        if cells.empty:
+            continue
+        numbers = pd.to_numeric(cells, errors="coerce")
+        ok = int(numbers.notna().sum())
+        if ok and ok >= 0.9 * len(cells):
+            frame[col] = pd.to_numeric(frame[col].astype(str).str.strip(), errors="coerce")
+            notes += (f"column {col!r}: {_plural(len(cells) - ok, 'non-numeric value')} treated as missing",)
+    return frame, notes
 
 
 def _find_column(frame: pd.DataFrame, wanted: str, name: str, role: str) -> str:
@@ -483,14 +515,19 @@ def _upload_id(name: str) -> str:
 
 def load_csv_tabular(path_or_buffer, target: str, problem: str | None = None, seed: int = 0) -> TabularDataset:
     """A user's table: features plus `target`. `problem` is guessed from the target when None."""
-    frame, name = _read_csv(path_or_buffer)
+    frame, name, notes = _read_csv(path_or_buffer)
     target = _find_column(frame, target, name, "target")
     if frame.shape[1] < 2:
         raise DataError(f"{name} has only the target column {target!r}, no features",
                         hint=CSV_HINT + " (is the separator a comma?)")
-    missing = int(frame[target].isna().sum())
-    notes = (f"dropped {_plural(missing, 'row')} with no value in {target!r}",) if missing else ()
-    frame = frame[frame[target].notna()].reset_index(drop=True)
+    frame, typo_notes = _numbers_with_typos(frame, target)
+    notes += typo_notes
+    present = frame[target].notna()
+    finite = np.isfinite(frame[target].astype(float)) if is_numeric_dtype(frame[target]) else present
+    missing, infinite = int((~present).sum()), int((present & ~finite).sum())
+    notes += (f"dropped {_plural(missing, 'row')} with no value in {target!r}",) if missing else ()
+    notes += (f"dropped {_plural(infinite, 'row')} with an infinite value in {target!r}",) if infinite else ()
+    frame = frame[present & finite].reset_index(drop=True)
     _check_enough(len(frame), name)
     problem = problem or _infer_problem(frame[target])
     if problem not in ("classification", "regression"):
@@ -507,7 +544,9 @@ def load_csv_tabular(path_or_buffer, target: str, problem: str | None = None, se
                         hint='choose problem="classification" or a numeric column')
     else:
         frame[target] = frame[target].astype(float)
-    blanks = int(frame.drop(columns=[target]).isna().sum().sum())
+    features = frame.drop(columns=[target])
+    numeric = features.select_dtypes("number").astype(float)
+    blanks = int(features.isna().sum().sum()) + int(np.isinf(numeric.to_numpy()).sum())   # NaN and ±inf
     notes += (f"{_plural(blanks, 'feature value')} missing",) if blanks else ()
     ds = _tabular(_upload_id(name), frame, target, problem, class_names, notes)
     return _make_split(ds, seed, None, None)
@@ -532,7 +571,7 @@ def _language(texts: list[str]) -> str:
 def load_csv_text(path_or_buffer, text_col: str | None = None, label_col: str | None = None,
                   seed: int = 0) -> TextDataset:
     """A user's labelled texts: a CSV with a text column and a label column (guessed when not given)."""
-    frame, name = _read_csv(path_or_buffer)
+    frame, name, notes = _read_csv(path_or_buffer)
     columns_hint = "the columns are: " + ", ".join(map(str, frame.columns)) + \
         "; name them text and label, or choose them"
     text_col = _find_column(frame, text_col, name, "text") if text_col else _guess_column(frame, TEXT_COLUMNS)
@@ -545,7 +584,7 @@ def load_csv_text(path_or_buffer, text_col: str | None = None, label_col: str | 
         raise DataError(f"cannot tell which column of {name} holds the texts and which the labels", hint=columns_hint)
     texts = frame[text_col].fillna("").astype(str).str.strip()
     keep = (texts != "") & frame[label_col].notna()
-    notes = (f"dropped {_plural(int((~keep).sum()), 'row')} with an empty text or no label",) if not keep.all() else ()
+    notes += (f"dropped {_plural(int((~keep).sum()), 'row')} with an empty text or no label",) if not keep.all() else ()
     texts, labels = texts[keep].tolist(), frame.loc[keep, label_col]
     _check_enough(len(texts), name, "text")
     codes, class_names = _class_codes(labels.astype(str).str.strip() if not is_numeric_dtype(labels) else labels)
@@ -557,18 +596,24 @@ def load_csv_text(path_or_buffer, text_col: str | None = None, label_col: str | 
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+ARCHIVE_SUFFIXES = {".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar"}   # never unpacked inside a zip
 MAX_UPLOAD_IMAGES = 50_000
 MAX_UNPACKED_BYTES = 1 << 30
 DEFAULT_IMAGE_SIZE = 64  # used when the images differ in size or are larger than 128 px
 IMAGES_HINT = "put each class in its own folder (cat/1.jpg, dog/2.jpg, …) and zip the folders"
 
 
-def _image_files(source) -> tuple[list[tuple[str, bytes]], str]:
-    """(relative path, bytes) of every file in a zip upload or an image folder; refuses unsafe names."""
+def _image_files(source) -> tuple[list[tuple[str, bytes]], str, list[str]]:
+    """(relative path, bytes) of every image in a zip upload or an image folder, its name, and every
+    other entry's path (folders end in '/'); refuses unsafe names."""
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
         root = Path(source)
-        return [(p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*"))
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES], root.name
+        entries = sorted(root.rglob("*"))
+        files = [(p.relative_to(root).as_posix(), p.read_bytes()) for p in entries
+                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        others = [p.relative_to(root).as_posix() + ("/" if p.is_dir() else "") for p in entries
+                  if p.is_dir() or p.suffix.lower() not in IMAGE_SUFFIXES]
+        return files, root.name, others
     data, name = _read_bytes(source)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -585,7 +630,9 @@ def _image_files(source) -> tuple[list[tuple[str, bytes]], str]:
             raise DataError(f"{name} unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB", hint="upload fewer or smaller images")
         files = [(i.filename.replace("\\", "/"), archive.read(i)) for i in infos
                  if PurePosixPath(i.filename).suffix.lower() in IMAGE_SUFFIXES]
-    return files, name
+        others = [i.filename.replace("\\", "/") for i in archive.infolist()
+                  if i.is_dir() or PurePosixPath(i.filename).suffix.lower() not in IMAGE_SUFFIXES]
+    return files, name, others
 
 
 def load_image_zip(path, size: int | None = None, seed: int = 0) -> ImageDataset:
@@ -596,13 +643,21 @@ def load_image_zip(path, size: int | None = None, seed: int = 0) -> ImageDataset
     keep their size if they all share one up to 128 px, else become 64×64.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
-    files, name = _image_files(path)
-    files = [(p, b) for p, b in files
-             if not any(part.startswith(".") or part == "__MACOSX" for part in p.split("/"))]
+
+    from .preprocess import MAX_IMAGE_PIXELS
+
+    def hidden(p: str) -> bool:
+        return any(part.startswith(".") or part == "__MACOSX" for part in p.strip("/").split("/"))
+
+    files, name, others = _image_files(path)
+    files = [(p, b) for p, b in files if not hidden(p)]
+    others = [p for p in others if not hidden(p)]
+    nested = [p for p in others if PurePosixPath(p).suffix.lower() in ARCHIVE_SUFFIXES]
     loose = [p for p, _ in files if "/" not in p]
     files = [(p, b) for p, b in files if "/" in p]
     if not files:
-        what = "its images are not in class folders" if loose else "it holds no images (.png, .jpg, …)"
+        what = ("it holds other archives, which are not unpacked: " + ", ".join(nested[:3]) if nested else
+                "its images are not in class folders" if loose else "it holds no images (.png, .jpg, …)")
         raise DataError(f"{name} cannot be used: {what}", hint=IMAGES_HINT)
     if len(files) > MAX_UPLOAD_IMAGES:
         raise DataError(f"{name} holds {len(files)} images", hint=f"upload at most {MAX_UPLOAD_IMAGES}")
@@ -610,8 +665,11 @@ def load_image_zip(path, size: int | None = None, seed: int = 0) -> ImageDataset
     for file_path, data in files:
         try:
             picture = Image.open(io.BytesIO(data))
+            if picture.width * picture.height > MAX_IMAGE_PIXELS:     # a decompression bomb: never decoded
+                unreadable.append(file_path)
+                continue
             picture.load()
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             unreadable.append(file_path)
             continue
         pictures.append(picture)
@@ -621,9 +679,19 @@ def load_image_zip(path, size: int | None = None, seed: int = 0) -> ImageDataset
         notes += (f"ignored {_plural(len(loose), 'image')} outside class folders",)
     if unreadable:
         notes += (f"skipped {_plural(len(unreadable), 'unreadable file')}: " + ", ".join(unreadable[:3]),)
+    if nested:
+        notes += (f"ignored {_plural(len(nested), 'archive')} inside the zip (not unpacked): " + ", ".join(nested[:3]),)
+    image_dirs = {p.rsplit("/", 1)[0] for p, _ in files}
+    with_images = {"/".join(d.split("/")[:k]) for d in image_dirs for k in range(1, d.count("/") + 2)}
+    folders = {p.strip("/") if p.endswith("/") else p.rsplit("/", 1)[0] for p in others if "/" in p.strip("/") or p.endswith("/")}
+    empty = sorted({f.split("/")[-1] for f in folders - with_images})
+    if empty:
+        notes += (f"class folder{'s' if len(empty) > 1 else ''} with no images left out: " + ", ".join(empty[:5]),)
     class_names = sorted(set(classes))
     if len(class_names) < 2:
         detail = f"only one class folder ({class_names[0]!r})" if class_names else "no readable images"
+        if empty:
+            detail += f"; {', '.join(empty[:5])} {'has' if len(empty) == 1 else 'have'} no images"
         raise DataError(f"{name} has {detail}", hint="a classifier needs at least two classes; " + IMAGES_HINT)
     _check_enough(len(pictures), name, "image")
     grey = all(p.mode in ("1", "L", "LA", "I", "I;16", "F") for p in pictures)

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, ModelError
+from .limits import MAX_UPLOAD_BYTES
 
-MAX_ONNX_BYTES = 50 * 1024 * 1024          # the app's upload limit (.streamlit/config.toml)
+MAX_ONNX_BYTES = MAX_UPLOAD_BYTES          # the app's upload limit (.streamlit/config.toml)
 
 # ONNX TensorProto element types → numpy (the ones a model input can sensibly have)
 _DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,

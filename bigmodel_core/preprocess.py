@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .limits import MAX_UPLOAD_BYTES, too_large_message
 
 MAX_IMAGE_PIXELS = 40_000_000       # refuse decompression bombs before decoding
 MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer truncates further)
@@ -42,7 +43,11 @@ def load_image(source, channels: int):
         img = Image.fromarray(arr)
     else:
         if isinstance(source, (bytes, bytearray)):
+            if len(source) > MAX_UPLOAD_BYTES:
+                raise DataError(too_large_message(len(source), "The image file"), hint="use a smaller picture")
             source = io.BytesIO(source)
+        elif isinstance(source, (str, Path)) and Path(source).is_file() and Path(source).stat().st_size > MAX_UPLOAD_BYTES:
+            raise DataError(too_large_message(Path(source).stat().st_size, "The image file"), hint="use a smaller picture")
         try:
             img = Image.open(source)
             if img.width * img.height > MAX_IMAGE_PIXELS:

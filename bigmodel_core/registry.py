@@ -6,6 +6,7 @@ so no path can escape the registry, and one broken entry never hides the rest.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -55,21 +56,56 @@ def _stale(path: Path, age_s: float) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _swap_lock(root: Path, blocking: bool = True):
+    """An exclusive lock on the registry, held by a save only while it swaps folders.
+
+    `flock` is released by the kernel when its process dies, so a lock that can be
+    taken means no swap is half done by a living process. Raises BlockingIOError
+    when `blocking` is False and a swap is in progress.
+    """
+    import fcntl
+
+    fd = os.open(root, os.O_RDONLY)          # the registry folder itself: no lock file is left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(fd)              # closing releases the lock
+
+
+def _restore_old(root: Path, old: Path) -> None:
+    model_id = old.name[len(".old-"):].rsplit("-", 1)[0]
+    target = root / model_id
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)         # the swap finished; only the clean-up was lost
+    else:
+        os.replace(old, target)                        # died between the two renames: put the old one back
+
+
 def _recover(root: Path) -> None:
     """Finish or undo a save that was interrupted: restore `.old-*`, drop stale `.tmp-*`.
 
-    Only folders older than a save can take are touched, so a save running in
-    another session or process is never disturbed.
+    A `.old-*` folder is handled at once when the registry's swap lock is free (no
+    save is between its two renames, see `save`), else only once it is too old to
+    belong to a running save. `.tmp-*` folders (unfinished copies, never visible as
+    models) are removed when stale, so a save running elsewhere is never disturbed.
     """
-    for old in root.glob(".old-*"):
-        if not _stale(old, 60):
-            continue
-        model_id = old.name[len(".old-"):].rsplit("-", 1)[0]
-        target = root / model_id
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(old, target)
+    olds = sorted(root.glob(".old-*"))
+    if olds:
+        try:
+            with _swap_lock(root, blocking=False):
+                for old in olds:
+                    if old.exists():
+                        _restore_old(root, old)
+                olds = []
+        except BlockingIOError:
+            pass                                       # a save is swapping right now
+        except (OSError, ImportError):
+            pass                                       # read-only registry or no flock: age rule below
+        for old in olds:
+            if _stale(old, 60) and old.exists():
+                _restore_old(root, old)
     for tmp in root.glob(".tmp-*"):
         if _stale(tmp, STALE_S):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -84,7 +120,9 @@ def resolve(model: str | Path, root: Path | None = None) -> Path:
     else:
         folder = root / validate_id(str(model))
     if not (folder / "card.json").exists() or not (folder / "model.onnx").exists():
-        known = ", ".join(e.id for e in list_models(root)[0]) or "none"
+        entries = (q.parent.name for q in root.glob("*/card.json")       # a plain listing, not list_models():
+                   if (q.parent / "model.onnx").exists() and not q.parent.name.startswith("."))  # never recurses
+        known = ", ".join(sorted(entries))[:500] or "none"
         raise ModelError(f"No model '{model}' (expected model.onnx and card.json in {folder}).",
                          hint=f"known models: {known}")
     return folder
@@ -122,6 +160,9 @@ def list_models(root: Path | None = None, verify: bool = True) -> tuple[list[Ent
         if not (folder / "card.json").exists():
             if (folder / "model.onnx").exists():
                 bad[folder.name] = "card.json is missing"
+            continue
+        if not (folder / "model.onnx").exists():
+            bad[folder.name] = "model.onnx is missing"
             continue
         try:
             good.append(load(folder, root, verify=verify))
@@ -169,17 +210,34 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+        _fsync_dir(tmp)
         old = None
-        if target.exists():
-            old = root / f".old-{model_id}-{tag}"
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with _swap_lock(root):                  # see _recover: a dead swap is undone at the next listing
+            if target.exists():
+                old = root / f".old-{model_id}-{tag}"
+                os.replace(target, old)
+            os.replace(tmp, target)
+            _fsync_dir(root)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make renames inside `folder` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _is_shipped(folder: Path) -> bool:

@@ -140,6 +140,10 @@ class Predictor:
         if self.task == "text":
             texts, self.notices = pp.clean_texts(inputs)
             feed = pp.encode_texts(self.tokenizer, texts)
+            unknown = [k for k in self.input_names if k not in feed]
+            if unknown:
+                raise ModelError(f"The model asks for inputs a text model does not have: {', '.join(unknown)}.",
+                                 hint="the model.onnx does not fit its card; re-export the model")
             return {k: feed[k] for k in self.input_names}
         if self.task == "tabular":
             return {self.input_names[0]: self.encoder.transform(inputs)}
@@ -147,7 +151,12 @@ class Predictor:
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         t0 = time.perf_counter()
-        out = self.session.run([self.output_name], feed)[0]
+        try:
+            out = self.session.run([self.output_name], feed)[0]
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own types for a wrong shape or type
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"The model could not run on this input: {first}",
+                             hint="the model's inputs do not fit its card (shape or type); re-export the model") from exc
         self.last_latency_ms = (time.perf_counter() - t0) * 1000
         return out
 

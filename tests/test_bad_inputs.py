@@ -1,0 +1,885 @@
+"""The bad-input catalogue, core and command line: every item either works or fails with the project's own error.
+
+Each family (images, texts, CSV files, image-folder zips, ONNX uploads, models on
+disk, training, size limits) is one parametrised table. The core must raise a
+`BigModelError` (never another exception) for what it cannot use and must accept
+what it can convert; the CLI, where it takes that input, must exit non-zero with
+ONE line on stderr and no traceback. The pages are covered in test_bad_inputs_ui.py.
+
+Most CLI cases call `cli.main()` in-process (fast; an uncaught exception would fail
+the test); a few run `python -m bigmodel_core` for real to check the process contract.
+"""
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import tomllib
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bigmodel_core import cli, limits, registry
+from bigmodel_core import datasets as D
+from bigmodel_core import onnx_inspect as oi
+from bigmodel_core import preprocess as pp
+from bigmodel_core.csvio import MAX_CSV_BYTES, read_csv_safely
+from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+IMAGE_MODEL, TEXT_MODEL, TABLE_MODEL = MODELS / "mnist-mlp-seed", MODELS / "sst2-tiny", MODELS / "diabetes-mlp"
+DIABETES_COLUMNS = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+
+
+def need(folder: Path) -> None:
+    if not (folder / "model.onnx").exists():
+        pytest.skip(f"shipped model {folder.name} not built: python -m bigmodel_core build-defaults --only {folder.name}")
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """`python -m bigmodel_core ARGV` in-process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, match: str | None = None) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code != 0, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err and "unexpected" not in err, err
+    if match:
+        assert match.lower() in lines[0].lower(), lines[0]
+
+
+def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+# ============================================================================ images
+
+def _bilevel_png(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG whose header says width×height, compressed row by row (a few KB per 10^8 pixels)."""
+    row = b"\x00" * (1 + (width + 7) // 8)
+    z = zlib.compressobj(9)
+    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+
+    def chunk(tag, body):
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def _noisy(mode="RGB", size=(40, 40)) -> Image.Image:
+    arr = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(arr).convert(mode)
+
+
+def _digit(mode: str) -> bytes:
+    """A white '1' on black, 28×28, saved in the given mode."""
+    arr = np.zeros((28, 28), dtype=np.uint8)
+    arr[4:24, 13:16] = 255
+    grey = Image.fromarray(arr)
+    if mode == "I;16":
+        img16 = Image.fromarray(arr.astype(np.uint16) * 257)
+        assert img16.mode.startswith("I;16")
+        return encode(img16)
+    if mode == "CMYK":
+        return encode(grey.convert("RGB").convert("CMYK"), "JPEG", quality=95)
+    if mode == "P":
+        return encode(grey.convert("RGB").convert("P"))
+    if mode == "RGBA":
+        rgba = grey.convert("RGBA")
+        rgba.putalpha(255)
+        return encode(rgba)
+    if mode == "LA":
+        return encode(grey.convert("LA"))
+    return encode(grey.convert(mode))
+
+
+BAD_IMAGES = {                                   # name → (bytes factory, file name, message)
+    "text-renamed-png": (lambda: b"name,score\nalice,3\n", "photo.png", "not a readable image"),
+    "truncated-png": (lambda: encode(_noisy())[: len(encode(_noisy())) // 2], "photo.png", "not a readable image"),
+    "truncated-jpeg": (lambda: encode(_noisy(), "JPEG")[: len(encode(_noisy(), "JPEG")) // 2], "photo.jpg",
+                       "not a readable image"),
+    "corrupt-png-crc": (lambda: encode(_noisy())[:40] + b"\x00" * 40 + encode(_noisy())[80:], "photo.png",
+                        "not a readable image"),
+    "bomb-20000x20000": (lambda: _bilevel_png(20_000, 20_000), "bomb.png", "too large"),
+    "empty-file": (lambda: b"", "empty.png", "not a readable image"),
+}
+GOOD_IMAGE_MODES = ["I;16", "P", "RGBA", "LA", "L", "CMYK", "RGB", "1"]
+
+
+@pytest.fixture(scope="module")
+def bad_images() -> dict:
+    return {k: (f(), name, msg) for k, (f, name, msg) in BAD_IMAGES.items()}
+
+
+@pytest.mark.parametrize("kind", list(BAD_IMAGES))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_core_refuses_bad_images_with_a_data_error(kind, channels, bad_images, tmp_path):
+    data, name, message = bad_images[kind]
+    (tmp_path / name).write_bytes(data)
+    for source in (data, tmp_path / name, io.BytesIO(data)):
+        t0 = time.perf_counter()
+        with pytest.raises(DataError, match=message):
+            pp.prepare_images([source], dict(channels=channels, height=28, width=28))
+        assert time.perf_counter() - t0 < 2.0              # a bomb is refused from its header, not decoded
+
+
+def test_bomb_is_a_few_kilobytes_and_refused_by_pixel_count(bad_images):
+    data = bad_images["bomb-20000x20000"][0]
+    assert len(data) < 100_000
+    with pytest.raises(DataError, match="too large") as info:
+        pp.load_image(data, 1)
+    assert "40 megapixels" in info.value.hint
+
+
+@pytest.mark.parametrize("mode", GOOD_IMAGE_MODES)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_core_converts_every_image_mode(mode, channels):
+    arr = pp.prepare_images([_digit(mode)], dict(channels=channels, height=28, width=28))
+    assert arr.shape == (1, channels, 28, 28) and arr.dtype == np.float32
+    assert np.isfinite(arr).all() and 0.0 <= arr.min() and arr.max() <= 1.0
+    if mode != "1":                                   # the stroke is brighter than the background
+        assert arr[0, :, 4:24, 13:16].mean() > arr[0, :, :, :8].mean() + 0.5
+
+
+@pytest.mark.parametrize("kind", list(BAD_IMAGES))
+def test_cli_bad_image_is_one_line_error(kind, bad_images, tmp_path, capsys):
+    need(IMAGE_MODEL)
+    data, name, message = bad_images[kind]
+    (tmp_path / name).write_bytes(data)
+    code, out, err = run_cli(capsys, "predict", IMAGE_MODEL, tmp_path / name, "--json", "--device", "cpu")
+    assert_one_line_error(code, err, message)
+    assert out == ""
+
+
+@pytest.mark.parametrize("mode", GOOD_IMAGE_MODES)
+def test_cli_predicts_every_image_mode(mode, tmp_path, capsys):
+    need(IMAGE_MODEL)
+    path = tmp_path / ("digit.jpg" if mode == "CMYK" else "digit.png")
+    path.write_bytes(_digit(mode))
+    code, out, err = run_cli(capsys, "predict", IMAGE_MODEL, path, "--json", "--device", "cpu")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["label"] in [str(i) for i in range(10)] and abs(sum(result["scores"].values()) - 1) < 1e-4
+
+
+def test_cli_missing_image_path_is_one_line_error(tmp_path, capsys):
+    need(IMAGE_MODEL)
+    code, _, err = run_cli(capsys, "predict", IMAGE_MODEL, tmp_path / "nope.png", "--device", "cpu")
+    assert_one_line_error(code, err, "not found")
+
+
+# ============================================================================ texts
+
+LONG_TEXT = ("A wonderful film. " * 6000)[:100_000]
+TEXTS = {                                         # name → (text, None = works | message of the DataError)
+    "empty": ("", "empty"),
+    "whitespace": ("  \n\t \u3000 ", "empty"),
+    "100k-characters": (LONG_TEXT, None),
+    "emoji-and-scripts": ("Great movie 😀🎬👍 — 非常好看 — очень хорошо — رائع — すばらしい", None),
+    "zero-width-and-rtl": ("\u200bgood\u200f film\ufeff", None),
+}
+
+
+@pytest.mark.parametrize("kind", list(TEXTS))
+def test_core_text_cleaning(kind):
+    text, message = TEXTS[kind]
+    if message:
+        with pytest.raises(DataError, match=message):
+            pp.clean_texts([text])
+        return
+    cleaned, notices = pp.clean_texts([text])
+    assert cleaned[0] == text.strip()[: pp.MAX_TEXT_CHARS]
+    if len(text) > pp.MAX_TEXT_CHARS:
+        assert notices and "100,000" in notices[0] and "20,000" in notices[0]
+    else:
+        assert notices == []
+
+
+@pytest.fixture(scope="module")
+def text_predictor():
+    need(TEXT_MODEL)
+    from bigmodel_core.runtime import Predictor
+
+    entry = registry.load(TEXT_MODEL)
+    return Predictor(entry.folder, entry.card, device="cpu")
+
+
+@pytest.mark.parametrize("kind", list(TEXTS))
+def test_core_text_model_predicts_or_refuses(kind, text_predictor):
+    text, message = TEXTS[kind]
+    if message:
+        with pytest.raises(DataError, match=message):
+            text_predictor.predict([text])
+        return
+    [pred] = text_predictor.predict([text])
+    assert pred.label in text_predictor.labels
+    feed = text_predictor.prepare([text])
+    limit = text_predictor.tokenizer.truncation["max_length"] if text_predictor.tokenizer.truncation else None
+    if limit:
+        assert feed["input_ids"].shape[1] <= limit              # cut to the model's own limit
+    if len(text) > pp.MAX_TEXT_CHARS:
+        assert any("cut" in n for n in text_predictor.notices)
+
+
+@pytest.mark.parametrize("kind", list(TEXTS))
+def test_cli_texts(kind, tmp_path, capsys):
+    need(TEXT_MODEL)
+    text, message = TEXTS[kind]
+    if kind == "100k-characters":
+        path = tmp_path / "long.txt"
+        path.write_text(text, encoding="utf-8")
+        code, out, err = run_cli(capsys, "predict", TEXT_MODEL, "--text-file", path, "--json", "--device", "cpu")
+    else:
+        code, out, err = run_cli(capsys, "predict", TEXT_MODEL, text, "--json", "--device", "cpu")
+    if message:
+        assert_one_line_error(code, err, message)
+        return
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["label"] in ("negative", "positive")
+    if kind == "100k-characters":
+        assert "note: " in err and "cut" in err
+
+
+@pytest.mark.parametrize("raw", [b"good film\n\xff\xfe\xfa broken bytes\n", b"\xc3\x28 invalid continuation\n",
+                                 b"caf\xe9 latin-1\n"])
+def test_invalid_utf8_text_file(raw, tmp_path, capsys):
+    path = tmp_path / "texts.txt"
+    path.write_bytes(raw)
+    with pytest.raises(DataError, match="not UTF-8"):
+        cli._read_text_file(str(path))
+    need(TEXT_MODEL)
+    code, _, err = run_cli(capsys, "predict", TEXT_MODEL, "--text-file", path, "--device", "cpu")
+    assert_one_line_error(code, err, "not UTF-8")
+
+
+@pytest.mark.parametrize("raw", [b"text,label\n" + b"\xff\xfe\xfd bad %d,pos\n" * 6 + b"fine %d,neg\n" * 6,
+                                 b"text,label\n" + b"\x81\x30 odd,pos\n" * 20])
+def test_invalid_utf8_in_an_uploaded_text_csv_loads_or_says_so(raw):
+    raw = raw.replace(b"%d", b"1")
+    try:
+        ds = D.load_csv_text(raw)
+    except DataError as exc:
+        assert str(exc)
+    else:
+        assert any("not UTF-8" in n for n in ds.notes)
+
+
+# ============================================================================ CSV files
+
+def _table_rows(n: int, bad=None) -> str:
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(n):
+        vals = [f"{v:.3f}" for v in rng.normal(size=len(DIABETES_COLUMNS))]
+        if bad and i == 1:
+            vals[2] = bad
+        rows.append(",".join(vals))
+    return ",".join(DIABETES_COLUMNS) + "\n" + "\n".join(rows) + ("\n" if rows else "")
+
+
+def _with_note_column(text: str, word: str) -> str:
+    lines = text.splitlines()
+    return "\n".join([lines[0] + ",note"] + [f"{line},{word}{i}" for i, line in enumerate(lines[1:])]) + "\n"
+
+
+TRAIN_CSV = {        # name → (bytes, target, None = loads | DataError message, expected note)
+    "gbk": (("名称,值,y\n" + "".join(f"苹果{i % 3},{i},{i % 2}\n" for i in range(30))).encode("gbk"), "y", None, "GBK"),
+    "cp1252": (("name,v,y\n" + "".join(f"café{i % 3},{i},{i % 2}\n" for i in range(30))).encode("cp1252"), "y",
+               None, "cp1252"),
+    "missing-target": (b"a,b\n" + b"1,2\n" * 30, "y", "no target column 'y'", None),
+    "non-numeric-in-numeric": (("a,b,y\n" + "".join(f"{'abc' if i == 5 else i},{i % 3},{i * 1.5}\n"
+                                                     for i in range(30))).encode(), "y", None, "non-numeric"),
+    "nan-and-inf": (("a,b,y\n" + "".join(f"{'inf' if i == 3 else 'nan' if i == 4 else i},{i % 3},{i * 1.5}\n"
+                                          for i in range(30))).encode(), "y", None, "2 feature values missing"),
+    "inf-in-target": (("a,b,y\n" + "".join(f"{i},{i % 3},{'-inf' if i == 3 else i * 1.5}\n"
+                                            for i in range(30))).encode(), "y", None, "infinite value"),
+    "single-row": (b"a,b,y\n1,2,3\n", "y", "only 1 usable row", None),
+    "zero-rows": (b"a,b,y\n", "y", "no rows", None),
+    "duplicated-columns": (b"a,a,y\n" + b"1,2,3\n" * 30, "y", "Duplicated column names: a", None),
+    "empty-file": (b"", "y", "empty", None),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "y", "not a CSV", None),
+    "only-target": (b"y\n" + b"1\n" * 30, "y", "no features", None),
+}
+
+
+@pytest.mark.parametrize("kind", list(TRAIN_CSV))
+def test_core_tabular_upload(kind):
+    raw, target, message, note = TRAIN_CSV[kind]
+    if message:
+        with pytest.raises(DataError, match=message):
+            D.load_csv_tabular(raw, target)
+        return
+    ds = D.load_csv_tabular(raw, target)
+    assert len(ds) >= 10 and sum(len(v) for v in ds.split.values()) == len(ds)
+    assert any(note in n for n in ds.notes), ds.notes
+    x = ds.subset("train")[0]
+    assert len(x) and ds.target not in x.columns
+
+
+def test_numeric_column_with_a_stray_word_stays_numeric():
+    ds = D.load_csv_tabular(TRAIN_CSV["non-numeric-in-numeric"][0], "y")
+    assert ds.feature_types["a"] == "numeric"
+    text_column = ("city,v,y\n" + "".join(f"{['paris', 'rome', '12'][i % 3]},{i},{i % 2}\n" for i in range(30)))
+    assert D.load_csv_tabular(text_column.encode(), "y").feature_types["city"] == "categorical"
+
+
+def test_200_mb_csv_is_refused_by_size_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:                          # sparse: 200 MB on paper, a few bytes on disk
+        f.write(b"a,b,y\n1,2,3\n")
+        f.truncate(200 * 1024 * 1024)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("a file over the limit was read"))
+    for load in (read_csv_safely, lambda p: D.load_csv_tabular(p, "y"), lambda p: D.load_csv_text(p)):
+        t0 = time.perf_counter()
+        with pytest.raises(DataError, match="too large"):
+            load(path)
+        assert time.perf_counter() - t0 < 0.5
+
+
+PREDICT_CSV = {      # name → (text or bytes, None = predicts | message)
+    "gbk": (_with_note_column(_table_rows(5), "备注").encode("gbk"), None),
+    "cp1252": (_with_note_column(_table_rows(5), "café").encode("cp1252"), None),
+    "missing-feature-column": ("age,sex\n1,2\n", "Missing feature columns"),
+    "non-numeric-in-numeric": (_table_rows(5, bad="abc"), None),
+    "inf": (_table_rows(5, bad="inf"), None),
+    "minus-inf": (_table_rows(5, bad="-inf"), None),
+    "nan": (_table_rows(5, bad="nan"), None),
+    "single-row": (_table_rows(1), None),
+    "zero-rows": (_table_rows(0), "no rows"),
+    "duplicated-columns": (_table_rows(3).replace("age,sex", "age,age", 1), "Duplicated column names"),
+    "empty-file": ("", "empty"),
+}
+
+
+@pytest.mark.parametrize("kind", list(PREDICT_CSV))
+def test_cli_predict_csv(kind, tmp_path, capsys):
+    need(TABLE_MODEL)
+    content, message = PREDICT_CSV[kind]
+    path = tmp_path / "rows.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, out, err = run_cli(capsys, "predict", TABLE_MODEL, "--csv", path, "--json", "--device", "cpu")
+    if message:
+        assert_one_line_error(code, err, message)
+        return
+    assert code == 0, err
+    preds = [json.loads(line)["prediction"] for line in out.splitlines()]
+    assert preds and all(np.isfinite(preds))
+
+
+def test_cli_200_mb_csv_is_refused_by_size(tmp_path, capsys):
+    need(TABLE_MODEL)
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:
+        f.write(_table_rows(2).encode())
+        f.truncate(200 * 1024 * 1024)
+    code, _, err = run_cli(capsys, "predict", TABLE_MODEL, "--csv", path, "--device", "cpu")
+    assert_one_line_error(code, err, "too large")
+
+
+# ============================================================================ image-folder zips
+
+def _png(color) -> bytes:
+    return encode(Image.new("RGB", (8, 8), color))
+
+
+def _zip(entries) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries:
+            if data is None:
+                zf.writestr(zipfile.ZipInfo(name), b"")       # a folder entry
+            else:
+                zf.writestr(name, data)
+    return buf.getvalue()
+
+
+TWO_CLASSES = [(f"cat/{i}.png", _png((250, 20, 20))) for i in range(10)] + \
+              [(f"dog/{i}.png", _png((20, 20, 250))) for i in range(10)]
+
+ZIPS = {             # name → (entries, None = loads | DataError message, expected note)
+    "good": (TWO_CLASSES, None, None),
+    "zip-slip-parent": (TWO_CLASSES + [("../evil.png", _png((0, 0, 0)))], "unsafe file name", None),
+    "zip-slip-inside": (TWO_CLASSES + [("cat/../../evil.png", _png((0, 0, 0)))], "unsafe file name", None),
+    "zip-slip-absolute": (TWO_CLASSES + [("/tmp/evil.png", _png((0, 0, 0)))], "unsafe file name", None),
+    "zip-slip-windows": (TWO_CLASSES + [("..\\evil.png", _png((0, 0, 0)))], "unsafe file name", None),
+    "zip-slip-drive": (TWO_CLASSES + [("C:/evil.png", _png((0, 0, 0)))], "unsafe file name", None),
+    "nested-archive-only": ([("inner.zip", _zip(TWO_CLASSES))], "not unpacked", None),
+    "nested-archive-beside": (TWO_CLASSES + [("cat/more.zip", _zip(TWO_CLASSES))], None, "not unpacked"),
+    "one-class": (TWO_CLASSES[:10], "only one class folder", None),
+    "class-without-images": (TWO_CLASSES + [("bird/", None), ("fish/readme.txt", b"hi")], None, "no images"),
+    "one-class-and-an-empty-one": (TWO_CLASSES[:10] + [("dog/", None)], "dog has no images", None),
+    "no-images": ([("a/readme.txt", b"hi")], "holds no images", None),
+    "loose-images": ([(f"{i}.png", _png((i, i, i))) for i in range(12)], "not in class folders", None),
+    "unreadable-image": (TWO_CLASSES + [("cat/broken.png", b"\x89PNG broken")], None, "unreadable"),
+    "bomb-inside": (TWO_CLASSES + [("cat/bomb.png", _bilevel_png(20_000, 20_000))], None, "unreadable"),
+    "not-a-zip": (None, "not a zip file", None),
+}
+
+
+@pytest.mark.parametrize("kind", list(ZIPS))
+def test_core_image_zip(kind, tmp_path):
+    entries, message, note = ZIPS[kind]
+    data = b"PK? no" if entries is None else _zip(entries)
+    if message:
+        with pytest.raises(DataError, match=message):
+            D.load_image_zip(data)
+    else:
+        t0 = time.perf_counter()
+        ds = D.load_image_zip(data)
+        assert time.perf_counter() - t0 < 5
+        assert ds.class_names == ["cat", "dog"] and len(ds) == 20
+        if note:
+            assert any(note in n for n in ds.notes), ds.notes
+    assert not (tmp_path.parent / "evil.png").exists() and not Path("/tmp/evil.png").exists()
+
+
+# ============================================================================ ONNX uploads
+
+def _onnx_model(input_type=None, shape=(1, 3), external_dir: Path | None = None) -> bytes:
+    import onnx
+    from onnx import TensorProto, helper
+
+    input_type = TensorProto.FLOAT if input_type is None else input_type
+    if input_type == TensorProto.STRING:
+        node = helper.make_node("Identity", ["x"], ["y"])
+        out_type, out_shape = TensorProto.STRING, list(shape)
+        inits = []
+    else:
+        from onnx import numpy_helper
+
+        weight = numpy_helper.from_array(np.arange(shape[-1] * 2, dtype=np.float32).reshape(shape[-1], 2), "w")
+        node = helper.make_node("MatMul", ["x", "w"], ["y"])
+        out_type, out_shape, inits = TensorProto.FLOAT, [shape[0], 2], [weight]
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", input_type, list(shape))],
+                              [helper.make_tensor_value_info("y", out_type, out_shape)], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    if external_dir is not None:
+        path = external_dir / "model.onnx"
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location="weights.bin", size_threshold=0)
+        return path.read_bytes()
+    return model.SerializeToString()
+
+
+def test_onnx_malformed_bytes_are_refused():
+    for data in (b"not an onnx model at all", os.urandom(2048), b"\x08\x07" + b"\xff" * 100):
+        with pytest.raises(BigModelError):
+            oi.inspect_onnx(data)
+    with pytest.raises(DataError, match="empty"):
+        oi.inspect_onnx(b"")
+
+
+def test_onnx_external_data_reference_is_refused(tmp_path):
+    data = _onnx_model(external_dir=tmp_path)
+    assert (tmp_path / "weights.bin").exists()
+    with pytest.raises(ModelError, match="external data"):
+        oi.inspect_onnx(data)
+    with pytest.raises(ModelError, match="external data"):        # even with the weights file beside it
+        oi.inspect_onnx(tmp_path / "model.onnx")
+
+
+@pytest.mark.parametrize("feed, message", [
+    ({"x": np.zeros((1, 4), np.float32)}, "could not run"),          # wrong shape
+    ({"x": np.zeros((1, 3), np.int64)}, "could not run"),            # wrong dtype
+    ({"other": np.zeros((1, 3), np.float32)}, "could not run"),      # wrong name
+    ({}, "could not run"),                                           # nothing
+])
+def test_onnx_input_that_does_not_fit_is_a_model_error(feed, message):
+    data = _onnx_model()
+    report = oi.inspect_onnx(data)
+    assert oi.run_onnx(data, oi.feed_for(report))["outputs"]["y"].shape == (1, 2)
+    with pytest.raises(ModelError, match=message):
+        oi.run_onnx(data, feed)
+
+
+def test_onnx_picture_for_a_model_without_an_image_input_is_refused():
+    data = _onnx_model()
+    with pytest.raises(DataError, match="no single image-shaped input"):
+        oi.feed_for(oi.inspect_onnx(data), image=_digit("L"))
+
+
+def test_onnx_with_a_string_input_cannot_get_random_values():
+    from onnx import TensorProto
+
+    data = _onnx_model(TensorProto.STRING)
+    report = oi.inspect_onnx(data)
+    with pytest.raises(DataError, match="Cannot make an input"):
+        oi.feed_for(report)
+
+
+def test_onnx_upload_over_the_limit_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "big.onnx"
+    with open(path, "wb") as f:
+        f.truncate(limits.MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(DataError, match="limit"):
+        oi.inspect_onnx(path)
+    with pytest.raises(DataError, match="limit"):
+        oi.read_bytes(io.BytesIO(b"\0" * (limits.MAX_UPLOAD_BYTES + 1)))
+
+
+# ============================================================================ models on disk
+
+@pytest.fixture
+def disk_registry(tmp_registry):
+    need(TABLE_MODEL)
+    for name in ("good", "broken"):
+        shutil.copytree(TABLE_MODEL, tmp_registry / name)
+        card = json.loads((tmp_registry / name / "card.json").read_text())
+        card.update(id=name, shipped=False)
+        (tmp_registry / name / "card.json").write_text(json.dumps(card))
+    return tmp_registry
+
+
+def _break(folder: Path, how: str) -> None:
+    card_path = folder / "card.json"
+    if how == "sha256-mismatch":
+        with open(folder / "model.onnx", "ab") as f:
+            f.write(b"\0")
+    elif how == "missing-card":
+        card_path.unlink()
+    elif how == "unknown-card-field":
+        card = json.loads(card_path.read_text())
+        card["run_this"] = "import os"
+        card_path.write_text(json.dumps(card))
+    elif how == "card-not-json":
+        card_path.write_text("{not json")
+    elif how == "card-not-object":
+        card_path.write_text("[1, 2]")
+    elif how == "card-lacks-fields":
+        card = json.loads(card_path.read_text())
+        del card["input_spec"]
+        card_path.write_text(json.dumps(card))
+    elif how == "model-missing":
+        (folder / "model.onnx").unlink()
+
+
+BROKEN = {"sha256-mismatch": "sha256", "missing-card": "card.json is missing", "unknown-card-field": "unknown fields",
+          "card-not-json": "not valid JSON", "card-not-object": "not a JSON object", "card-lacks-fields": "lacks",
+          "model-missing": "model.onnx is missing"}
+
+
+@pytest.mark.parametrize("how", list(BROKEN))
+def test_broken_entry_is_refused_and_the_rest_still_usable(how, disk_registry, capsys):
+    _break(disk_registry / "broken", how)
+    good, bad = registry.list_models()
+    assert [e.id for e in good] == ["good"]
+    assert BROKEN[how] in bad["broken"]
+    with pytest.raises(ModelError):
+        registry.load("broken")
+    registry.load("good")
+    code, out, err = run_cli(capsys, "models", "--json")
+    assert code == 0 and [m["id"] for m in json.loads(out)["models"]] == ["good"]
+    code, _, err = run_cli(capsys, "predict", "broken", "--csv", "x.csv")
+    assert_one_line_error(code, err)
+    code, out, err = run_cli(capsys, "predict", "good", "--csv", _write(disk_registry.parent / "r.csv",
+                                                                         _table_rows(2)), "--json")
+    assert code == 0 and len(out.splitlines()) == 2, err
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_model_whose_onnx_does_not_fit_its_card_is_a_model_error(disk_registry, capsys):
+    """A valid model.onnx (sha256 matching) whose input is not what the card's preprocessing makes."""
+    folder = disk_registry / "broken"
+    (folder / "model.onnx").write_bytes(_onnx_model(shape=(1, 3)))
+    card = json.loads((folder / "card.json").read_text())
+    card["sha256"] = registry.sha256_file(folder / "model.onnx")
+    (folder / "card.json").write_text(json.dumps(card))
+    from bigmodel_core.runtime import Predictor
+
+    entry = registry.load("broken")
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO(_table_rows(2)))
+    with pytest.raises(ModelError, match="could not run"):
+        Predictor(entry.folder, entry.card, device="cpu").predict(frame)
+    code, _, err = run_cli(capsys, "predict", "broken", "--csv", _write(disk_registry.parent / "r.csv",
+                                                                          _table_rows(2)), "--device", "cpu")
+    assert_one_line_error(code, err, "could not run")
+
+
+@pytest.mark.parametrize("bad_id", ["../evil", "..", "a/../../b", "/etc/passwd", "x\x00y", "CON", "a" * 65,
+                                    "café", "name with space", ".old-x-1", "-x"])
+def test_model_ids_are_validated_against_path_traversal(bad_id, tmp_registry, tmp_path):
+    onnx_file = tmp_path / "m.onnx"
+    onnx_file.write_bytes(_onnx_model())
+    with pytest.raises(ModelError, match="not a valid model id"):
+        registry.validate_id(bad_id)
+    with pytest.raises(ModelError):
+        registry.save(bad_id, onnx_file, {"task": "tabular"})
+    with pytest.raises(ModelError):
+        registry.delete(bad_id)
+    assert list(tmp_registry.iterdir()) == [] and not (tmp_path / "evil").exists()
+
+
+# ============================================================================ training
+
+def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_exported(tmp_registry, capsys):
+    from bigmodel_core.pipeline import TrainSpec, train
+    from bigmodel_core.training import TrainConfig
+
+    spec = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]})
+    with pytest.raises(TrainingError, match="diverged") as info:
+        train(spec)
+    assert "learning rate" in info.value.hint
+    code, _, err = run_cli(capsys, "train", "--dataset", "diabetes", "--arch", "mlp", "--lr", "1e8", "--epochs", "3",
+                           "--option", "hidden=[8]", "--out", tmp_registry.parent / "run", "--export", "diverged")
+    assert_one_line_error(code, err, "diverged")
+    assert registry.list_models() == ([], {}) and not (tmp_registry / "diverged").exists()
+    assert not (tmp_registry.parent / "run").exists()                  # no run folder for a failed training
+
+
+def test_diverging_job_fails_with_its_message_and_exports_nothing(tmp_registry):
+    from bigmodel_core.jobs import FAILED, JobManager
+    from bigmodel_core.pipeline import TrainSpec
+    from bigmodel_core.training import TrainConfig
+
+    jm = JobManager(max_running=1)
+    job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]}))
+    job = jm.wait(job_id, timeout=120)
+    assert job.status == FAILED and "diverged" in job.error and job.result is None
+    assert registry.list_models() == ([], {})
+
+
+@pytest.mark.parametrize("case", ["upload-5-rows", "max-rows-3", "text-upload-4-rows", "zip-6-images"])
+def test_dataset_too_small_for_the_split(case, capsys):
+    if case == "upload-5-rows":
+        with pytest.raises(DataError, match="at least 10"):
+            D.load_csv_tabular(("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(5))).encode(), "y")
+    elif case == "max-rows-3":
+        with pytest.raises(DataError, match="too small"):
+            D.load_dataset("diabetes", max_rows=3)
+        code, _, err = run_cli(capsys, "train", "--dataset", "diabetes", "--arch", "mlp", "--max-rows", "3")
+        assert_one_line_error(code, err, "too small")
+    elif case == "text-upload-4-rows":
+        with pytest.raises(DataError, match="at least 10"):
+            D.load_csv_text(b"text,label\ngood,1\nbad,0\nfine,1\nawful,0\n")
+    else:
+        with pytest.raises(DataError, match="at least 10"):
+            D.load_image_zip(_zip(TWO_CLASSES[:3] + TWO_CLASSES[10:13]))
+
+
+def test_stop_pressed_during_the_first_batch_leaves_a_usable_model():
+    import torch
+
+    from bigmodel_core.training import TrainConfig, Trainer
+
+    model = torch.nn.Linear(4, 2)
+    x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    batches = lambda epoch, gen: (((x[i:i + 8],), y[i:i + 8]) for i in range(0, 64, 8))   # noqa: E731
+    holder = {}
+
+    def loss_fn(out, target):
+        holder["trainer"].request_stop()                 # pressed while the first batch is running
+        return torch.nn.functional.cross_entropy(out, target)
+
+    trainer = Trainer(model, TrainConfig(epochs=5, device="cpu"), batches, 8, loss_fn)
+    holder["trainer"] = trainer
+    history = trainer.run()
+    assert history.stopped and history.epochs == [1] and len(history.train_loss) == 1
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert model(x).shape == (64, 2)
+
+
+def test_stop_pressed_as_a_job_starts_ends_stopped_not_failed():
+    from bigmodel_core.jobs import FAILED, STOPPED, JobManager
+    from bigmodel_core.pipeline import TrainSpec
+    from bigmodel_core.training import TrainConfig
+
+    jm = JobManager(max_running=1)
+    job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=200, batch_size=8), {"hidden": [8]}))
+    deadline = time.monotonic() + 60
+    while jm.get(job_id)._trainer is None and jm.get(job_id).active and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert jm.stop(job_id)
+    job = jm.wait(job_id, timeout=60)
+    assert job.status == STOPPED and job.status != FAILED and job.error is None
+    if job.result is not None:                            # stopped after its first batch: a usable model
+        assert len(job.result.history.epochs) <= 2
+
+
+# ============================================================================ size limits
+
+def test_upload_limit_matches_streamlit_config_and_every_reader():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == limits.MAX_UPLOAD_MB == 50
+    assert limits.MAX_UPLOAD_BYTES == 50 * 1024 * 1024
+    assert MAX_CSV_BYTES == oi.MAX_ONNX_BYTES == limits.MAX_UPLOAD_BYTES
+
+
+@pytest.mark.parametrize("reader", ["image", "zip", "csv", "onnx"])
+def test_every_reader_refuses_more_than_the_limit(reader):
+    big = b"\0" * (limits.MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(DataError, match="too large|limit"):
+        {"image": lambda: pp.load_image(big, 1), "zip": lambda: D.load_image_zip(big),
+         "csv": lambda: read_csv_safely(big), "onnx": lambda: oi.read_bytes(big)}[reader]()
+
+
+# ============================================================================ the real process
+
+@pytest.mark.parametrize("args", [
+    ("predict", str(IMAGE_MODEL), "{bad}"),
+    ("predict", str(TEXT_MODEL), "   "),
+    ("predict", str(TABLE_MODEL), "--csv", "{huge}"),
+    ("predict", "../../etc/passwd", "x"),
+])
+def test_cli_process_prints_one_line_and_no_traceback(args, tmp_path):
+    need(IMAGE_MODEL)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as f:
+        f.truncate(200 * 1024 * 1024)
+    argv = [a.format(bad=bad, huge=huge) for a in args]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "bigmodel_core", *argv, "--device", "cpu"], capture_output=True,
+                         text=True, cwd=ROOT, env=env, timeout=120)
+    assert_one_line_error(res.returncode, res.stderr)
+    assert res.stdout == ""
+
+
+# ============================================================================ only safe loaders, no HTML from users
+
+import ast  # noqa: E402
+
+SOURCE_DIRS = ("bigmodel_core", "ui", "pages", "scripts")
+
+
+def _project_sources() -> list[Path]:
+    files = [ROOT / "app.py"] + [p for d in SOURCE_DIRS for p in sorted((ROOT / d).rglob("*.py"))]
+    return [p for p in files if p.exists()]
+
+
+def _calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            yield node, ast.unparse(node.func)
+
+
+def _kw(call: ast.Call, name: str):
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _unsafe_loads(tree: ast.AST, rel) -> list[str]:
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
+            for name in filter(None, names):
+                if name.split(".")[0] in {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib",
+                                          "shelve", "marshal"}:
+                    problems.append(f"{rel}:{node.lineno} imports {name}")
+    for call, func in _calls(tree):
+        where = f"{rel}:{call.lineno} {func}"
+        if func.endswith("read_pickle") or func.endswith("load_pickle"):
+            problems.append(where)
+        if func == "torch.load":
+            weights_only = _kw(call, "weights_only")
+            if not (isinstance(weights_only, ast.Constant) and weights_only.value is True):
+                problems.append(where + " without weights_only=True")
+        if func.endswith("np.load") or func == "numpy.load":
+            allow = _kw(call, "allow_pickle")
+            if allow is not None and not (isinstance(allow, ast.Constant) and allow.value is False):
+                problems.append(where + " with allow_pickle")
+        if func.endswith("Model.from_pretrained") or func.endswith("ForSequenceClassification.from_pretrained"):
+            safe = _kw(call, "use_safetensors")
+            if not (isinstance(safe, ast.Constant) and safe.value is True):
+                problems.append(where + " without use_safetensors=True")
+    return problems
+
+
+def test_source_scan_only_safe_loaders():
+    """No pickle anywhere: no pickle/joblib/dill/shelve/marshal, torch.load only with weights_only=True,
+    np.load never with allow_pickle=True, Hugging Face weights only from safetensors."""
+    bad = ("import pickle\nfrom joblib import load\ntorch.load(f)\ntorch.load(f, weights_only=False)\n"
+           "np.load(f, allow_pickle=True)\npd.read_pickle(f)\nAutoModel.from_pretrained(p)\n"
+           "torch.load(f, weights_only=True)\nnp.load(f)\n")
+    assert len(_unsafe_loads(ast.parse(bad), "x")) == 7          # the scan itself catches each pattern
+    problems = [p for path in _project_sources()
+                for p in _unsafe_loads(ast.parse(path.read_text(encoding="utf-8")), path.relative_to(ROOT))]
+    assert problems == []
+
+
+def test_source_scan_html_only_from_escaped_values():
+    """`unsafe_allow_html` / `st.html` appear only in ui/layout.py, and every value put into that HTML is escaped."""
+    problems = []
+    for path in _project_sources():
+        rel = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call, func in _calls(tree):
+            unsafe = _kw(call, "unsafe_allow_html")
+            is_html = func in ("st.html", "components.html") or func.endswith("components.v1.html")
+            if unsafe is None and not is_html:
+                continue
+            if isinstance(unsafe, ast.Constant) and unsafe.value is False:
+                continue
+            where = f"{rel}:{call.lineno}"
+            if rel != "ui/layout.py":
+                problems.append(where + " renders HTML outside ui/layout.py")
+                continue
+            arg = call.args[0] if call.args else None
+            if is_html:
+                if not (isinstance(arg, ast.Name) and arg.id.isupper()):        # a module constant only (CSS)
+                    problems.append(where + " st.html with a non-constant")
+                continue
+            if isinstance(arg, ast.JoinedStr):
+                for value in arg.values:
+                    if isinstance(value, ast.FormattedValue) and not ast.unparse(value.value).startswith("html.escape("):
+                        problems.append(where + f" puts {ast.unparse(value.value)} into HTML unescaped")
+            elif not isinstance(arg, ast.Constant):
+                problems.append(where + " builds HTML from a non-literal")
+    assert problems == []
+
+
+def test_html_helpers_escape_user_text():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from ui.layout import fact_cards, page_header
+
+        page_header("🧪", "Title", "<script>alert('s')</script>")
+        fact_cards([("File", "<img src=x onerror=alert(1)>.onnx")])
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception
+    html_blocks = [m.value for m in at.markdown if "<" in m.value]
+    assert html_blocks and not any("<script" in b or "<img" in b for b in html_blocks)
+    assert any("&lt;img src=x onerror=alert(1)&gt;.onnx" in b for b in html_blocks)
+
+
+def test_source_scan_pages_never_write_files():
+    """Uploads are handled in memory: no page or UI helper writes a file (so none lands outside a temp folder),
+    and the core readers of uploads (CSV, images, ONNX) write nothing either."""
+    writers = ("write_bytes", "write_text", "NamedTemporaryFile", "mkstemp", "mkdtemp", "TemporaryDirectory",
+               "copyfile", "copyfileobj", "to_csv", "savez", "np.save", "extractall", "extract")
+    problems = []
+    readers = [ROOT / "bigmodel_core" / f for f in ("csvio.py", "preprocess.py", "onnx_inspect.py")]
+    for path in [p for p in _project_sources() if p.parts[-2] in ("ui", "pages") or p.name == "app.py"] + readers:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call, func in _calls(tree):
+            name = func.rsplit(".", 1)[-1]
+            mode = call.args[1] if func == "open" and len(call.args) > 1 else _kw(call, "mode")
+            if name in writers or func in writers or (
+                    func == "open" and isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax+")):
+                problems.append(f"{path.relative_to(ROOT)}:{call.lineno} {func}")
+    assert problems == []
