@@ -161,6 +161,8 @@ class _TextTask(_Task):
                                     heads=int(o.get("heads", 4)), intermediate=int(o.get("intermediate", 256)),
                                     max_position=max_length + 2, dropout=float(o.get("dropout", 0.1)))
             self.arch_config = dict(bert=bert, num_classes=len(self.labels), pooling=o.get("pooling", "cls"))
+            if o.get("ngram_buckets"):
+                self.arch_config["ngram_buckets"] = int(o["ngram_buckets"])
         self.ids, self.mask = {}, {}
         for s, t in texts.items():
             enc = self.tokenizer.encode_batch(t) if t else []

@@ -70,7 +70,7 @@ class TinyBert(nn.Module):
     often learns faster.
     """
 
-    def __init__(self, config: dict, pooling: str = "cls"):
+    def __init__(self, config: dict, pooling: str = "cls", ngram_buckets: int = 0):
         super().__init__()
         from transformers import BertConfig, BertForSequenceClassification
 
@@ -78,14 +78,47 @@ class TinyBert(nn.Module):
         cfg = BertConfig(**config)
         cfg._attn_implementation = "eager"
         self.bert = BertForSequenceClassification(cfg)
+        self.ngrams = NgramBag(config["vocab_size"], config["num_labels"], ngram_buckets) if ngram_buckets else None
 
     def forward(self, input_ids, attention_mask):          # [N, T], [N, T]
         if self.pooling == "mean":
             hidden = self.bert.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [N, T, H]
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)                                         # [N, T, 1]
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)                                 # [N, H]
-            return self.bert.classifier(self.bert.dropout(pooled))                                       # [N, classes]
-        return self.bert(input_ids=input_ids, attention_mask=attention_mask).logits   # [N, classes]
+            logits = self.bert.classifier(self.bert.dropout(pooled))                                     # [N, classes]
+        else:
+            logits = self.bert(input_ids=input_ids, attention_mask=attention_mask).logits                # [N, classes]
+        if self.ngrams is not None:
+            logits = logits + self.ngrams(input_ids, attention_mask)
+        return logits
+
+
+class NgramBag(nn.Module):
+    """A linear bag-of-n-grams model (fastText without the hidden layer): each token and each
+    pair of neighbouring tokens adds a learnt vote per class; the votes are summed and divided by
+    √(number of n-grams), as an L2-normalised bag of words would be.
+
+    Used as the "wide" half of a wide-and-deep text classifier: it remembers which characters
+    and character pairs carry sentiment (as a TF-IDF + logistic-regression baseline does) while
+    the transformer reads the order. Bigram ids are hashed into `buckets` rows, using only
+    integer tensor ops so the whole model exports to ONNX.
+    """
+
+    def __init__(self, vocab_size: int, num_labels: int, buckets: int):
+        super().__init__()
+        self.vocab_size, self.buckets = int(vocab_size), int(buckets)
+        self.unigram = nn.Embedding(self.vocab_size, num_labels)
+        self.bigram = nn.Embedding(self.buckets, num_labels)
+        nn.init.zeros_(self.unigram.weight)            # start as "no opinion": the transformer leads at first
+        nn.init.zeros_(self.bigram.weight)
+
+    def forward(self, input_ids, attention_mask):                                  # [N, T], [N, T]
+        m1 = attention_mask.to(self.unigram.weight.dtype)                          # [N, T]
+        votes = (self.unigram(input_ids) * m1.unsqueeze(-1)).sum(1)               # [N, classes]
+        pairs = (input_ids[:, :-1] * self.vocab_size + input_ids[:, 1:]) % self.buckets   # [N, T-1]
+        m2 = m1[:, :-1] * m1[:, 1:]                                                # [N, T-1]
+        votes = votes + (self.bigram(pairs) * m2.unsqueeze(-1)).sum(1)            # [N, classes]
+        return votes / (m1.sum(1) + m2.sum(1)).clamp(min=1.0).sqrt().unsqueeze(-1)   # [N, classes]
 
 
 # ----------------------------------------------------------------------------- MiniLM
@@ -140,7 +173,8 @@ class MiniLMClassifier(nn.Module):
         path = minilm_path()
         try:
             if pretrained:
-                self.encoder = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager")
+                self.encoder = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True,  # never pickle
+                                                         attn_implementation="eager")
             else:
                 cfg = AutoConfig.from_pretrained(path, local_files_only=True)
                 cfg._attn_implementation = "eager"

@@ -42,7 +42,7 @@ def build_model(name: str, cfg: dict) -> nn.Module:
     if name == "tiny-bert":
         from .text_nets import TinyBert
 
-        return TinyBert(cfg["bert"], cfg.get("pooling", "cls"))
+        return TinyBert(cfg["bert"], cfg.get("pooling", "cls"), int(cfg.get("ngram_buckets", 0)))
     if name == "minilm":
         from .text_nets import MiniLMClassifier
 
