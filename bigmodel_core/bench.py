@@ -23,6 +23,7 @@ DEFAULT_BATCHES = (1, 8, 64, 256)
 GPU_DEVICE = "cuda"                # where IO binding puts tensors (tests bind on "cpu" to exercise the logic)
 BURST_MS = 20.0                    # per engine per round: long enough that switching engines is rare
 MAX_BURST = 50
+SETTLE_S = 0.005                   # untimed pause before each burst: idle threads stop spinning
 SAMPLE_TEXTS = [
     "a gripping, beautifully acted film that stays with you",
     "the plot is thin and the jokes fall flat",
@@ -181,7 +182,7 @@ def engines_for(entry: registry.Entry, names: list[str] | None, threads: int) ->
 
 def time_engines(engines: list[Engine], feeds: dict[int, dict[str, np.ndarray]], rounds: int = 30,
                  warmup: int = 5, min_time_s: float = 0.0, burst_ms: float = BURST_MS,
-                 max_burst: int = MAX_BURST) -> list[dict]:
+                 max_burst: int = MAX_BURST, settle_s: float = SETTLE_S) -> list[dict]:
     """Time every engine on every batch's feed, interleaved round by round; one result row per (engine, batch).
 
     Each input shape is warmed up on every engine before its rounds; large batches get
@@ -189,7 +190,8 @@ def time_engines(engines: list[Engine], feeds: dict[int, dict[str, np.ndarray]],
     (until `burst_ms` has passed, at least one call, at most `max_burst`): slow drifts of the
     machine still hit every engine alike, but one engine's idle worker threads, which keep
     spinning for a moment after its call, do not land on the other engine's every call —
-    with one call per engine per round on a 2-core machine they would halve both.
+    with one call per engine per round on a 2-core machine they would halve both. A short
+    untimed pause (`settle_s`) before each burst lets those threads go back to sleep.
     Rows: engine, batch, p50/p90/p99 ms, throughput (items/s), provider, n (timed calls).
     """
     results = []
@@ -204,6 +206,8 @@ def time_engines(engines: list[Engine], feeds: dict[int, dict[str, np.ndarray]],
         r = 0
         while r < n_rounds or (time.perf_counter() - start) < min_time_s:
             for e in engines:                            # interleaved: one burst per engine per round
+                if settle_s and len(engines) > 1:
+                    time.sleep(settle_s)                 # let the previous engine's worker threads go idle
                 x, spent, calls = prepared[e.name], 0.0, 0
                 while calls == 0 or (spent < burst_ms and calls < max_burst):
                     t0 = time.perf_counter()

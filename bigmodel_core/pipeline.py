@@ -101,7 +101,7 @@ class _Task:
         return F.cross_entropy(out, target, weight=self.class_weight, label_smoothing=self.label_smoothing)
 
     def monitor(self) -> str:
-        return M.primary_metric(self.problem, len(self.labels))
+        return getattr(self, "monitor_name", None) or M.primary_metric(self.problem, len(self.labels))
 
 
 class _ImageTask(_Task):
@@ -174,6 +174,10 @@ class _TextTask(_Task):
             counts = torch.bincount(self.y["train"], minlength=len(self.labels)).float().clamp(min=1)
             self.class_weight = counts.sum() / (len(counts) * counts)
         self.label_smoothing = spec.config.label_smoothing
+        self.monitor_name = o.get("monitor")           # e.g. "macro_f1" when classes are imbalanced
+        if self.monitor_name not in (None, "accuracy", "macro_f1", "roc_auc"):
+            raise TrainingError(f"Cannot pick the best epoch by '{self.monitor_name}'.",
+                                hint="choose one of: accuracy, macro_f1, roc_auc")
         self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
         self.input_spec = [dict(name="input_ids", dtype="int64", shape=["batch", "sequence"]),
                            dict(name="attention_mask", dtype="int64", shape=["batch", "sequence"])]
