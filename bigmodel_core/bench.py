@@ -24,6 +24,7 @@ GPU_DEVICE = "cuda"                # where IO binding puts tensors (tests bind o
 BURST_MS = 20.0                    # per engine per round: long enough that switching engines is rare
 MAX_BURST = 50
 SETTLE_S = 0.005                   # untimed pause before each burst: idle threads stop spinning
+_pause = time.sleep
 SAMPLE_TEXTS = [
     "a gripping, beautifully acted film that stays with you",
     "the plot is thin and the jokes fall flat",
@@ -207,7 +208,7 @@ def time_engines(engines: list[Engine], feeds: dict[int, dict[str, np.ndarray]],
         while r < n_rounds or (time.perf_counter() - start) < min_time_s:
             for e in engines:                            # interleaved: one burst per engine per round
                 if settle_s and len(engines) > 1:
-                    time.sleep(settle_s)                 # let the previous engine's worker threads go idle
+                    _pause(settle_s)                     # let the previous engine's worker threads go idle
                 x, spent, calls = prepared[e.name], 0.0, 0
                 while calls == 0 or (spent < burst_ms and calls < max_burst):
                     t0 = time.perf_counter()

@@ -237,13 +237,17 @@ def test_each_round_gives_every_engine_a_short_burst(monkeypatch):
             clock.now += ms / 1000
         return bench.Engine(name, run, "fake")
 
+    monkeypatch.setattr(bench, "_pause", lambda s: order.append(f"pause {s}"))
     rows = bench.time_engines([make("torch", 4), make("ort-cpu", 1)], {1: {"x": np.zeros(1)}}, rounds=2, warmup=1,
-                              burst_ms=10)
-    assert order == ["torch", "ort-cpu"] + (["torch"] * 3 + ["ort-cpu"] * 10) * 2
+                              burst_ms=10, settle_s=0.005)
+    # an untimed settle pause before every burst, none during warm-up
+    assert order == ["torch", "ort-cpu"] + (["pause 0.005"] + ["torch"] * 3 + ["pause 0.005"] + ["ort-cpu"] * 10) * 2
     n = {r["engine"]: r["n"] for r in rows}
     assert n == {"torch": 6, "ort-cpu": 20}
+    order.clear()
     capped = bench.time_engines([make("ort-cpu", 1)], {1: {"x": np.zeros(1)}}, rounds=1, warmup=0, burst_ms=1e9,
                                 max_burst=7)
+    assert "pause 0.005" not in order                            # a single engine has nobody to wait for
     assert capped[0]["n"] == 7                                   # a burst never runs away on a fast engine
 
 
