@@ -318,8 +318,13 @@ def text_word_ablation(predictor, text: str, target: int | None = None) -> TextE
 
 
 def explain_text(predictor, text: str, model=None, target: int | None = None) -> TextExplanation:
-    """Integrated gradients when a PyTorch `model` is given, else word ablation through ONNX Runtime."""
-    if model is not None:
+    """Integrated gradients when a PyTorch `model` is given, else word ablation through ONNX Runtime.
+
+    A model with an n-gram bag beside its transformer (`TinyBert.ngrams`) reads the token ids
+    directly as well as through the embeddings, so gradients over the embeddings would miss part
+    of its answer: it gets word ablation too, which removes a word from both halves.
+    """
+    if model is not None and getattr(model, "ngrams", None) is None:
         return text_integrated_gradients(predictor, model, text, target)
     return text_word_ablation(predictor, text, target)
 

@@ -314,3 +314,19 @@ def test_shipped_model_importance_on_its_evaluation_split():
     assert imp.score == pytest.approx(entry.card["metrics"]["test"]["r2"], abs=1e-3)   # the card's own number
     assert set(imp.features) == {f["name"] for f in entry.card["preprocessing"]["features"]}
     assert imp.ranking()[0] in ("bmi", "s5")                      # the two strongest signals of this data
+
+
+def test_a_wide_and_deep_text_model_is_explained_by_word_removal(toy_text):
+    """With an n-gram bag beside the transformer, gradients over the embeddings would miss part of
+    the answer, so the explanation removes words instead (through ONNX Runtime)."""
+    pred, model = toy_text
+    assert E.explain_text(pred, "a great film", model=model).method == E.INTEGRATED_GRADIENTS
+    from bigmodel_core.text_nets import NgramBag
+
+    cfg = model.bert.config
+    model.ngrams = NgramBag(cfg.vocab_size, cfg.num_labels, 101)
+    try:
+        res = E.explain_text(pred, "a great film", model=model)
+    finally:
+        model.ngrams = None
+    assert res.method == E.WORD_ABLATION

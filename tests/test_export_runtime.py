@@ -131,3 +131,34 @@ def test_malformed_onnx_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not a protobuf at all")
     with pytest.raises(ModelError, match="could not load"):
         runtime.make_session(bad, device="cpu")
+
+
+def test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams(tmp_path):
+    """The n-gram bag beside the transformer: integer hashing survives ONNX export (any length),
+    padding is ignored, and swapping two tokens changes its votes (bigrams are ordered)."""
+    import torch
+
+    from bigmodel_core.export import export_onnx, parity
+    from bigmodel_core.text_nets import NgramBag, TinyBert, tiny_bert_config
+
+    torch.manual_seed(0)
+    model = TinyBert(tiny_bert_config(50, 2, hidden=16, layers=1, heads=2, intermediate=32), ngram_buckets=97).eval()
+    torch.nn.init.normal_(model.ngrams.unigram.weight)
+    torch.nn.init.normal_(model.ngrams.bigram.weight)
+    ids = torch.randint(5, 50, (3, 9))
+    mask = torch.ones_like(ids)
+    mask[0, 6:] = 0
+    path = export_onnx(model, {"input_ids": ids, "attention_mask": mask}, tmp_path / "wide.onnx", sequence_axis=True)
+    assert parity(model, path, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}) < 1e-5
+    longer = torch.randint(5, 50, (2, 17))
+    assert parity(model, path, {"input_ids": longer.numpy(), "attention_mask": np.ones((2, 17), np.int64)}) < 1e-5
+
+    bag = model.ngrams
+    padded = bag(ids[:1], mask[:1])
+    ids_other_pad = ids[:1].clone()
+    ids_other_pad[0, 6:] = 7                                  # different ids under the padding
+    assert torch.allclose(padded, bag(ids_other_pad, mask[:1]))
+    swapped = ids[1:2].clone()
+    swapped[0, [2, 3]] = swapped[0, [3, 2]]
+    assert not torch.allclose(bag(ids[1:2], mask[1:2]), bag(swapped, mask[1:2]))
+    assert isinstance(bag, NgramBag) and bag.bigram.num_embeddings == 97
