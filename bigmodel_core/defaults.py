@@ -76,9 +76,14 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
     Recipe("waimai-tiny", "Tiny character BERT — Chinese delivery reviews (waimai 10k)",
            TrainSpec("waimai10k", "tiny-bert", _c(epochs=4, batch_size=64, lr=1e-3, optimizer="adamw",
                                                    weight_decay=0.01, scheduler="warmup-linear", seed=0),
-                     dict(vocab_size=6000, max_length=96, hidden=128, layers=2, heads=4, intermediate=256,
-                          dropout=0.1, class_weight="balanced")),
-           {"accuracy": 0.90, "macro_f1": 0.88}),
+                     dict(vocab_size=6000, max_length=128, hidden=128, layers=2, heads=4, intermediate=256,
+                          dropout=0.1, class_weight="balanced", ngram_buckets=100003, monitor="macro_f1")),
+           {"accuracy": 0.90, "macro_f1": 0.88}, "Character-level (each Chinese character is a token), trained from "
+           "scratch on the train part of the 80/20 split, with a bag of character uni- and bigrams beside the "
+           "transformer (wide and deep); the best epoch is picked by validation macro-F1. Below its target: tried "
+           "here without reaching 90 % were masked-language pre-training on the reviews plus the ChnSentiCorp hotel "
+           "reviews, the transformer alone, and longer training (88.7–89.4 % at best on validation); a character "
+           "TF-IDF logistic regression scores 89–90 % on the same split."),
     # ---------------------------------------------------------------- tabular
     Recipe("diabetes-mlp", "MLP — diabetes progression (healthcare)",
            TrainSpec("diabetes", "mlp", _c(epochs=200, batch_size=32, lr=1e-3, optimizer="adamw",
