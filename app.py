@@ -5,9 +5,11 @@ Run with ./run.sh. Each page is one thin file in pages/; all logic lives in bigm
 import streamlit as st
 
 from bigmodel_core.domains import DOMAINS
+from bigmodel_core.warm import preload
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
 
+preload()                # heavy imports once, in one thread: concurrent first imports of sklearn break
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()
 language_switch()

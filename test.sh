@@ -7,7 +7,7 @@ source scripts/setup.sh
 # Browser tests drive Debian's Chromium; install it when missing and we may (root).
 # Fonts: CJK for the 中文 pages, colour emoji for the page icons.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-   { ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; }; then
+   { ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null; }; then
   echo "[test] installing chromium and fonts for the browser tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
      chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null) \

@@ -5,12 +5,16 @@ job id back; the training runs in a daemon thread driven by `pipeline.train`,
 whose `Trainer` events are recorded as plain dicts. Pages only read snapshots
 (`Job.snapshot()`), so a rerun, a page switch or a second browser tab never
 starts, kills or loses a job. At most `max_running` jobs train at once (env
-`BIGMODEL_MAX_TRAININGS`; default 1 on machines with ≤ 4 cores); the others wait
-in a FIFO queue whose position each job can show.
+`BIGMODEL_MAX_TRAININGS` or `[bigmodel] max_trainings` in bigmodel.toml, see
+`settings`; default 1 on machines with ≤ 4 cores); the others wait in a FIFO
+queue whose position each job can show, and a queued job can be cancelled.
 
 Jobs belong to an owner (the browser session): `jobs_for(owner)` lists only
-that owner's jobs, and `cleanup(owner)` stops and forgets them when the session
-closes (`watch_owners` does this automatically given a liveness function).
+that owner's jobs, and `cleanup(owner)` stops and forgets them. Pages call
+`touch(owner)` as a heartbeat; `reap()` (run every few seconds by the thread
+`watch_owners` starts) cleans up the jobs of owners unseen for longer than
+`owner_timeout` s whom the optional liveness function does not vouch for — a
+closed tab's training is stopped and removed. The clock is injectable for tests.
 Everything here is thread-safe and knows nothing about Streamlit.
 """
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import BigModelError, TrainingError
+from .settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +42,24 @@ MAX_EVENTS = 1500            # batch events are thinned beyond this; epoch event
 
 
 def default_max_running() -> int:
-    """`BIGMODEL_MAX_TRAININGS`, else 1 on ≤ 4 cores (training uses every core), else cores // 4 (max 4)."""
-    env = os.environ.get("BIGMODEL_MAX_TRAININGS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            log.warning("BIGMODEL_MAX_TRAININGS=%r is not a number; using the default", env)
+    """`BIGMODEL_MAX_TRAININGS` / `[bigmodel] max_trainings`, else 1 on ≤ 4 cores (training uses every core),
+    else cores // 4 (at most 4)."""
+    configured = setting("max_trainings", None)
+    if configured is not None and configured >= 1:
+        return configured
+    if configured is not None:
+        log.warning("max_trainings=%r must be at least 1; using the default", configured)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
     return 1 if cores <= 4 else min(4, cores // 4)
+
+
+def default_owner_timeout() -> float:
+    """Seconds a closed tab's jobs live on: `BIGMODEL_OWNER_TIMEOUT_S` / `[bigmodel] owner_timeout_s`, else 90."""
+    value = setting("owner_timeout_s", 90.0, cast=float)
+    return value if math.isfinite(value) and value >= 0 else 90.0
 
 
 def _finite(x):
@@ -125,8 +136,12 @@ class JobManager:
     """Runs training jobs in background threads, at most `max_running` at a time, the rest queued FIFO."""
 
     def __init__(self, max_running: int | None = None, keep_finished: int = 3, max_per_owner: int = 1,
-                 runner: Callable | None = None):
+                 runner: Callable | None = None, owner_timeout: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.max_running = max_running or default_max_running()
+        self.owner_timeout = default_owner_timeout() if owner_timeout is None else float(owner_timeout)
+        self._clock = clock                         # for heartbeats only (tests inject a fake one)
+        self._seen: dict[str, float] = {}           # owner → last heartbeat (clock time)
         self.keep_finished = keep_finished          # finished jobs remembered per owner
         self.max_per_owner = max_per_owner          # active (queued or running) jobs per owner
         self._runner = runner                       # (spec, data, callbacks, on_trainer) → result; tests inject
@@ -150,6 +165,7 @@ class JobManager:
                       seq=next(self._seq))
             self._jobs[job.id] = job
             self._queue.append(job.id)
+            self._seen[owner] = self._clock()
             self._forget_old(owner)
             self._pump()
             return job.id
@@ -245,8 +261,11 @@ class JobManager:
         """Stop and forget every job of `owner` (a closed browser session). Returns how many."""
         with self._lock:
             ids = [j.id for j in self._jobs.values() if j.owner == owner]
-        for job_id in ids:
-            self.forget(job_id)
+            for job_id in ids:
+                self.forget(job_id)
+            self._seen.pop(owner, None)
+        if ids:
+            log.info("cleaned up %d job(s) of owner %s", len(ids), owner)
         return len(ids)
 
     def _forget_old(self, owner: str) -> None:
@@ -267,9 +286,13 @@ class JobManager:
             return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.seq)
 
     def running_count(self) -> int:
-        """How many jobs are training right now (anyone's): a benchmark run beside them is noisy."""
+        """How many jobs are training right now (anyone's; queued ones do not count): a benchmark beside them is noisy."""
         with self._lock:
-            return sum(1 for j in self._jobs.values() if j.active)
+            return len(self._running)
+
+    def queued_count(self) -> int:
+        with self._lock:
+            return len(self._queue)
 
     def queue_position(self, job_id: str) -> int | None:
         """1 for the next job to start, None when the job is not waiting."""
@@ -282,7 +305,7 @@ class JobManager:
     def stats(self) -> dict:
         with self._lock:
             return dict(running=len(self._running), queued=len(self._queue), max_running=self.max_running,
-                        jobs=len(self._jobs))
+                        jobs=len(self._jobs), owners=len({j.owner for j in self._jobs.values()}))
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job | None:
         """Block until the job has finished (for the CLI and tests). Returns the job."""
@@ -296,10 +319,23 @@ class JobManager:
             time.sleep(0.02)
 
     # -- closed sessions -----------------------------------------------------------------------
-    def watch_owners(self, alive: Callable[[str], bool], interval: float = 15.0) -> None:
-        """Every `interval` s, clean up the jobs of owners for whom `alive(owner)` is False.
+    def touch(self, owner: str) -> None:
+        """Heartbeat: `owner` is still there (pages call it on every run; cheap). Owners without jobs are ignored."""
+        with self._lock:
+            if owner in self._seen or any(j.owner == owner for j in self._jobs.values()):
+                self._seen[owner] = self._clock()
 
-        Idempotent: the latest `alive` function is used; one watcher thread per manager.
+    def last_seen(self, owner: str) -> float | None:
+        """The clock time of `owner`'s latest heartbeat (None when unknown)."""
+        with self._lock:
+            return self._seen.get(owner)
+
+    def watch_owners(self, alive: Callable[[str], bool] | None = None, interval: float = 15.0) -> None:
+        """Every `interval` s, `reap()`: clean up the jobs of owners that are gone.
+
+        `alive(owner)` (optional) vouches for an owner whose heartbeat is older than the timeout
+        (e.g. an open tab that sits on another page). Idempotent: the latest `alive` is used; one
+        watcher thread per manager.
         """
         with self._lock:
             self._alive = alive
@@ -309,22 +345,36 @@ class JobManager:
                                              daemon=True)
             self._watcher.start()
 
-    def reap(self) -> list[str]:
-        """Clean up the jobs of owners that are gone now. Returns those owners."""
+    def is_gone(self, owner: str) -> bool:
+        """Unseen for longer than `owner_timeout` s and not vouched for by the liveness function."""
+        seen = self.last_seen(owner)
+        if seen is not None and self._clock() - seen <= self.owner_timeout:
+            return False
         alive = self._alive
         if alive is None:
-            return []
+            return True
+        try:
+            return not alive(owner)
+        except Exception:  # noqa: BLE001 - a broken liveness check must not kill jobs
+            log.exception("liveness check failed for %s", owner)
+            return False
+
+    def reap(self) -> list[str]:
+        """Stop and forget the jobs of owners that are gone now (see `is_gone`). Returns those owners."""
         with self._lock:
-            owners = {j.owner for j in self._jobs.values()}
+            owners = sorted({j.owner for j in self._jobs.values()})
+            for owner in [o for o in self._seen if o not in owners]:      # no jobs left: forget the heartbeat
+                del self._seen[owner]
         gone = []
         for owner in owners:
-            try:
-                ok = alive(owner)
-            except Exception:  # noqa: BLE001 - a broken liveness check must not kill jobs
-                ok = True
-            if not ok:
+            if not self.is_gone(owner):
+                continue
+            with self._lock:                    # a heartbeat that came in meanwhile wins
+                seen = self._seen.get(owner)
+                if seen is not None and self._clock() - seen <= self.owner_timeout:
+                    continue
                 self.cleanup(owner)
-                gone.append(owner)
+            gone.append(owner)
         return gone
 
     def _watch(self, interval: float) -> None:

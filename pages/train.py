@@ -27,6 +27,7 @@ from ui.layout import chart, empty_state, fmt, metric_name, page_header, show_er
 UPLOAD = "__upload__"
 mgr = J.manager()
 owner = S.session_owner()
+mgr.touch(owner)                 # heartbeat: this session is still here (a closed tab's jobs are cleaned up)
 S.watch_sessions(mgr)
 
 page_header("🏋️", t("train.title"), t("train.subtitle"))
@@ -239,7 +240,7 @@ with setup:
     start = st.button(t("train.start"), type="primary", icon="▶️", disabled=busy or not data_ok,
                       key="train_start", width="stretch")
     if busy:
-        st.caption(t("train.busy"))
+        st.caption(t("train.queued_busy") if job.status == J.QUEUED else t("train.busy"))
     if start and not busy:
         try:
             spec = S.make_spec(dataset if dataset != UPLOAD else upload_data.id, arch, epochs=epochs,
@@ -267,14 +268,18 @@ def live_panel(job_id: str) -> None:
     job = mgr.get(job_id, owner)
     if job is None or not job.active:
         st.rerun()
+    mgr.touch(owner)
     snap = job.snapshot()
     frac, last = S.progress_of(snap["events"])
     st.subheader(f"📈 {t('train.live')}")
     st.caption(f"{snap['label']} · {status_text(snap)}")
-    if snap["status"] == J.QUEUED:
+    if snap["status"] == J.QUEUED:                 # starts by itself: this fragment reruns every second
         stats = mgr.stats()
-        st.info(t("jobs.queued", position=mgr.queue_position(job_id) or 1, running=stats["running"]), icon="⏳")
+        st.info(S.queue_message(mgr.queue_position(job_id) or 1, stats["running"], stats["max_running"]), icon="⏳")
         st.progress(0.0)
+        st.button(t("train.cancel"), icon="✖️", key=f"cancel_{job_id}", on_click=mgr.stop, args=(job_id, owner),
+                  help=t("train.cancel_help"))
+        return
     elif last is None:
         st.progress(0.0, text=t("jobs.preparing"))
     else:

@@ -35,6 +35,40 @@ class Gate:
             self.release.setdefault(name, threading.Event()).set()
 
 
+class FakeClock:
+    """An injectable clock for heartbeats: time moves only when the test says so."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class Counting:
+    """A fake quick runner: sleeps `seconds`, records start order and the most jobs seen running at once."""
+
+    def __init__(self, seconds=0.03):
+        self.seconds, self.lock = seconds, threading.Lock()
+        self.now = self.peak = 0
+        self.started = []
+
+    def __call__(self, spec, data, callbacks, on_trainer):
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.started.append(spec.dataset)
+        try:
+            time.sleep(self.seconds)
+            return spec.dataset
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
 def wait_for(pred, timeout=10.0):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -147,9 +181,11 @@ def test_owners_are_isolated_and_cleanup_stops_only_theirs():
 
 def test_reap_cleans_up_owners_that_are_gone():
     gate = Gate()
-    m = J.JobManager(max_running=1, runner=gate)
+    clock = FakeClock()
+    m = J.JobManager(max_running=1, runner=gate, owner_timeout=10, clock=clock)
     m.submit("gone", tiny("a"))
     m.submit("here", tiny("b"))
+    clock.advance(11)                                     # both unseen past the timeout; only "here" is alive
     m.watch_owners(lambda owner: owner == "here", interval=3600)
     assert m.reap() == ["gone"]
     assert m.jobs_for("gone") == [] and len(m.jobs_for("here")) == 1
@@ -185,3 +221,170 @@ def test_default_concurrency_comes_from_the_environment(monkeypatch):
     monkeypatch.setattr(J.os, "sched_getaffinity", lambda pid: set(range(2)), raising=False)
     assert J.default_max_running() == 1
     assert J.manager() is J.manager()
+
+
+# ============================================================================ bounded scheduler, owners, heartbeats
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_at_most_n_trainings_run_at_once_and_the_queue_drains_in_order(n):
+    runner = Counting(0.05)
+    m = J.JobManager(max_running=n, runner=runner)
+    ids = [m.submit(f"user{i}", tiny(f"job{i:02d}")) for i in range(10)]
+    assert m.running_count() == n and m.queued_count() == 10 - n          # queued jobs are not "running"
+    assert [m.queue_position(x) for x in ids[n:]] == list(range(1, 11 - n))
+    for job_id in ids:
+        assert m.wait(job_id, 20).status == J.DONE
+    assert runner.peak == n, f"{runner.peak} ran at once with max_running={n}"
+    if n == 1:
+        assert runner.started == [f"job{i:02d}" for i in range(10)]       # strictly first come, first served
+    else:
+        assert set(runner.started[:2]) == {"job00", "job01"}          # the first two start together
+    assert m.stats() == dict(running=0, queued=0, max_running=n, jobs=10, owners=10)
+
+
+def test_cancel_is_only_for_the_owner_and_a_cancelled_job_never_starts():
+    gate = Gate()
+    m = J.JobManager(max_running=1, runner=gate)
+    a = m.submit("alice", tiny("a"))
+    b = m.submit("bob", tiny("b"))
+    c = m.submit("carol", tiny("c"))
+    assert wait_for(lambda: gate.started == ["a"])
+    assert not m.stop(b, owner="carol") and m.queue_position(b) == 1        # not carol's to cancel
+    assert m.get(b, owner="carol") is None and [j.id for j in m.jobs_for("carol")] == [c]
+    assert m.stop(b, owner="bob") and m.get(b).status == J.STOPPED and m.queue_position(b) is None
+    assert m.queue_position(c) == 1
+    assert not m.stop(b, owner="bob"), "cancelling twice is a no-op"
+    with pytest.raises(TrainingError):
+        m.submit("carol", tiny("c2"))                                      # one active job per session
+    b2 = m.submit("bob", tiny("b2"))                                       # a cancelled job frees the owner
+    assert m.queue_position(b2) == 2
+    for name in ("a", "c", "b2"):
+        gate.open(name)
+    assert m.wait(b2, 10).status == J.DONE
+    assert gate.started == ["a", "c", "b2"]
+
+
+def test_owners_unseen_past_the_timeout_are_cleaned_up_with_an_injected_clock():
+    gate = Gate()
+    clock = FakeClock()
+    m = J.JobManager(max_running=1, runner=gate, owner_timeout=60, clock=clock)
+    a = m.submit("closed-tab", tiny("a"))                 # running
+    b = m.submit("open-tab", tiny("b"))                   # queued 1st
+    c = m.submit("other-page", tiny("c"))                 # queued 2nd
+    assert wait_for(lambda: gate.started == ["a"])
+    running = m.get(a)
+    assert m.last_seen("closed-tab") == 1000.0
+    clock.advance(45)
+    m.touch("open-tab")                                   # the open tab's page/fragment beats
+    m.touch("stranger")                                   # owners without jobs are not remembered
+    assert m.last_seen("stranger") is None
+    assert m.reap() == [], "nobody has been away for 60 s yet"
+    clock.advance(30)                                     # closed-tab and other-page unseen for 75 s
+    assert m.is_gone("closed-tab") and not m.is_gone("open-tab")
+    m.watch_owners(lambda owner: owner == "other-page", interval=3600)   # liveness vouches for an open tab
+    assert m.reap() == ["closed-tab"]
+    assert m.jobs_for("closed-tab") == [] and m.get(a) is None and m.last_seen("closed-tab") is None
+    assert running._stop.is_set() and running.status == J.STOPPING       # the running training was told to stop
+    assert [m.queue_position(x) for x in (b, c)] == [1, 2]
+    gate.open("a")                                        # the stopped job's thread ends → the next one starts
+    assert wait_for(lambda: gate.started == ["a", "b"])
+    clock.advance(61)                                     # open-tab stopped beating; a broken check never kills
+    m.watch_owners(lambda owner: 1 / 0, interval=3600)
+    assert m.reap() == []
+    m.watch_owners(lambda owner: False, interval=3600)
+    assert sorted(m.reap()) == ["open-tab", "other-page"]
+    assert m.stats()["jobs"] == 0 and m.stats()["queued"] == 0
+    gate.open("b")
+    assert wait_for(lambda: m.running_count() == 0)
+    assert gate.started == ["a", "b"], "a cleaned-up queued job never starts"
+
+
+def test_without_a_liveness_check_the_heartbeat_alone_decides():
+    clock = FakeClock()
+    m = J.JobManager(max_running=1, runner=Counting(0.0), owner_timeout=10, clock=clock)
+    job = m.submit("alice", tiny("a"))
+    m.wait(job, 5)
+    clock.advance(9)
+    m.touch("alice")
+    clock.advance(9)
+    assert m.reap() == [] and m.get(job) is not None                     # finished jobs stay while seen
+    clock.advance(2)
+    assert m.reap() == ["alice"] and m.get(job) is None
+    assert m.last_seen("alice") is None
+
+
+def test_the_scheduler_is_thread_safe_under_many_threads():
+    runner = Counting(0.002)
+    clock = FakeClock()
+    m = J.JobManager(max_running=2, runner=runner, owner_timeout=30, clock=clock)
+    errors, submitted = [], {}
+    start = threading.Barrier(41)
+
+    def session(i):
+        try:
+            start.wait()
+            owner = f"s{i}"
+            job_id = m.submit(owner, tiny(f"d{i}"))
+            submitted[owner] = job_id
+            for _ in range(20):
+                m.touch(owner)
+                m.queue_position(job_id)
+                snap = m.get(job_id, owner).snapshot() if m.get(job_id, owner) else None
+                assert snap is None or snap["owner"] == owner
+                assert all(j.owner == owner for j in m.jobs_for(owner))
+            if i % 4 == 0:
+                m.stop(job_id, owner)                      # cancel (queued) or stop (running)
+            if i % 8 == 1:
+                m.cleanup(owner)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def reaper():
+        try:
+            start.wait()
+            for _ in range(200):
+                m.reap()
+                m.stats()
+                m.running_count()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(40)] + [threading.Thread(target=reaper)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert not errors, errors
+    assert wait_for(lambda: m.running_count() == 0 and m.queued_count() == 0, 30)
+    assert runner.peak <= 2
+    for job_id in submitted.values():
+        job = m.get(job_id)
+        assert job is None or job.status in J.FINISHED
+    assert len(submitted) == 40
+    assert len(set(runner.started)) == len(runner.started), "a job ran twice"
+    clock.advance(31)
+    m.watch_owners(None, interval=3600)
+    m.reap()
+    assert m.stats()["jobs"] == 0
+
+
+def test_settings_come_from_the_environment_then_bigmodel_toml(monkeypatch, tmp_path):
+    from bigmodel_core import settings
+
+    cfg = tmp_path / "bigmodel.toml"
+    cfg.write_text("[bigmodel]\nmax_trainings = 2\nowner_timeout_s = 12.5\n")
+    monkeypatch.setenv("BIGMODEL_CONFIG", str(cfg))
+    monkeypatch.delenv("BIGMODEL_MAX_TRAININGS", raising=False)
+    monkeypatch.delenv("BIGMODEL_OWNER_TIMEOUT_S", raising=False)
+    assert J.default_max_running() == 2 and J.default_owner_timeout() == 12.5
+    assert J.JobManager().max_running == 2 and J.JobManager().owner_timeout == 12.5
+    monkeypatch.setenv("BIGMODEL_MAX_TRAININGS", "3")                     # the environment wins
+    assert J.default_max_running() == 3
+    monkeypatch.setenv("BIGMODEL_MAX_TRAININGS", "many")                  # a typo falls back to the file
+    assert J.default_max_running() == 2
+    cfg.write_text("[bigmodel\nbroken")                                   # a broken file is ignored
+    monkeypatch.delenv("BIGMODEL_MAX_TRAININGS")
+    monkeypatch.setattr(J.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert J.default_max_running() == 4 and J.default_owner_timeout() == 90.0
+    monkeypatch.setenv("BIGMODEL_CONFIG", str(tmp_path / "missing.toml"))
+    assert settings.setting("max_trainings", 7) == 7

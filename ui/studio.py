@@ -319,24 +319,37 @@ def session_owner() -> str:
 
 
 def session_alive(session_id: str) -> bool:
-    """False once Streamlit has dropped the session (tab closed and its reconnect window passed).
+    """True while the browser tab of `session_id` is connected (Streamlit's `Runtime.is_active_session`).
 
-    A session whose websocket only blinked is kept by Streamlit for a while and counts as
-    alive, so a flaky network never stops a training. When in doubt: alive.
+    A closed tab (or one whose websocket blinked) is not active; the job manager then waits for
+    its heartbeat timeout (`owner_timeout`, default 90 s) before stopping its jobs, so a reconnect
+    within that window keeps the training. When in doubt (no runtime, API changed): alive.
     """
     try:
         from streamlit.runtime import Runtime
 
         if not Runtime.exists():
             return True
-        return Runtime.instance()._session_mgr.get_session_info(session_id) is not None  # noqa: SLF001
-    except Exception:  # noqa: BLE001 - private API changed: never kill jobs because of it
+        return bool(Runtime.instance().is_active_session(session_id))
+    except Exception:  # noqa: BLE001 - never kill jobs because a check broke
         return True
 
 
 def watch_sessions(manager) -> None:
-    """Let the job manager stop and forget the jobs of closed sessions (checked every 30 s)."""
+    """Let the job manager stop and forget the jobs of closed sessions (checked every few seconds)."""
     from streamlit.runtime import Runtime
 
     if Runtime.exists():
-        manager.watch_owners(session_alive, interval=30.0)
+        manager.watch_owners(session_alive, interval=max(1.0, min(15.0, manager.owner_timeout / 3)))
+
+
+def ordinal(n: int, tr: Callable = _t) -> str:
+    """1 → '1st', 2 → '2nd', 11 → '11th', 23 → '23rd' (English rules; other languages word it in their table)."""
+    n = int(n)
+    form = "other" if 10 <= n % 100 <= 20 else {1: "one", 2: "two", 3: "few"}.get(n % 10, "other")
+    return tr(f"jobs.ordinal.{form}", n=n)
+
+
+def queue_message(position: int, running: int, slots: int, tr: Callable = _t) -> str:
+    """'Waiting — 2nd in line …' for a queued job at `position` (1 = next to start)."""
+    return tr("jobs.queued", place=ordinal(position, tr), running=running, slots=slots)
