@@ -9,17 +9,13 @@ package; never `playwright install`.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.app_server import running_app
 
 pytestmark = pytest.mark.browser
 
@@ -33,55 +29,13 @@ DOMAINS = ["healthcare", "finance", "education", "manufacturing", "public-safety
 PAGES = ["home", "concepts", "playground", *DOMAINS, "train", "predict", "models", "benchmark", "onnx-inspector"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    tmp = tmp_path_factory.mktemp("app")
-    models = tmp / "models"
-    shutil.copytree(ROOT / "models", models)                 # the app writes here, never into the repo
-    env = dict(os.environ, BIGMODEL_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_HUB_DISABLE_TELEMETRY="1")
-    shared = ROOT.parent / "shared" / "data"
-    if "BIGMODEL_DATA_DIR" not in env and shared.is_dir():    # what scripts/setup.sh does for ./run.sh
-        env["BIGMODEL_DATA_DIR"] = str(shared.resolve())
-    python = ROOT / ".venv" / "bin" / "python"
-    port = free_port()
-    log = open(tmp / "streamlit.log", "wb")
-    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "streamlit", "run", "app.py",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"streamlit exited: {(tmp / 'streamlit.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("streamlit did not answer within 90 s")
-            time.sleep(0.5)
+    with running_app(tmp_path_factory.mktemp("app")) as (url, _, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

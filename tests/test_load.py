@@ -24,17 +24,14 @@ import io
 import json
 import os
 import re
-import shutil
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from tests.app_server import running_app
+from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -67,43 +64,8 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
-    tmp = tmp_path_factory.mktemp("load")
-    models = tmp / "models"
-    shutil.copytree(ROOT / "models", models)
-    env = dict(os.environ, BIGMODEL_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_HUB_DISABLE_TELEMETRY="1", BIGMODEL_OWNER_TIMEOUT_S=str(OWNER_TIMEOUT))
-    shared = ROOT.parent / "shared" / "data"
-    if "BIGMODEL_DATA_DIR" not in env and shared.is_dir():
-        env["BIGMODEL_DATA_DIR"] = str(shared.resolve())
-    python = ROOT / ".venv" / "bin" / "python"
-    port = free_port()
-    log_path = tmp / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "streamlit", "run", "app.py",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"streamlit exited: {log_path.read_text()[-2000:]}"
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "streamlit did not answer within 90 s"
-            time.sleep(0.5)
-        yield url, proc, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with running_app(tmp_path_factory.mktemp("load"), BIGMODEL_OWNER_TIMEOUT_S=str(OWNER_TIMEOUT)) as server:
+        yield server
 
 
 def digit_files(folder: Path) -> dict[str, Path]:
