@@ -1,5 +1,7 @@
 """Test set-up: offline, the shared dataset mirror as the data cache, a private model registry per test."""
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,16 @@ def tmp_registry(tmp_path, monkeypatch):
 
 def mirror_has(dataset_id: str) -> bool:
     return (Path(os.environ.get("BIGMODEL_DATA_DIR", "")) / dataset_id).exists()
+
+
+def bilevel_png(width: int, height: int) -> bytes:
+    """A valid all-black 1-bit PNG of any size, compressed row by row (never held decoded in memory)."""
+    row = b"\x00" * (1 + (width + 7) // 8)                  # filter byte + packed bits
+    z = zlib.compressobj(9)
+    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+
+    def chunk(tag, body):
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))

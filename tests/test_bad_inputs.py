@@ -13,13 +13,11 @@ import io
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import time
 import tomllib
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +30,7 @@ from bigmodel_core import onnx_inspect as oi
 from bigmodel_core import preprocess as pp
 from bigmodel_core.csvio import MAX_CSV_BYTES, read_csv_safely
 from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
+from tests.conftest import bilevel_png
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -69,19 +68,6 @@ def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 
 # ============================================================================ images
 
-def _bilevel_png(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG whose header says width×height, compressed row by row (a few KB per 10^8 pixels)."""
-    row = b"\x00" * (1 + (width + 7) // 8)
-    z = zlib.compressobj(9)
-    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
-
-    def chunk(tag, body):
-        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-
-
 def _noisy(mode="RGB", size=(40, 40)) -> Image.Image:
     arr = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     return Image.fromarray(arr).convert(mode)
@@ -116,7 +102,7 @@ BAD_IMAGES = {                                   # name → (bytes factory, file
                        "not a readable image"),
     "corrupt-png-crc": (lambda: encode(_noisy())[:40] + b"\x00" * 40 + encode(_noisy())[80:], "photo.png",
                         "not a readable image"),
-    "bomb-20000x20000": (lambda: _bilevel_png(20_000, 20_000), "bomb.png", "too large"),
+    "bomb-20000x20000": (lambda: bilevel_png(20_000, 20_000), "bomb.png", "too large"),
     "empty-file": (lambda: b"", "empty.png", "not a readable image"),
 }
 GOOD_IMAGE_MODES = ["I;16", "P", "RGBA", "LA", "L", "CMYK", "RGB", "1"]
@@ -427,7 +413,7 @@ ZIPS = {             # name → (entries, None = loads | DataError message, expe
     "no-images": ([("a/readme.txt", b"hi")], "holds no images", None),
     "loose-images": ([(f"{i}.png", _png((i, i, i))) for i in range(12)], "not in class folders", None),
     "unreadable-image": (TWO_CLASSES + [("cat/broken.png", b"\x89PNG broken")], None, "unreadable"),
-    "bomb-inside": (TWO_CLASSES + [("cat/bomb.png", _bilevel_png(20_000, 20_000))], None, "unreadable"),
+    "bomb-inside": (TWO_CLASSES + [("cat/bomb.png", bilevel_png(20_000, 20_000))], None, "unreadable"),
     "not-a-zip": (None, "not a zip file", None),
 }
 

@@ -288,24 +288,14 @@ async def closed_tabs_free_the_trainer(browser, url: str, stats: Stats) -> tuple
     Returns the two tabs' states when closed and the seconds from closing them to the new training running."""
     contexts, states = [], []
     for _ in range(2):
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
-        page = await context.new_page()
-        page.set_default_timeout(60_000)
-        await page.goto(url, wait_until="domcontentloaded")
-        await page.locator("h1").first.wait_for(timeout=90_000)
-        await wait_idle(page)
+        context, page = await new_session(browser, url)
         states.append(await start_long_training(page))
         contexts.append(context)
     for context in contexts:
         await context.close()
     t0 = time.monotonic()
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    page.set_default_timeout(60_000)
+    context, page = await new_session(browser, url)
     try:
-        await page.goto(url, wait_until="domcontentloaded")
-        await page.locator("h1").first.wait_for(timeout=90_000)
-        await wait_idle(page)
         await go(page, "train")
         await page.locator(".st-key-train_start button").click()
         await page.locator("[class*='st-key-stop_'] button, [class*='st-key-clear_'] button").first.wait_for(
@@ -317,16 +307,22 @@ async def closed_tabs_free_the_trainer(browser, url: str, stats: Stats) -> tuple
         await context.close()
 
 
-async def one_session(browser, url: str, i: int, stats: Stats, digits, warm: asyncio.Event, warmed: list,
-                      stop_at: list) -> None:
-    who = f"s{i}"
+async def new_session(browser, url: str):
+    """A fresh browser context (a new Streamlit session) on the app's home page, idle."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(60_000)
+    await page.goto(url, wait_until="domcontentloaded")
+    await page.locator("h1").first.wait_for(timeout=90_000)
+    await wait_idle(page)
+    return context, page
+
+
+async def one_session(browser, url: str, i: int, stats: Stats, digits, warm: asyncio.Event, warmed: list,
+                      stop_at: list) -> None:
+    who = f"s{i}"
+    context, page = await new_session(browser, url)
     try:
-        await page.goto(url, wait_until="domcontentloaded")
-        await page.locator("h1").first.wait_for(timeout=90_000)
-        await wait_idle(page)
         first = True
         while first or time.monotonic() < stop_at[0]:
             try:

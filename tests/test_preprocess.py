@@ -11,6 +11,7 @@ from PIL import Image, ImageFile
 
 from bigmodel_core import preprocess as pp
 from bigmodel_core.errors import DataError
+from tests.conftest import bilevel_png
 
 RGB_SPEC = dict(channels=3, height=12, width=16)
 GRAY_SPEC = dict(channels=1, height=12, width=16)
@@ -182,22 +183,9 @@ def test_missing_file_is_a_data_error(tmp_path):
         pp.prepare_images([tmp_path / "nope.png"], RGB_SPEC)
 
 
-def _bilevel_png(width: int, height: int) -> bytes:
-    """A valid all-black 1-bit PNG of any size, compressed row by row (never held decoded in memory)."""
-    row = b"\x00" * (1 + (width + 7) // 8)                  # filter byte + packed bits
-    z = zlib.compressobj(9)
-    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
-
-    def chunk(tag, body):
-        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-
-
 @pytest.fixture(scope="module")
 def bomb() -> bytes:
-    return _bilevel_png(20_000, 20_000)                     # 400 megapixels in ~50 KB
+    return bilevel_png(20_000, 20_000)                     # 400 megapixels in ~50 KB
 
 
 def _count_decodes(monkeypatch) -> list:
@@ -230,7 +218,7 @@ def test_decompression_bomb_is_refused_quickly_without_decoding(bomb, monkeypatc
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_image_just_over_the_pixel_limit_is_refused_before_decoding(monkeypatch):
-    data = _bilevel_png(7_000, 7_000)                      # 49 MP: over 40 MP, under PIL's own 2× error line
+    data = bilevel_png(7_000, 7_000)                      # 49 MP: over 40 MP, under PIL's own 2× error line
     decodes = _count_decodes(monkeypatch)
     with pytest.raises(DataError, match="7000×7000"):
         pp.prepare_images([data], GRAY_SPEC)
