@@ -5,6 +5,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the fuzz tests on a fixed set of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run), so a
+# landing never depends on luck; locally every run draws new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
