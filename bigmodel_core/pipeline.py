@@ -103,6 +103,12 @@ class _Task:
     def monitor(self) -> str:
         return getattr(self, "monitor_name", None) or M.primary_metric(self.problem, len(self.labels))
 
+    def choose_monitor(self, name: str | None, allowed: list[str]) -> None:
+        """The validation metric that picks the best epoch (None: the problem's primary metric)."""
+        if name is not None and name not in allowed:
+            raise TrainingError(f"Cannot pick the best epoch by '{name}'.", hint=f"choose one of: {', '.join(allowed)}")
+        self.monitor_name = name
+
 
 class _ImageTask(_Task):
     def __init__(self, data, spec: TrainSpec):
@@ -174,10 +180,7 @@ class _TextTask(_Task):
             counts = torch.bincount(self.y["train"], minlength=len(self.labels)).float().clamp(min=1)
             self.class_weight = counts.sum() / (len(counts) * counts)
         self.label_smoothing = spec.config.label_smoothing
-        self.monitor_name = o.get("monitor")           # e.g. "macro_f1" when classes are imbalanced
-        if self.monitor_name not in (None, "accuracy", "macro_f1", "roc_auc"):
-            raise TrainingError(f"Cannot pick the best epoch by '{self.monitor_name}'.",
-                                hint="choose one of: accuracy, macro_f1, roc_auc")
+        self.choose_monitor(o.get("monitor"), ["accuracy", "macro_f1", "roc_auc"])   # macro_f1: imbalanced classes
         self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
         self.input_spec = [dict(name="input_ids", dtype="int64", shape=["batch", "sequence"]),
                            dict(name="attention_mask", dtype="int64", shape=["batch", "sequence"])]
@@ -222,11 +225,8 @@ class _TabularTask(_Task):
         self.class_weight, self.label_smoothing = None, spec.config.label_smoothing
         # The validation metric that picks the best epoch. "neg_log_loss" (classification) is for tiny
         # validation sets, where accuracy and ROC-AUC reach their maximum early and the first such epoch wins.
-        self.monitor_name = o.get("monitor")
-        allowed = ["r2"] if self.problem == "regression" else \
-            ["accuracy", "macro_f1", "neg_log_loss"] + (["roc_auc"] if out == 2 else [])
-        if self.monitor_name is not None and self.monitor_name not in allowed:
-            raise TrainingError(f"Cannot pick the best epoch by '{self.monitor_name}'.", hint=f"choose one of: {', '.join(allowed)}")
+        self.choose_monitor(o.get("monitor"), ["r2"] if self.problem == "regression" else
+                            ["accuracy", "macro_f1", "neg_log_loss"] + (["roc_auc"] if out == 2 else []))
         features = []
         for col in self.encoder.columns:
             if col in self.encoder.numeric:
@@ -257,9 +257,6 @@ class _TabularTask(_Task):
             y = self.y[split].numpy()
             metrics["neg_log_loss"] = float(np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1.0))))
         return metrics, out
-
-    def monitor(self) -> str:
-        return self.monitor_name or super().monitor()
 
     def example_feed(self, n=16):
         return {"features": self.x["test"][:n].numpy()}

@@ -169,3 +169,31 @@ def test_stop_requested_in_the_first_batch_still_exports(tmp_registry):
     rows, _ = load_dataset("breast-cancer").subset("test")
     preds = Predictor(entry.folder, entry.card, device="cpu").predict(rows.head(3))
     assert len(preds) == 3 and all(p.label in ("malignant", "benign") for p in preds)
+
+
+def _toy_reviews(n=120):
+    """Short reviews whose one word decides the label, 2 negatives for each positive (imbalanced)."""
+    rng = np.random.default_rng(0)
+    rows = ["text,label"]
+    for i in range(n):
+        pos = i % 3 == 0
+        words = list(rng.choice(["the", "food", "came", "late", "today", "order"], 4)) + [
+            str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
+        rng.shuffle(words)
+        rows.append(" ".join(words) + "," + ("positive" if pos else "negative"))
+    from bigmodel_core.datasets import load_csv_text
+
+    return load_csv_text(io.StringIO("\n".join(rows)))
+
+
+def test_text_training_picks_its_best_epoch_by_the_chosen_metric(tmp_registry):
+    spec = TrainSpec("toy-reviews", "tiny-bert", TrainConfig(epochs=4, batch_size=16, lr=2e-3, device="cpu"),
+                     options=dict(vocab_size=60, hidden=16, layers=1, heads=2, intermediate=32, max_length=12,
+                                  monitor="macro_f1"))
+    trained = pipeline.train(spec, data=_toy_reviews())
+    h = trained.history
+    scores = [v["macro_f1"] for v in h.val]
+    assert h.best_epoch == h.epochs[int(np.argmax(scores))]         # the first epoch with the best macro-F1
+    with pytest.raises(TrainingError, match="Cannot pick the best epoch by 'r2'") as info:
+        pipeline.train(TrainSpec("toy-reviews", "tiny-bert", quick(), options=dict(monitor="r2")), data=_toy_reviews())
+    assert "macro_f1" in info.value.hint
