@@ -197,3 +197,9 @@ def test_text_training_picks_its_best_epoch_by_the_chosen_metric(tmp_registry):
     with pytest.raises(TrainingError, match="Cannot pick the best epoch by 'r2'") as info:
         pipeline.train(TrainSpec("toy-reviews", "tiny-bert", quick(), options=dict(monitor="r2")), data=_toy_reviews())
     assert "macro_f1" in info.value.hint
+
+
+def test_tabular_training_refuses_a_metric_that_does_not_fit_the_problem(tmp_registry):
+    with pytest.raises(TrainingError, match="Cannot pick the best epoch by 'r2'") as info:
+        pipeline.train(TrainSpec("breast-cancer", "mlp", quick(), options=dict(monitor="r2")))
+    assert "neg_log_loss" in info.value.hint and "roc_auc" in info.value.hint
