@@ -327,3 +327,52 @@ def test_integer_category_still_matches_when_a_cell_is_blank():
     rows = read_csv_safely(b"grade,x\n1,0\n,0\n2,0\n")      # a user's CSV with one blank grade
     x = enc.transform(rows)
     assert x[0].tolist() == [1.0, 0.0, 0.0] and x[2].tolist() == [0.0, 1.0, 0.0]
+
+
+# ----------------------------------------------------------------------------- piecewise-linear bins
+
+def test_piecewise_linear_bins_are_zero_below_one_above_and_linear_inside():
+    frame = pd.DataFrame({"x": np.arange(0.0, 101.0)})                      # quantile edges 0, 25, 50, 75, 100
+    enc = pp.TabularEncoder.fit(frame, {"x": "numeric"}, bins=4)
+    assert enc.numeric["x"]["edges"] == [0.0, 25.0, 50.0, 75.0, 100.0]
+    assert enc.feature_names == ["x", "x bin 1", "x bin 2", "x bin 3", "x bin 4"]
+    x = enc.transform(pd.DataFrame({"x": [60.0, -5.0, 500.0]}))
+    assert x[0, 1:].tolist() == pytest.approx([1.0, 1.0, 0.4, 0.0])           # 60 is 40 % into the third bin
+    assert x[1, 1:].tolist() == [0.0] * 4 and x[2, 1:].tolist() == [1.0] * 4   # outside the training range: clipped
+
+
+def test_tree_bin_edges_fall_on_the_threshold_that_decides_the_target():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 100, 2000)
+    frame, y = pd.DataFrame({"x": x}), (x > 91.3).astype(int)                 # a failure above 91.3, in the tail
+    tree = pp.TabularEncoder.fit(frame, {"x": "numeric"}, bins=4, bin_edges="tree", target=y)
+    quantile = pp.TabularEncoder.fit(frame, {"x": "numeric"}, bins=4)
+    gap = lambda edges: min(abs(e - 91.3) for e in edges)                     # noqa: E731
+    assert gap(tree.numeric["x"]["edges"]) < 0.2 < 5 < gap(quantile.numeric["x"]["edges"])
+    again = pp.TabularEncoder.from_json(tree.to_json())                       # edges travel with the model
+    rows = pd.DataFrame({"x": [91.0, 91.6, 50.0]})
+    assert np.array_equal(again.transform(rows), tree.transform(rows))
+
+
+def test_tree_bin_edges_need_the_training_target():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match="need the training target"):
+        pp.TabularEncoder.fit(frame, {"x": "numeric"}, bins=4, bin_edges="tree")
+    with pytest.raises(DataError, match="Unknown bin edges"):
+        pp.TabularEncoder.fit(frame, {"x": "numeric"}, bins=4, bin_edges="kmeans")
+
+
+def test_derived_features_are_computed_from_the_raw_inputs_and_standardised():
+    frame = pd.DataFrame({"torque": [10.0, 20.0, 30.0, np.nan], "rpm": [1000.0, 1500.0, 2000.0, 1500.0]})
+    derived = [dict(name="power", op="product", columns=["torque", "rpm"]),
+               dict(name="gap", op="difference", columns=["rpm", "torque"])]
+    enc = pp.TabularEncoder.fit(frame, {"torque": "numeric", "rpm": "numeric"}, derived=derived)
+    assert enc.feature_names == ["torque", "rpm", "power", "gap"]
+    power = np.array([10e3, 30e3, 60e3, 20.0 * 1500])                         # the blank torque is the median, 20
+    x = enc.transform(frame)
+    assert x[:, 2] == pytest.approx((power - power.mean()) / power.std(), rel=1e-5)
+    assert x[:, 3] == pytest.approx(((frame["rpm"] - frame["torque"].fillna(20.0)) - enc.derived[1]["mean"])
+                                    / enc.derived[1]["std"], rel=1e-5)
+    with pytest.raises(DataError, match="Cannot derive 'bad'"):
+        pp.TabularEncoder.fit(frame, {"torque": "numeric", "rpm": "numeric"},
+                              derived=[dict(name="bad", op="ratio", columns=["torque", "rpm"])])
