@@ -7,6 +7,7 @@ off stdout so `--json` output stays clean.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import warnings
 from pathlib import Path
@@ -29,6 +30,9 @@ def export_onnx(model: torch.nn.Module, example: dict[str, torch.Tensor], path: 
     batch = torch.export.Dim("batch", min=1, max=4096)
     seq = torch.export.Dim("sequence", min=1, max=4096)
     dynamic = tuple({0: batch, 1: seq} if sequence_axis and t.dim() >= 2 else {0: batch} for t in example.values())
+    params = inspect.signature(model.forward).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):     # forward(*inputs), e.g. an Ensemble
+        dynamic = (dynamic,)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sink = io.StringIO()

@@ -132,5 +132,24 @@ class TabularNet(nn.Module):
         return self.out(y)
 
 
+class Ensemble(nn.Module):
+    """The average of several trained copies of one architecture (different seeds).
+
+    Classification: the mean of the members' log-probabilities, returned as logits (softmax
+    gives the normalised geometric mean of their probabilities). Regression: the mean prediction.
+    """
+
+    def __init__(self, members: list[nn.Module], regression: bool = False):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.regression = regression
+
+    def forward(self, *inputs):
+        outs = [m(*inputs) for m in self.members]              # K × [N, classes] or K × [N]
+        if not self.regression:
+            outs = [F.log_softmax(o, dim=-1) for o in outs]
+        return torch.stack(outs).mean(0)                       # [N, classes] or [N]
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -23,9 +23,11 @@ from . import metrics as M
 from . import registry
 from .errors import ModelError, TrainingError
 from .training import TrainConfig, Trainer, TrainHistory
+from .nets import Ensemble
 from .zoo import ARCHITECTURES, build_model, architectures_for
 
 PARITY_LIMIT = 1e-4
+MAX_MEMBERS = 16                                  # seeds averaged in one ensemble (options.ensemble)
 
 
 @dataclass
@@ -68,6 +70,17 @@ class TrainedModel:
 
 
 # ============================================================================ task adapters
+
+def _class_weight(name: str | None, y_train: torch.Tensor, classes: int, problem: str = "classification"):
+    """None, or ("balanced") one loss weight per class, inversely proportional to its training count."""
+    if name is None:
+        return None
+    if name != "balanced" or problem != "classification":
+        raise TrainingError(f"Cannot weight classes by '{name}' here.",
+                            hint="class_weight is 'balanced' or left out, and only for classification")
+    counts = torch.bincount(y_train, minlength=classes).float().clamp(min=1)
+    return counts.sum() / (len(counts) * counts)
+
 
 class _Task:
     """Per-task glue: tensors, batches, loss, evaluation, preprocessing assets."""
@@ -169,16 +182,15 @@ class _TextTask(_Task):
             self.arch_config = dict(bert=bert, num_classes=len(self.labels), pooling=o.get("pooling", "cls"))
             if o.get("ngram_buckets"):
                 self.arch_config["ngram_buckets"] = int(o["ngram_buckets"])
+                if o.get("ngram_order", 2) != 2:
+                    self.arch_config["ngram_order"] = int(o["ngram_order"])
         self.ids, self.mask = {}, {}
         for s, t in texts.items():
             enc = self.tokenizer.encode_batch(t) if t else []
             self.ids[s] = torch.tensor([e.ids for e in enc], dtype=torch.int64).reshape(len(t), -1)
             self.mask[s] = torch.tensor([e.attention_mask for e in enc], dtype=torch.int64).reshape(len(t), -1)
         self.y = {s: torch.from_numpy(data.labels[data.split[s]].astype(np.int64)) for s in ("train", "val", "test")}
-        self.class_weight = None
-        if o.get("class_weight") == "balanced":
-            counts = torch.bincount(self.y["train"], minlength=len(self.labels)).float().clamp(min=1)
-            self.class_weight = counts.sum() / (len(counts) * counts)
+        self.class_weight = _class_weight(o.get("class_weight"), self.y["train"], len(self.labels))
         self.label_smoothing = spec.config.label_smoothing
         self.choose_monitor(o.get("monitor"), ["accuracy", "macro_f1", "roc_auc"])   # macro_f1: imbalanced classes
         self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
@@ -204,10 +216,11 @@ class _TabularTask(_Task):
         self.data, self.problem = data, data.problem
         frame = data.frame
         parts = {s: frame.iloc[data.split[s]] for s in ("train", "val", "test")}
-        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types, derived=o.get("derived_features"),
-                                          bins=int(o.get("bins", 0)))
-        self.x = {s: torch.from_numpy(self.encoder.transform(p)) for s, p in parts.items()}
         target = frame[data.target].to_numpy()
+        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types, derived=o.get("derived_features"),
+                                          bins=int(o.get("bins", 0)), bin_edges=o.get("bin_edges", "quantile"),
+                                          target=target[data.split["train"]], regression=self.problem == "regression")
+        self.x = {s: torch.from_numpy(self.encoder.transform(p)) for s, p in parts.items()}
         if self.problem == "regression":
             self.labels = []
             self.y = {s: torch.from_numpy(target[data.split[s]].astype(np.float32)) for s in parts}
@@ -222,7 +235,8 @@ class _TabularTask(_Task):
                                 dropout=float(o.get("dropout", 0.0)), target_mean=mean, target_std=std,
                                 regression=self.problem == "regression")
         self.target_std = std
-        self.class_weight, self.label_smoothing = None, spec.config.label_smoothing
+        self.class_weight, self.label_smoothing = _class_weight(o.get("class_weight"), self.y["train"], out,
+                                                                self.problem), spec.config.label_smoothing
         # The validation metric that picks the best epoch. "neg_log_loss" (classification) is for tiny
         # validation sets, where accuracy and ROC-AUC reach their maximum early and the first such epoch wins.
         self.choose_monitor(o.get("monitor"), ["r2"] if self.problem == "regression" else
@@ -313,29 +327,67 @@ def _pretrain(model, task, data, opts: dict, spec: TrainSpec) -> None:
                  log=lambda line: print(f"[{spec.dataset}] {line}", file=sys.stderr, flush=True))
 
 
-def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | None = None,
-          on_trainer: Callable[[Trainer], None] | None = None) -> TrainedModel:
-    """Train `spec.architecture` on `data` (or the catalog dataset `spec.dataset`) and score it."""
-    from .augment import make_augment
+def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) -> TrainHistory:
+    """Supervised pre-training on other labelled corpora with the same classes (transfer learning).
+
+    The model first learns the task on the corpora (e.g. 43k Chinese shop and hotel reviews
+    before 8k delivery reviews), then `train` fine-tunes it on the dataset itself. The epoch
+    kept is picked on this dataset's validation split; its test split is never seen.
+    """
     from .datasets import load_dataset
 
-    if spec.architecture not in ARCHITECTURES:
-        raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
-    if data is None:
-        data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
-    if spec.options.get("validation") == "sentences":
-        from .datasets import sentence_validation
+    texts, labels = [], []
+    for corpus in opts.get("corpora", []):
+        ds = load_dataset(corpus)
+        if list(ds.class_names) != list(task.labels):
+            raise TrainingError(f"Cannot transfer from '{corpus}': its classes {ds.class_names} differ from "
+                                f"{task.labels}.", hint="use corpora labelled with the same classes")
+        texts += list(ds.texts)
+        labels += ds.labels.tolist()
+    if not texts:
+        raise TrainingError("Transfer learning needs at least one corpus.", hint='options: {"transfer": {"corpora": [...]}}')
+    max_length = int(opts.get("max_length", task.preprocessing["max_length"]))
+    ids, mask = [], []
+    for e in task.tokenizer.encode_batch(texts):
+        ids.append(e.ids[:max_length - 1] + e.ids[-1:] if len(e.ids) > max_length else e.ids)   # keep [SEP]
+        mask.append(e.attention_mask[:max_length])
+    width = max(len(i) for i in ids)
+    ids_t = torch.zeros((len(ids), width), dtype=torch.int64)                                    # [N, T]
+    mask_t = torch.zeros((len(ids), width), dtype=torch.int64)
+    for i, (a, m) in enumerate(zip(ids, mask)):
+        ids_t[i, :len(a)], mask_t[i, :len(m)] = torch.tensor(a), torch.tensor(m)
+    y = torch.tensor(labels, dtype=torch.int64)
+    cfg = TrainConfig(**dict(spec.config.to_dict(), epochs=int(opts.get("epochs", 1)),
+                             lr=float(opts.get("lr", spec.config.lr)), patience=None))
 
-        data = sentence_validation(data, seed=spec.split_seed)
-    check_splits(data)
-    torch.manual_seed(spec.config.seed)
-    task = make_task(data, spec)
+    def batches(epoch, gen):
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(0, len(y), cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            longest = int(mask_t[idx].sum(1).max())                                             # trim padding
+            yield (ids_t[idx, :longest], mask_t[idx, :longest]), y[idx]
+
+    trainer = Trainer(model, cfg, batches, (len(y) + cfg.batch_size - 1) // cfg.batch_size,
+                      lambda out, target: F.cross_entropy(out, target),
+                      lambda m, device: task.score(m, "val", device)[0], monitor=task.monitor())
+    for kind, fns in (callbacks or {}).items():
+        for fn in fns:
+            trainer.add_callback(kind, fn)
+    return trainer.run()
+
+
+def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_trainer):
+    """Build one model and run its training stages. Returns (model, history, stop requested)."""
+    from .augment import make_augment
+
     model = build_model(spec.architecture, task.arch_config)
     if spec.options.get("pretrain") and spec.architecture == "tiny-bert":
         _pretrain(model, task, data, dict(spec.options["pretrain"]), spec)
+    transfer = None
+    if spec.options.get("transfer") and data_task(data) == "text":
+        transfer = _transfer(model, task, dict(spec.options["transfer"]), replace(spec, config=cfg), callbacks)
     if spec.options.get("channels_last") and data_task(data) == "image":
         model = model.to(memory_format=torch.channels_last)
-    cfg = spec.config
     steps = (len(task.y["train"]) + cfg.batch_size - 1) // cfg.batch_size
 
     def evaluate(m, device):
@@ -350,13 +402,63 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
     if on_trainer:
         on_trainer(trainer)
     history = trainer.run()
-    model = model.to("cpu").eval()
+    if transfer is not None:                                  # the card's training time covers both stages
+        history.elapsed_s += transfer.elapsed_s
+    return model, history, trainer.stop_requested
+
+
+def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | None = None,
+          on_trainer: Callable[[Trainer], None] | None = None) -> TrainedModel:
+    """Train `spec.architecture` on `data` (or the catalog dataset `spec.dataset`) and score it.
+
+    options.ensemble = K trains K copies with seeds seed, seed+1, … (each keeping its best
+    validation epoch) and averages them inside one model, so the ONNX file is still one graph.
+    """
+    from .datasets import load_dataset
+
+    if spec.architecture not in ARCHITECTURES:
+        raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
+    if data is None:
+        data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
+    if spec.options.get("validation") == "sentences":
+        from .datasets import sentence_validation
+
+        data = sentence_validation(data, seed=spec.split_seed)
+    check_splits(data)
+    members = spec.options.get("ensemble", 1)
+    if not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise TrainingError(f"An ensemble has 1 to {MAX_MEMBERS} members, not {members!r}.",
+                            hint="set options.ensemble to a small whole number")
+    torch.manual_seed(spec.config.seed)
+    task = make_task(data, spec)
+    models, history, member_val = [], None, []
+    for i in range(members):
+        if i:
+            torch.manual_seed(spec.config.seed + i)
+        model, h, stopped = _fit_one(spec, replace(spec.config, seed=spec.config.seed + i), task, data,
+                                     callbacks, on_trainer)
+        models.append(model.to("cpu").eval())
+        if history is None:
+            history = h
+        else:                                                 # the card's training time covers every member
+            history.elapsed_s += h.elapsed_s
+        if members > 1:
+            member_val.append(task.score(models[-1], "val", torch.device("cpu"))[0])
+        if stopped:                                           # a stop request ends the whole ensemble
+            break
+    model = models[0] if len(models) == 1 else Ensemble(models, regression=task.problem == "regression")
+    if len(models) > 1:
+        task.arch_config = dict(task.arch_config, members=len(models))
+    model = model.eval()
     val, _ = task.score(model, "val", torch.device("cpu"))
     test, test_scores = task.score(model, "test", torch.device("cpu"))
     baseline = task.baseline() if hasattr(task, "baseline") else None
+    metrics = {"val": val, "test": test}
+    if member_val:
+        metrics["val_members"] = member_val
     return TrainedModel(spec=spec, model=model, task=data_task(data), problem=task.problem, labels=task.labels,
                         arch_config=task.arch_config, preprocessing=task.preprocessing, input_spec=task.input_spec,
-                        assets=task.assets, history=history, metrics={"val": val, "test": test}, baseline=baseline,
+                        assets=task.assets, history=history, metrics=metrics, baseline=baseline,
                         example_feed=task.example_feed(), test_true=task.y["test"].numpy(),
                         test_scores=test_scores, test_index=np.asarray(data.split["test"]))
 

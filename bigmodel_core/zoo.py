@@ -27,6 +27,10 @@ def architectures_for(task: str) -> list[str]:
 def build_model(name: str, cfg: dict) -> nn.Module:
     from . import nets
 
+    if int(cfg.get("members", 1)) > 1:                      # an ensemble of seeds (pipeline options.ensemble)
+        one = {k: v for k, v in cfg.items() if k != "members"}
+        return nets.Ensemble([build_model(name, one) for _ in range(int(cfg["members"]))],
+                             regression=bool(cfg.get("regression", False)))
     if name == "lenet":
         return nets.SeedLeNet(cfg["in_channels"], cfg["size"], cfg["num_classes"], cfg.get("mean"), cfg.get("std"))
     if name == "mlp-seed":
@@ -42,7 +46,8 @@ def build_model(name: str, cfg: dict) -> nn.Module:
     if name == "tiny-bert":
         from .text_nets import TinyBert
 
-        return TinyBert(cfg["bert"], cfg.get("pooling", "cls"), int(cfg.get("ngram_buckets", 0)))
+        return TinyBert(cfg["bert"], cfg.get("pooling", "cls"), int(cfg.get("ngram_buckets", 0)),
+                        int(cfg.get("ngram_order", 2)))
     if name == "minilm":
         from .text_nets import MiniLMClassifier
 

@@ -203,3 +203,87 @@ def test_tabular_training_refuses_a_metric_that_does_not_fit_the_problem(tmp_reg
     with pytest.raises(TrainingError, match="Cannot pick the best epoch by 'r2'") as info:
         pipeline.train(TrainSpec("breast-cancer", "mlp", quick(), options=dict(monitor="r2")))
     assert "neg_log_loss" in info.value.hint and "roc_auc" in info.value.hint
+
+
+def test_balanced_class_weights_are_inverse_to_the_training_counts(tmp_registry):
+    spec = TrainSpec("breast-cancer", "mlp", quick(), options=dict(hidden=[8], class_weight="balanced"))
+    seen = {}
+    original = pipeline.make_task
+
+    def spy(data, s):
+        seen["task"] = original(data, s)
+        return seen["task"]
+
+    pipeline.make_task, saved = spy, pipeline.make_task
+    try:
+        pipeline.train(spec)
+    finally:
+        pipeline.make_task = saved
+    task = seen["task"]
+    counts = torch.bincount(task.y["train"]).float()
+    assert torch.allclose(task.class_weight * counts, torch.full_like(counts, len(task.y["train"]) / 2))
+    with pytest.raises(TrainingError, match="Cannot weight classes by 'balanced'"):
+        pipeline.train(TrainSpec("diabetes", "mlp", quick(), options=dict(class_weight="balanced")))
+
+
+def _toy_corpus(n=600, classes=("negative", "positive")):
+    """Many reviews with the same deciding words as `_toy_reviews`, balanced."""
+    rng = np.random.default_rng(1)
+    rows = ["text,label"]
+    for i in range(n):
+        pos = i % 2 == 0
+        words = list(rng.choice(["the", "food", "came", "late", "today", "order"], 4)) + [
+            str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
+        rows.append(" ".join(words) + "," + (classes[1] if pos else classes[0]))
+    from bigmodel_core.datasets import load_csv_text
+
+    return load_csv_text(io.StringIO("\n".join(rows)))
+
+
+def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(tmp_registry, monkeypatch):
+    """A few dozen reviews and one short epoch learn nothing; first training on a 600-review
+    corpus of the same classes makes the same run nearly perfect on validation."""
+    import bigmodel_core.datasets as datasets
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus())
+    opts = dict(vocab_size=60, hidden=16, layers=1, heads=2, intermediate=32, max_length=12)
+    cfg = lambda: TrainConfig(epochs=1, batch_size=16, lr=1e-4, device="cpu", seed=0)   # noqa: E731
+    alone = pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=opts), data=_toy_reviews(60))
+    helped = pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=dict(
+        opts, transfer=dict(corpora=["toy-corpus"], epochs=3, lr=3e-3))), data=_toy_reviews(60))
+    assert helped.metrics["val"]["accuracy"] >= 0.95 > alone.metrics["val"]["accuracy"] + 0.2
+    assert helped.history.elapsed_s > alone.history.elapsed_s                 # the card counts both stages
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus(classes=("bad", "good")))
+    with pytest.raises(TrainingError, match="its classes .* differ"):
+        pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=dict(opts, transfer=dict(corpora=["other"]))),
+                       data=_toy_reviews(60))
+
+
+@pytest.mark.parametrize("dataset", ["breast-cancer", "diabetes"])
+def test_an_ensemble_averages_its_members_and_exports_as_one_graph(tmp_registry, tmp_path, dataset):
+    from bigmodel_core.nets import Ensemble
+
+    spec = TrainSpec(dataset, "mlp", quick(epochs=2), options=dict(hidden=[8], ensemble=3))
+    trained = pipeline.train(spec)
+    model = trained.model
+    assert isinstance(model, Ensemble) and len(model.members) == 3 and trained.arch_config["members"] == 3
+    assert len(trained.metrics["val_members"]) == 3
+    x = torch.from_numpy(trained.example_feed["features"])
+    with torch.no_grad():
+        outs = [m(x) for m in model.members]
+        expected = (torch.stack(outs).mean(0) if trained.problem == "regression"
+                    else torch.stack([torch.log_softmax(o, -1) for o in outs]).mean(0))
+        assert torch.allclose(model(x), expected, atol=1e-6)
+        assert not torch.allclose(outs[0], outs[1])                          # different seeds, different members
+    entry = pipeline.export(trained, f"ens-{dataset}")
+    assert entry.card["arch_config"]["members"] == 3 and entry.card["parity_max_abs_diff"] <= 1e-4
+    again = pipeline.load_run(pipeline.save_run(trained, tmp_path / "run"))
+    with torch.no_grad():
+        assert torch.allclose(again.model(x), model(x), atol=1e-6)
+
+
+def test_an_ensemble_needs_a_small_whole_number_of_members(tmp_registry):
+    for bad in (0, 17, 2.5, "3"):
+        with pytest.raises(TrainingError, match="An ensemble has 1 to 16 members"):
+            pipeline.train(TrainSpec("breast-cancer", "mlp", quick(), options=dict(ensemble=bad)))
