@@ -70,7 +70,7 @@ class TinyBert(nn.Module):
     often learns faster.
     """
 
-    def __init__(self, config: dict, pooling: str = "cls", ngram_buckets: int = 0):
+    def __init__(self, config: dict, pooling: str = "cls", ngram_buckets: int = 0, ngram_order: int = 2):
         super().__init__()
         from transformers import BertConfig, BertForSequenceClassification
 
@@ -78,7 +78,8 @@ class TinyBert(nn.Module):
         cfg = BertConfig(**config)
         cfg._attn_implementation = "eager"
         self.bert = BertForSequenceClassification(cfg)
-        self.ngrams = NgramBag(config["vocab_size"], config["num_labels"], ngram_buckets) if ngram_buckets else None
+        self.ngrams = (NgramBag(config["vocab_size"], config["num_labels"], ngram_buckets, order=ngram_order)
+                       if ngram_buckets else None)
 
     def forward(self, input_ids, attention_mask):          # [N, T], [N, T]
         if self.pooling == "mean":
@@ -94,8 +95,8 @@ class TinyBert(nn.Module):
 
 
 class NgramBag(nn.Module):
-    """A linear bag-of-n-grams model (fastText without the hidden layer): each token and each
-    pair of neighbouring tokens adds a learnt vote per class; the votes are summed and divided by
+    """A linear bag-of-n-grams model (fastText without the hidden layer): each token, each
+    pair of neighbouring tokens and (order=3) each triple adds a learnt vote per class; the votes are summed and divided by
     √(number of n-grams), as an L2-normalised bag of words would be.
 
     Used as the "wide" half of a wide-and-deep text classifier: it remembers which characters
@@ -106,13 +107,17 @@ class NgramBag(nn.Module):
     than the transformer, as a separately tuned linear model would learn.
     """
 
-    def __init__(self, vocab_size: int, num_labels: int, buckets: int, gain: float = 10.0):
+    def __init__(self, vocab_size: int, num_labels: int, buckets: int, gain: float = 10.0, order: int = 2):
         super().__init__()
-        self.vocab_size, self.buckets, self.gain = int(vocab_size), int(buckets), float(gain)
+        if order not in (2, 3):
+            raise ValueError(f"n-gram order must be 2 or 3, not {order}")
+        self.vocab_size, self.buckets, self.gain, self.order = int(vocab_size), int(buckets), float(gain), int(order)
         self.unigram = nn.Embedding(self.vocab_size, num_labels)
         self.bigram = nn.Embedding(self.buckets, num_labels)
-        nn.init.zeros_(self.unigram.weight)            # start as "no opinion": the transformer leads at first
-        nn.init.zeros_(self.bigram.weight)
+        self.trigram = nn.Embedding(self.buckets, num_labels) if order == 3 else None
+        for table in (self.unigram, self.bigram, self.trigram):
+            if table is not None:
+                nn.init.zeros_(table.weight)           # start as "no opinion": the transformer leads at first
 
     def forward(self, input_ids, attention_mask):                                  # [N, T], [N, T]
         m1 = attention_mask.to(self.unigram.weight.dtype)                          # [N, T]
@@ -120,7 +125,14 @@ class NgramBag(nn.Module):
         pairs = (input_ids[:, :-1] * self.vocab_size + input_ids[:, 1:]) % self.buckets   # [N, T-1]
         m2 = m1[:, :-1] * m1[:, 1:]                                                # [N, T-1]
         votes = votes + (self.bigram(pairs) * m2.unsqueeze(-1)).sum(1)            # [N, classes]
-        return self.gain * votes / (m1.sum(1) + m2.sum(1)).clamp(min=1.0).sqrt().unsqueeze(-1)   # [N, classes]
+        count = m1.sum(1) + m2.sum(1)                                              # [N]
+        if self.trigram is not None:
+            triples = ((input_ids[:, :-2] * self.vocab_size + input_ids[:, 1:-1]) * self.vocab_size
+                       + input_ids[:, 2:]) % self.buckets                          # [N, T-2]
+            m3 = m2[:, :-1] * m1[:, 2:]                                            # [N, T-2]
+            votes = votes + (self.trigram(triples) * m3.unsqueeze(-1)).sum(1)     # [N, classes]
+            count = count + m3.sum(1)
+        return self.gain * votes / count.clamp(min=1.0).sqrt().unsqueeze(-1)      # [N, classes]
 
 
 # ----------------------------------------------------------------------------- MiniLM

@@ -133,7 +133,8 @@ def test_malformed_onnx_is_a_clear_error(tmp_path):
         runtime.make_session(bad, device="cpu")
 
 
-def test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams(tmp_path):
+@pytest.mark.parametrize("order", [2, 3])
+def test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams(tmp_path, order):
     """The n-gram bag beside the transformer: integer hashing survives ONNX export (any length),
     padding is ignored, and swapping two tokens changes its votes (bigrams are ordered)."""
     import torch
@@ -142,9 +143,11 @@ def test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams(tmp_path)
     from bigmodel_core.text_nets import NgramBag, TinyBert, tiny_bert_config
 
     torch.manual_seed(0)
-    model = TinyBert(tiny_bert_config(50, 2, hidden=16, layers=1, heads=2, intermediate=32), ngram_buckets=97).eval()
-    torch.nn.init.normal_(model.ngrams.unigram.weight)
-    torch.nn.init.normal_(model.ngrams.bigram.weight)
+    model = TinyBert(tiny_bert_config(50, 2, hidden=16, layers=1, heads=2, intermediate=32), ngram_buckets=97,
+                     ngram_order=order).eval()
+    for table in (model.ngrams.unigram, model.ngrams.bigram, model.ngrams.trigram):
+        if table is not None:
+            torch.nn.init.normal_(table.weight)
     ids = torch.randint(5, 50, (3, 9))
     mask = torch.ones_like(ids)
     mask[0, 6:] = 0
@@ -162,3 +165,26 @@ def test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams(tmp_path)
     swapped[0, [2, 3]] = swapped[0, [3, 2]]
     assert not torch.allclose(bag(ids[1:2], mask[1:2]), bag(swapped, mask[1:2]))
     assert isinstance(bag, NgramBag) and bag.bigram.num_embeddings == 97
+    assert (bag.trigram is not None) == (order == 3)
+
+
+def test_trigram_votes_are_the_sum_of_each_triple_of_neighbours():
+    """Reference check: the order-3 bag equals a plain Python loop over uni-, bi- and trigrams."""
+    import torch
+
+    from bigmodel_core.text_nets import NgramBag
+
+    torch.manual_seed(0)
+    bag = NgramBag(30, 2, 53, gain=1.0, order=3)
+    for table in (bag.unigram, bag.bigram, bag.trigram):
+        torch.nn.init.normal_(table.weight)
+    ids = torch.tensor([[5, 9, 12, 7, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
+    real = [5, 9, 12, 7]
+    votes = sum(bag.unigram.weight[t] for t in real)
+    votes = votes + sum(bag.bigram.weight[(a * 30 + b) % 53] for a, b in zip(real, real[1:]))
+    votes = votes + sum(bag.trigram.weight[((a * 30 + b) * 30 + c) % 53] for a, b, c in zip(real, real[1:], real[2:]))
+    expected = votes / (4 + 3 + 2) ** 0.5
+    assert torch.allclose(bag(ids, mask)[0], expected, atol=1e-6)
+    with pytest.raises(ValueError, match="order must be 2 or 3"):
+        NgramBag(30, 2, 53, order=4)
