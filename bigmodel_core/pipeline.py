@@ -376,6 +376,47 @@ def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) 
     return trainer.run()
 
 
+class _WideOnly(torch.nn.Module):
+    """The n-gram bag of a wide-and-deep TinyBert on its own, for its first training stage."""
+
+    def __init__(self, bag):
+        super().__init__()
+        self.bag = bag
+
+    def forward(self, input_ids, attention_mask):             # [N, T], [N, T] → [N, classes]
+        return self.bag(input_ids, attention_mask)
+
+
+def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHistory:
+    """Train the n-gram bag alone first, as a logistic regression is trained: to its best validation
+    epoch, with an L2 penalty on its votes (`l2` per training example). `freeze` keeps it fixed
+    afterwards, so the transformer learns only what the bag gets wrong."""
+    bag = getattr(model, "ngrams", None)
+    if bag is None:
+        raise TrainingError("wide_first needs a wide-and-deep model.", hint="set options.ngram_buckets too")
+    n, l2 = len(task.y["train"]), float(opts.get("l2", 0.0))
+    wide = _WideOnly(bag)
+    wcfg = TrainConfig(**dict(cfg.to_dict(), epochs=int(opts.get("epochs", 20)), lr=float(opts.get("lr", 1e-3)),
+                              optimizer="adam", weight_decay=0.0, scheduler="none", label_smoothing=0.0,
+                              patience=opts.get("patience")))
+
+    def loss(out, target):
+        penalty = sum(((bag.gain * p) ** 2).sum() for p in bag.parameters())   # on the votes the bag casts
+        return task.loss(out, target) + l2 * penalty / n
+
+    trainer = Trainer(wide, wcfg, lambda epoch, gen: task.batches("train", wcfg.batch_size, True, gen),
+                      (n + wcfg.batch_size - 1) // wcfg.batch_size, loss,
+                      lambda m, device: task.score(m, "val", device)[0], monitor=task.monitor())
+    for kind, fns in (callbacks or {}).items():
+        for fn in fns:
+            trainer.add_callback(kind, fn)
+    history = trainer.run()                                   # the bag now holds its best validation epoch
+    if opts.get("freeze", False):
+        for p in bag.parameters():
+            p.requires_grad_(False)
+    return history
+
+
 def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_trainer):
     """Build one model and run its training stages. Returns (model, history, stop requested)."""
     from .augment import make_augment
@@ -386,6 +427,9 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     transfer = None
     if spec.options.get("transfer") and data_task(data) == "text":
         transfer = _transfer(model, task, dict(spec.options["transfer"]), replace(spec, config=cfg), callbacks)
+    wide = None
+    if spec.options.get("wide_first") and data_task(data) == "text":
+        wide = _fit_wide(model, task, dict(spec.options["wide_first"]), cfg, callbacks)
     if spec.options.get("channels_last") and data_task(data) == "image":
         model = model.to(memory_format=torch.channels_last)
     steps = (len(task.y["train"]) + cfg.batch_size - 1) // cfg.batch_size
@@ -402,8 +446,11 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     if on_trainer:
         on_trainer(trainer)
     history = trainer.run()
-    if transfer is not None:                                  # the card's training time covers both stages
-        history.elapsed_s += transfer.elapsed_s
+    for stage in (transfer, wide):                            # the card's training time covers every stage
+        if stage is not None:
+            history.elapsed_s += stage.elapsed_s
+    for p in model.parameters():
+        p.requires_grad_(True)
     return model, history, trainer.stop_requested
 
 

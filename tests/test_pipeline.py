@@ -287,3 +287,25 @@ def test_an_ensemble_needs_a_small_whole_number_of_members(tmp_registry):
     for bad in (0, 17, 2.5, "3"):
         with pytest.raises(TrainingError, match="An ensemble has 1 to 16 members"):
             pipeline.train(TrainSpec("breast-cancer", "mlp", quick(), options=dict(ensemble=bad)))
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_wide_first_trains_the_ngram_bag_alone_then_keeps_or_tunes_it(tmp_registry, freeze):
+    opts = dict(vocab_size=60, hidden=16, layers=1, heads=2, intermediate=32, max_length=12, ngram_buckets=101,
+                ngram_order=3, wide_first=dict(epochs=3, lr=1e-2, l2=0.01, freeze=freeze))
+    snapshot = {}
+
+    def before_main_stage(trainer):                  # called after the wide stage, before the joint one
+        snapshot.update({k: v.clone() for k, v in trainer.model.ngrams.state_dict().items()})
+
+    trained = pipeline.train(TrainSpec("toy", "tiny-bert", quick(epochs=2), options=opts), data=_toy_reviews(),
+                             on_trainer=before_main_stage)
+    bag = trained.model.ngrams
+    assert snapshot["unigram.weight"].abs().sum() > 0                        # the wide stage trained (init is 0)
+    same = all(torch.equal(v, bag.state_dict()[k]) for k, v in snapshot.items())
+    assert same == freeze                                                     # frozen: the joint stage left it alone
+    assert all(p.requires_grad for p in trained.model.parameters())          # nothing stays frozen after training
+    assert trained.metrics["val"]["accuracy"] >= 0.9
+    with pytest.raises(TrainingError, match="wide_first needs a wide-and-deep model"):
+        pipeline.train(TrainSpec("toy", "tiny-bert", quick(), options=dict(opts, ngram_buckets=0)),
+                       data=_toy_reviews())
