@@ -117,6 +117,8 @@ def test_models_and_datasets_listings(tabular_model):
     ("eval", "no-such-model", "--json"),
     ("train", "--dataset", "no-such-dataset", "--arch", "mlp"),
     ("train", "--dataset", "diabetes", "--arch", "lenet"),
+    ("train", "--dataset", "diabetes", "--arch", "mlp", "--option", "ensemble=0"),
+    ("train", "--dataset", "diabetes", "--arch", "mlp", "--option", "bins=4", "--option", "bin_edges=\"kmeans\""),
     ("export", "/nonexistent/run", "--id", "x"),
 ])
 def test_errors_are_one_line_and_non_zero(args, tabular_model):
@@ -226,3 +228,22 @@ def test_corrupt_image_is_a_one_line_error(tmp_path):
     res = cli("predict", "cifar10-cnn", str(tmp_path / "fake.png"), "--json")
     assert_one_line_error(res)
     assert "not a readable image" in res.stderr
+
+
+def test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command_line(tmp_path):
+    env = {"BIGMODEL_MODELS_DIR": str(tmp_path / "models")}
+    res = cli("train", "--dataset", "breast-cancer", "--arch", "mlp", "--epochs", "3", "--option", "hidden=[8]",
+              "--option", "ensemble=2", "--option", "bins=4", "--option", 'bin_edges="tree"',
+              "--export", "bc-ensemble", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    card = json.loads((tmp_path / "models" / "bc-ensemble" / "card.json").read_text())
+    assert card["arch_config"]["members"] == 2 and len(card["metrics"]["val_members"]) == 2
+    assert card["metrics"]["test"]["accuracy"] > 0.85
+    from bigmodel_core.datasets import load_dataset
+
+    data = load_dataset("breast-cancer")
+    rows = tmp_path / "rows.csv"
+    data.frame.iloc[data.split["test"][:5]].drop(columns=[data.target]).to_csv(rows, index=False)
+    res = cli("predict", "bc-ensemble", "--csv", str(rows), "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert len([json.loads(line) for line in res.stdout.splitlines() if line.strip()]) == 5
