@@ -193,7 +193,7 @@ class _TextTask(_Task):
         self.class_weight = _class_weight(o.get("class_weight"), self.y["train"], len(self.labels))
         self.label_smoothing = spec.config.label_smoothing
         self.choose_monitor(o.get("monitor"), ["accuracy", "macro_f1", "roc_auc"])   # macro_f1: imbalanced classes
-        self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
+        self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length)
         self.input_spec = [dict(name="input_ids", dtype="int64", shape=["batch", "sequence"]),
                            dict(name="attention_mask", dtype="int64", shape=["batch", "sequence"])]
         self.assets = {"tokenizer.json": self.tokenizer.to_str().encode("utf-8")}

@@ -24,25 +24,53 @@ MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 # ----------------------------------------------------------------------------- tokenizers
 
 def train_wordpiece(texts: list[str], vocab_size=8000, max_length=64, min_frequency=2):
-    """A BERT-style WordPiece tokenizer learnt from the training texts.
+    """A BERT-style WordPiece tokenizer whose vocabulary is counted from the training texts.
 
-    Chinese characters are split one per token by the BERT normaliser, so for
-    Chinese this is a character-level tokenizer.
+    The vocabulary is every character seen (at a word's start, and inside words as "##x") plus
+    the most frequent whole words, ties in string order (`counted_vocabulary`). Chinese
+    characters are split one per token by the BERT normaliser, so for Chinese this is a
+    character-level tokenizer. The `tokenizers` WordPiece trainer is not used: it breaks ties
+    between equally frequent merges in hash order, so the same texts gave a different
+    vocabulary on every run, and a fixed seed did not give the same model.
     """
     from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
     from tokenizers.models import WordPiece
-    from tokenizers.trainers import WordPieceTrainer
 
-    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, handle_chinese_chars=True, strip_accents=None)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS)
-    tok.train_from_iterator(texts, trainer=trainer)
+    normalizer = normalizers.BertNormalizer(lowercase=True, handle_chinese_chars=True, strip_accents=None)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokens = counted_vocabulary(texts, normalizer, pre_tokenizer, vocab_size, min_frequency)
+    tok = Tokenizer(WordPiece({t: i for i, t in enumerate(SPECIALS + tokens)}, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre_tokenizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
     configure_tokenizer(tok, max_length)
     return tok
+
+
+def counted_vocabulary(texts, normalizer, pre_tokenizer, vocab_size: int, min_frequency: int) -> list[str]:
+    """WordPiece tokens by counting (no special tokens): every character seen at a word's start,
+    the same characters inside words ("##x"), then whole words of two or more characters seen at
+    least `min_frequency` times; each group most frequent first, ties in string order, until
+    `vocab_size` tokens in all. (The `tokenizers` trainer also keeps every character it sees.)"""
+    from collections import Counter
+
+    words = Counter()
+    for text in texts:
+        words.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    first, inner = Counter(), Counter()
+    for w, c in words.items():
+        first[w[0]] += c
+        for ch in w[1:]:
+            inner["##" + ch] += c
+    budget = vocab_size - len(SPECIALS)
+    ranked = lambda counts, least: [t for t, c in sorted(counts.items(), key=lambda x: (-x[1], x[0]))  # noqa: E731
+                                    if c >= least and t not in SPECIALS]
+    chars = sorted(ranked(first, 1) + ranked(inner, 1), key=lambda t: (-(first.get(t) or inner.get(t)), t))[:budget]
+    chosen = set(chars)
+    long_words = [w for w in ranked(Counter({w: c for w, c in words.items() if len(w) > 1}), min_frequency)
+                  if w not in chosen]
+    return sorted(chars + long_words[:max(0, budget - len(chars))])
 
 
 def configure_tokenizer(tok, max_length: int):
