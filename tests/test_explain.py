@@ -202,11 +202,11 @@ def test_ort_text_forward_agrees_with_the_torch_model(toy_text):
 def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
     entry, pred = shipped("sst2-tiny")
     model = E.load_torch_model(entry.folder, entry.card)
-    text = "An unwatchable, self-indulgent mess."
+    text = "An unwatchable, self-indulgent mess of a zorbulent film."             # a made-up word: one piece a letter
     enc = pred.tokenizer.encode(text)
     res = E.explain_text(pred, text, model)
     assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01
-    assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "."]
+    assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film", "."]
     assert len(enc.ids) - 2 > len(res.words)                       # some words are several pieces
     assert res.total == pytest.approx(res.score - res.baseline_score, abs=0.01)
     for model_id in ("sst2-tiny-int8", "sst2-minilm"):
