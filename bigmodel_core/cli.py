@@ -179,7 +179,7 @@ def cmd_bench(args) -> int:
 def cmd_quantize(args) -> int:
     from .quantize import quantize_model
 
-    result = quantize_model(args.model, new_id=args.id)
+    result = quantize_model(args.model, new_id=args.id, per_channel=args.per_channel)
     if args.json:
         _print_json(result)
     else:
@@ -286,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("quantize", help="dynamic int8 copy of a registry model, scored beside its fp32 original")
     s.add_argument("model", help="registry id or model folder")
     s.add_argument("--id", help="id of the int8 model (default MODEL-int8)")
+    s.add_argument("--per-channel", action="store_true",
+                   help="one scale per output channel (closer to fp32, slower at batch 1; default: per tensor)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_quantize)
 

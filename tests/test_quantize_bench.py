@@ -315,6 +315,23 @@ def test_cli_quantize_prints_the_delta_and_refuses_unknown_models(bench_model, t
     assert len(err) == 1 and err[0].startswith("error:")
 
 
+def test_per_tensor_scales_are_the_default_and_per_channel_stays_available(bench_model, tmp_registry):
+    import onnx
+
+    from bigmodel_core.cli import main
+
+    assert main(["quantize", bench_model, "--id", "q-tensor", "--json"]) == 0
+    assert main(["quantize", bench_model, "--id", "q-channel", "--per-channel", "--json"]) == 0
+    fmt = {i: registry.load(i).card["quantized_from"]["format"] for i in ("q-tensor", "q-channel")}
+    assert fmt == {"q-tensor": "dynamic int8", "q-channel": "dynamic int8, per-channel"}
+
+    def widest_scale(model_id):                       # per tensor: every weight scale is one number
+        graph = onnx.load(str(registry.load(model_id).folder / "model.onnx")).graph
+        return max(int(np.prod(init.dims)) for init in graph.initializer if "scale" in init.name)
+
+    assert widest_scale("q-tensor") == 1 < widest_scale("q-channel")
+
+
 # ----------------------------------------------------------------------------- the GPU path, simulated
 
 def test_io_binding_engine_gives_the_plain_answers(bench_model):
