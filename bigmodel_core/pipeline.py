@@ -370,10 +370,15 @@ def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) 
     trainer = Trainer(model, cfg, batches, (len(y) + cfg.batch_size - 1) // cfg.batch_size,
                       lambda out, target: F.cross_entropy(out, target),
                       lambda m, device: task.score(m, "val", device)[0], monitor=task.monitor())
+    _subscribe(trainer, callbacks)
+    return trainer.run()
+
+
+def _subscribe(trainer: Trainer, callbacks: dict[str, list[Callable]] | None) -> None:
+    """Hand the caller's event callbacks (a page's progress bar, the CLI's log) to one training stage."""
     for kind, fns in (callbacks or {}).items():
         for fn in fns:
             trainer.add_callback(kind, fn)
-    return trainer.run()
 
 
 class _WideOnly(torch.nn.Module):
@@ -407,9 +412,7 @@ def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHist
     trainer = Trainer(wide, wcfg, lambda epoch, gen: task.batches("train", wcfg.batch_size, True, gen),
                       (n + wcfg.batch_size - 1) // wcfg.batch_size, loss,
                       lambda m, device: task.score(m, "val", device)[0], monitor=task.monitor())
-    for kind, fns in (callbacks or {}).items():
-        for fn in fns:
-            trainer.add_callback(kind, fn)
+    _subscribe(trainer, callbacks)
     history = trainer.run()                                   # the bag now holds its best validation epoch
     if opts.get("freeze", False):
         for p in bag.parameters():
@@ -440,9 +443,7 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     trainer = Trainer(model, cfg, lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
                       task.loss, evaluate, monitor=task.monitor(),
                       augment=make_augment(spec.options.get("augment")) if data_task(data) == "image" else None)
-    for kind, fns in (callbacks or {}).items():
-        for fn in fns:
-            trainer.add_callback(kind, fn)
+    _subscribe(trainer, callbacks)
     if on_trainer:
         on_trainer(trainer)
     history = trainer.run()

@@ -171,16 +171,17 @@ def test_stop_requested_in_the_first_batch_still_exports(tmp_registry):
     assert len(preds) == 3 and all(p.label in ("malignant", "benign") for p in preds)
 
 
-def _toy_reviews(n=120):
-    """Short reviews whose one word decides the label, 2 negatives for each positive (imbalanced)."""
-    rng = np.random.default_rng(0)
+def _toy_reviews(n=120, positive_every=3, classes=("negative", "positive"), seed=0):
+    """Short reviews whose one word decides the label; one in `positive_every` is positive
+    (the default, 2 negatives for each positive, is imbalanced)."""
+    rng = np.random.default_rng(seed)
     rows = ["text,label"]
     for i in range(n):
-        pos = i % 3 == 0
+        pos = i % positive_every == 0
         words = list(rng.choice(["the", "food", "came", "late", "today", "order"], 4)) + [
             str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
         rng.shuffle(words)
-        rows.append(" ".join(words) + "," + ("positive" if pos else "negative"))
+        rows.append(" ".join(words) + "," + (classes[1] if pos else classes[0]))
     from bigmodel_core.datasets import load_csv_text
 
     return load_csv_text(io.StringIO("\n".join(rows)))
@@ -227,17 +228,8 @@ def test_balanced_class_weights_are_inverse_to_the_training_counts(tmp_registry)
 
 
 def _toy_corpus(n=600, classes=("negative", "positive")):
-    """Many reviews with the same deciding words as `_toy_reviews`, balanced."""
-    rng = np.random.default_rng(1)
-    rows = ["text,label"]
-    for i in range(n):
-        pos = i % 2 == 0
-        words = list(rng.choice(["the", "food", "came", "late", "today", "order"], 4)) + [
-            str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
-        rows.append(" ".join(words) + "," + (classes[1] if pos else classes[0]))
-    from bigmodel_core.datasets import load_csv_text
-
-    return load_csv_text(io.StringIO("\n".join(rows)))
+    """Many balanced reviews with the same deciding words as `_toy_reviews`."""
+    return _toy_reviews(n, positive_every=2, classes=classes, seed=1)
 
 
 def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(tmp_registry, monkeypatch):
