@@ -186,26 +186,36 @@ class _TextTask(_Task):
                     self.arch_config["ngram_order"] = int(o["ngram_order"])
         self.ids, self.mask = {}, {}
         for s, t in texts.items():
-            enc = self.tokenizer.encode_batch(t) if t else []
-            self.ids[s] = torch.tensor([e.ids for e in enc], dtype=torch.int64).reshape(len(t), -1)
-            self.mask[s] = torch.tensor([e.attention_mask for e in enc], dtype=torch.int64).reshape(len(t), -1)
+            self.ids[s], self.mask[s] = _encode(self.tokenizer, t)
         self.y = {s: torch.from_numpy(data.labels[data.split[s]].astype(np.int64)) for s in ("train", "val", "test")}
         self.class_weight = _class_weight(o.get("class_weight"), self.y["train"], len(self.labels))
         self.label_smoothing = spec.config.label_smoothing
         self.choose_monitor(o.get("monitor"), ["accuracy", "macro_f1", "roc_auc"])   # macro_f1: imbalanced classes
-        self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length)
+        self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
         self.input_spec = [dict(name="input_ids", dtype="int64", shape=["batch", "sequence"]),
                            dict(name="attention_mask", dtype="int64", shape=["batch", "sequence"])]
         self.assets = {"tokenizer.json": self.tokenizer.to_str().encode("utf-8")}
 
     def inputs(self, split, idx):
-        ids, mask = self.ids[split][idx], self.mask[split][idx]                 # [B, T]
-        longest = int(mask.sum(1).max()) if len(idx) else 1                     # trim padding per batch
-        return ids[:, :longest], mask[:, :longest]
+        return _trimmed(self.ids[split][idx], self.mask[split][idx])
 
     def example_feed(self, n=16):
         ids, mask = self.inputs("test", torch.arange(min(n, len(self.y["test"]))))
         return {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+
+
+def _encode(tokenizer, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Texts → int64 input_ids and attention_mask [N, T], padded to the longest, truncated by the tokenizer."""
+    enc = tokenizer.encode_batch(texts) if texts else []
+    ids = torch.tensor([e.ids for e in enc], dtype=torch.int64).reshape(len(texts), -1)
+    mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.int64).reshape(len(texts), -1)
+    return ids, mask
+
+
+def _trimmed(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch [B, T] without the padding columns no text in it needs."""
+    longest = int(mask.sum(1).max()) if len(mask) else 1
+    return ids[:, :longest], mask[:, :longest]
 
 
 class _TabularTask(_Task):
@@ -346,16 +356,7 @@ def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) 
         labels += ds.labels.tolist()
     if not texts:
         raise TrainingError("Transfer learning needs at least one corpus.", hint='options: {"transfer": {"corpora": [...]}}')
-    max_length = int(opts.get("max_length", task.preprocessing["max_length"]))
-    ids, mask = [], []
-    for e in task.tokenizer.encode_batch(texts):
-        ids.append(e.ids[:max_length - 1] + e.ids[-1:] if len(e.ids) > max_length else e.ids)   # keep [SEP]
-        mask.append(e.attention_mask[:max_length])
-    width = max(len(i) for i in ids)
-    ids_t = torch.zeros((len(ids), width), dtype=torch.int64)                                    # [N, T]
-    mask_t = torch.zeros((len(ids), width), dtype=torch.int64)
-    for i, (a, m) in enumerate(zip(ids, mask)):
-        ids_t[i, :len(a)], mask_t[i, :len(m)] = torch.tensor(a), torch.tensor(m)
+    ids, mask = _encode(task.tokenizer, texts)                                                # [N, T]
     y = torch.tensor(labels, dtype=torch.int64)
     cfg = TrainConfig(**dict(spec.config.to_dict(), epochs=int(opts.get("epochs", 1)),
                              lr=float(opts.get("lr", spec.config.lr)), patience=None))
@@ -364,8 +365,7 @@ def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) 
         order = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            longest = int(mask_t[idx].sum(1).max())                                             # trim padding
-            yield (ids_t[idx, :longest], mask_t[idx, :longest]), y[idx]
+            yield _trimmed(ids[idx], mask[idx]), y[idx]
 
     trainer = Trainer(model, cfg, batches, (len(y) + cfg.batch_size - 1) // cfg.batch_size,
                       lambda out, target: F.cross_entropy(out, target),

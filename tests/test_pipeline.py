@@ -192,6 +192,7 @@ def test_text_training_picks_its_best_epoch_by_the_chosen_metric(tmp_registry):
                      options=dict(vocab_size=60, hidden=16, layers=1, heads=2, intermediate=32, max_length=12,
                                   monitor="macro_f1"))
     trained = pipeline.train(spec, data=_toy_reviews())
+    assert trained.preprocessing["language"] == "en"                 # the predict page reads it
     h = trained.history
     scores = [v["macro_f1"] for v in h.val]
     assert h.best_epoch == h.epochs[int(np.argmax(scores))]         # the first epoch with the best macro-F1
