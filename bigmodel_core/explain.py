@@ -322,9 +322,12 @@ def explain_text(predictor, text: str, model=None, target: int | None = None) ->
 
     A model with an n-gram bag beside its transformer (`TinyBert.ngrams`) reads the token ids
     directly as well as through the embeddings, so gradients over the embeddings would miss part
-    of its answer: it gets word ablation too, which removes a word from both halves.
+    of its answer: it gets word ablation too, which removes a word from both halves. So does an
+    ensemble of seeds, which has one embedding table per member.
     """
-    if model is not None and getattr(model, "ngrams", None) is None:
+    from .nets import Ensemble
+
+    if model is not None and getattr(model, "ngrams", None) is None and not isinstance(model, Ensemble):
         return text_integrated_gradients(predictor, model, text, target)
     return text_word_ablation(predictor, text, target)
 

@@ -219,6 +219,14 @@ def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
         assert res2.score == pytest.approx(p2.raw([text])[0].max(), abs=1e-5)
 
 
+def test_an_ensemble_of_text_models_is_explained_by_word_ablation(toy_text):
+    from bigmodel_core.nets import Ensemble
+
+    pred, model = toy_text
+    res = E.explain_text(pred, "the film was great", Ensemble([model, model]))
+    assert res.method == E.WORD_ABLATION and res.words == ["the", "film", "was", "great"]
+
+
 def test_long_texts_are_flagged_as_truncated(toy_text):
     pred, model = toy_text
     res = E.explain_text(pred, " ".join(["the film was great"] * 10), model)
