@@ -479,27 +479,25 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
                             hint="set options.ensemble to a small whole number")
     torch.manual_seed(spec.config.seed)
     task = make_task(data, spec)
-    models, history, member_val = [], None, []
+    models, histories = [], []
     for i in range(members):
         if i:
             torch.manual_seed(spec.config.seed + i)
         model, h, stopped = _fit_one(spec, replace(spec.config, seed=spec.config.seed + i), task, data,
                                      callbacks, on_trainer)
         models.append(model.to("cpu").eval())
-        if history is None:
-            history = h
-        else:                                                 # the card's training time covers every member
-            history.elapsed_s += h.elapsed_s
-        if members > 1:
-            member_val.append(task.score(models[-1], "val", torch.device("cpu"))[0])
+        histories.append(h)
         if stopped:                                           # a stop request ends the whole ensemble
             break
-    model = models[0] if len(models) == 1 else Ensemble(models, regression=task.problem == "regression")
+    cpu = torch.device("cpu")
+    history = histories[0]
+    history.elapsed_s = sum(h.elapsed_s for h in histories)  # the card's training time covers every member
+    member_val = [task.score(m, "val", cpu)[0] for m in models] if len(models) > 1 else []
     if len(models) > 1:
+        model = Ensemble(models, regression=task.problem == "regression").eval()
         task.arch_config = dict(task.arch_config, members=len(models))
-    model = model.eval()
-    val, _ = task.score(model, "val", torch.device("cpu"))
-    test, test_scores = task.score(model, "test", torch.device("cpu"))
+    val, _ = task.score(model, "val", cpu)
+    test, test_scores = task.score(model, "test", cpu)
     baseline = task.baseline() if hasattr(task, "baseline") else None
     metrics = {"val": val, "test": test}
     if member_val:
