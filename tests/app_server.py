@@ -61,3 +61,22 @@ def running_app(tmp: Path, **extra_env: str):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+RUNNING = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'   # Streamlit's "script is running" marks
+
+
+class Quiet:
+    """Whether the app has shown none of the RUNNING marks for `settle` seconds (fed one look at a time)."""
+
+    def __init__(self, settle: float = 0.6):
+        self.settle, self.since = settle, None
+
+    def saw(self, running: bool) -> bool:
+        if running:
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = time.monotonic()
+        return time.monotonic() - self.since > self.settle
+

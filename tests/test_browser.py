@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import RUNNING, Quiet, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -70,16 +70,10 @@ def open_page(page, url: str, path: str):
 
 def wait_idle(page, timeout: float = 60.0) -> None:
     """Until Streamlit's 'running' indicator has been gone for a moment."""
-    deadline = time.monotonic() + timeout
-    quiet_since = None
+    deadline, quiet = time.monotonic() + timeout, Quiet()
     time.sleep(0.2)                                  # let a rerun that was just triggered begin
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]').count() > 0
-        if running:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 0.6:
+        if quiet.saw(page.locator(RUNNING).count() > 0):
             return
         time.sleep(0.1)
 

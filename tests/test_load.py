@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import RUNNING, Quiet, running_app
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -105,16 +105,10 @@ class Stats:
 
 async def wait_idle(page, timeout: float = 60.0) -> None:
     """Until Streamlit's 'running' indicator has been gone for a moment (async twin of test_browser.wait_idle)."""
-    deadline = time.monotonic() + timeout
-    quiet_since = None
+    deadline, quiet = time.monotonic() + timeout, Quiet()
     await asyncio.sleep(0.2)
     while time.monotonic() < deadline:
-        running = await page.locator('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]').count() > 0
-        if running:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 0.6:
+        if quiet.saw(await page.locator(RUNNING).count() > 0):
             return
         await asyncio.sleep(0.1)
 
