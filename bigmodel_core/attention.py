@@ -102,6 +102,7 @@ def attention_maps(model, tokenizer, text: str) -> dict:
     mask = torch.tensor([enc.attention_mask], dtype=torch.long)         # [1, T]
     with torch.inference_mode():
         out = model.bert(input_ids=ids, attention_mask=mask, output_attentions=True)
+        logits = model(ids, mask)[0]                                    # [classes]: the whole model's answer
     maps = torch.stack(out.attentions)[:, 0]                            # [layers, heads, T, T]
-    probs = torch.softmax(out.logits[0], dim=-1)                        # [classes]
+    probs = torch.softmax(logits, dim=-1)                               # [classes] (n-gram bag and pooling included)
     return {"tokens": list(enc.tokens), "maps": maps.numpy().astype(float), "probs": probs.numpy().astype(float)}

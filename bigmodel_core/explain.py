@@ -14,7 +14,9 @@ What runs, and why (each result names its `method`, so a page can say which one 
   `LayerIntegratedGradients` over the word-embedding layer, 32 Gauss-Legendre steps, from a
   baseline in which every real token is `[PAD]` (`[CLS]`, `[SEP]` and the attention mask kept).
   Completeness holds: the attributions add up to f(text) − f(baseline) up to captum's
-  convergence delta, which is returned. Without weights (the pre-trained MiniLM shipped as ONNX
+  convergence delta, which is returned. A wide-and-deep model's n-gram vote tables are integrated
+  along the same path (a bigram's share split between its two pieces), so completeness still
+  holds for the whole model; an ensemble gets word removal. Without weights (the pre-trained MiniLM shipped as ONNX
   only, int8 copies): captum `FeatureAblation` through ONNX Runtime — each word is removed in
   turn (its attention-mask entries set to 0) and scored by the drop in probability. Sub-word
   pieces are summed into the words as typed (a Chinese character is a word).
@@ -31,6 +33,7 @@ is given; regression explains the predicted value in the target's units.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,7 +258,14 @@ def _merge(per_token: np.ndarray, groups: np.ndarray, n_words: int) -> np.ndarra
 
 def text_integrated_gradients(predictor, model, text: str, target: int | None = None,
                               n_steps: int = IG_STEPS) -> TextExplanation:
-    """Layer integrated gradients of the class probability over the word embeddings of the PyTorch `model`."""
+    """Layer integrated gradients of the class probability over the word embeddings of the PyTorch `model`.
+
+    A wide-and-deep model (`TinyBert.ngrams`) also reads the token ids through its n-gram bag:
+    the bag's unigram and bigram vote tables are integrated along the same path (from the all-[PAD]
+    text to the real one), each unigram's share going to its token and each bigram's split half and
+    half between its two tokens. The bag is linear in its votes, so completeness still holds:
+    the word scores add up to f(text) − f(all [PAD]).
+    """
     import torch
     from captum.attr import LayerIntegratedGradients
 
@@ -272,10 +282,23 @@ def text_integrated_gradients(predictor, model, text: str, target: int | None = 
     def forward(input_ids, attention_mask):
         return torch.softmax(model(input_ids, attention_mask), dim=-1)
 
-    lig = LayerIntegratedGradients(forward, word_embeddings(model))
+    bag = getattr(model, "ngrams", None)
+    layers = [word_embeddings(model)]
+    if bag is not None:
+        layers += [t for t in (bag.unigram, bag.bigram, bag.trigram) if t is not None]
+    with warnings.catch_warnings():                       # captum warns about any list of layers; these are
+        warnings.filterwarnings("ignore", message="Multiple layers provided")   # separate tables, none feeds another
+        lig = LayerIntegratedGradients(forward, layers if bag is not None else layers[0])
     attr, delta = lig.attribute(ids, baselines=ref, additional_forward_args=(mask,), target=target,
                                 n_steps=n_steps, internal_batch_size=n_steps, return_convergence_delta=True)
-    per_token = attr.sum(-1)[0].detach().double().numpy()
+    parts = attr if bag is not None else [attr]
+    n = ids.shape[1]
+    per_token = np.zeros(n, dtype=np.float64)
+    for part in parts:                                     # [1, T-k+1, width]: an n-gram of k tokens starts at each row
+        grams = part.sum(-1)[0].detach().double().numpy()
+        k = n - len(grams) + 1
+        for j in range(k):
+            per_token[j:j + len(grams)] += grams / k
     with torch.no_grad():
         score = float(forward(ids, mask)[0, target])
         base = float(forward(ref, mask)[0, target])
@@ -320,14 +343,11 @@ def text_word_ablation(predictor, text: str, target: int | None = None) -> TextE
 def explain_text(predictor, text: str, model=None, target: int | None = None) -> TextExplanation:
     """Integrated gradients when a PyTorch `model` is given, else word ablation through ONNX Runtime.
 
-    A model with an n-gram bag beside its transformer (`TinyBert.ngrams`) reads the token ids
-    directly as well as through the embeddings, so gradients over the embeddings would miss part
-    of its answer: it gets word ablation too, which removes a word from both halves. So does an
-    ensemble of seeds, which has one embedding table per member.
+    An ensemble of seeds, which has one embedding table per member, gets word ablation too.
     """
     from .nets import Ensemble
 
-    if model is not None and getattr(model, "ngrams", None) is None and not isinstance(model, Ensemble):
+    if model is not None and not isinstance(model, Ensemble):
         return text_integrated_gradients(predictor, model, text, target)
     return text_word_ablation(predictor, text, target)
 

@@ -250,6 +250,18 @@ def test_tiny_bert_attention_rows_sum_to_one(tiny):
     assert (res["maps"] >= 0).all() and res["probs"].sum() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_tiny_bert_attention_view_predicts_what_the_predict_page_predicts(tiny):
+    """The attention view's verdict comes from the whole model (n-gram bag included), so it
+    matches what ONNX Runtime answers on the predict page for the same sentence."""
+    from bigmodel_core.runtime import Predictor
+
+    _, tokenizer, card = tiny
+    pred = Predictor(attention.tiny_model_folder(), card, device="cpu")
+    for text in ("a gripping, funny and touching film", "a dull, lifeless and overlong mess"):
+        res = attention.attention_maps(tiny[0], tokenizer, text)
+        np.testing.assert_allclose(res["probs"], pred.raw([text])[0], atol=1e-4)
+
+
 def test_missing_model_folder_is_a_clear_model_error(tmp_path):
     from bigmodel_core.errors import ModelError
 

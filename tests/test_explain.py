@@ -205,10 +205,11 @@ def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
     text = "An unwatchable, self-indulgent mess of a zorbulent film."             # a made-up word: one piece a letter
     enc = pred.tokenizer.encode(text)
     res = E.explain_text(pred, text, model)
-    assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01
     assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film", "."]
     assert len(enc.ids) - 2 > len(res.words)                       # some words are several pieces
+    assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01      # over both halves if it has an n-gram bag
     assert res.total == pytest.approx(res.score - res.baseline_score, abs=0.01)
+    assert res.score == pytest.approx(pred.raw([text])[0].max(), abs=1e-5)   # what the predict page shows
     for model_id in ("sst2-tiny-int8", "sst2-minilm"):
         if not (ROOT_MODELS / model_id / "model.onnx").exists():
             continue
@@ -324,17 +325,32 @@ def test_shipped_model_importance_on_its_evaluation_split():
     assert imp.ranking()[0] in ("bmi", "s5")                      # the two strongest signals of this data
 
 
-def test_a_wide_and_deep_text_model_is_explained_by_word_removal(toy_text):
-    """With an n-gram bag beside the transformer, gradients over the embeddings would miss part of
-    the answer, so the explanation removes words instead (through ONNX Runtime)."""
-    pred, model = toy_text
-    assert E.explain_text(pred, "a great film", model=model).method == E.INTEGRATED_GRADIENTS
+def test_a_wide_and_deep_text_model_gets_complete_integrated_gradients_over_both_halves(toy_text):
+    """The n-gram bag reads token ids, not embeddings: its vote tables are integrated too, so the
+    word scores still add up to f(text) - f(all [PAD]) and a word the bag votes for gets the credit."""
+    import torch
+
     from bigmodel_core.text_nets import NgramBag
 
+    pred, model = toy_text
     cfg = model.bert.config
-    model.ngrams = NgramBag(cfg.vocab_size, cfg.num_labels, 101)
+    bag = NgramBag(cfg.vocab_size, cfg.num_labels, 101)
+    text = "the film was a story and it was boring"                 # the transformer alone says "negative"
+    enc = pred.tokenizer.encode(text)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        bag.bigram.weight.normal_(0, 0.05)                           # some pair votes, so bigrams carry attributions
+        bag.unigram.weight[pred.tokenizer.token_to_id("story"), 1] = 3.0   # the bag loves "story"
+    model.ngrams = bag
     try:
-        res = E.explain_text(pred, "a great film", model=model)
+        res = E.explain_text(pred, text, model=model, target=1)
+        ids = torch.tensor([enc.ids])
+        with torch.no_grad():
+            p_bag = float(torch.softmax(model(ids, torch.tensor([enc.attention_mask])), -1)[0, 1])
     finally:
         model.ngrams = None
-    assert res.method == E.WORD_ABLATION
+    assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01
+    assert res.score == pytest.approx(p_bag, abs=1e-6)               # the whole model's answer, bag included
+    assert res.total == pytest.approx(res.score - res.baseline_score, abs=0.01)
+    assert res.words[int(np.argmax(res.scores))] == "story"
+

@@ -177,6 +177,8 @@ def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], 
     label = _class_name(card, res.target)
     if res.method == E.INTEGRATED_GRADIENTS:
         st.caption(t("explain.text.method.ig", steps=E.IG_STEPS, label=label))
+        if (card.get("arch_config") or {}).get("ngram_buckets"):
+            st.caption(t("explain.text.method.ig_wide"))
     else:
         st.caption(t("explain.text.method.ablation", label=label))
     st.markdown(word_chips(res))
