@@ -184,6 +184,11 @@ class _TextTask(_Task):
                 self.arch_config["ngram_buckets"] = int(o["ngram_buckets"])
                 if o.get("ngram_order", 2) != 2:
                     self.arch_config["ngram_order"] = int(o["ngram_order"])
+                if o.get("ngram_fusion", "sum") != "sum":
+                    if o["ngram_fusion"] != "late" or not o.get("wide_first"):
+                        raise TrainingError(f"ngram_fusion={o['ngram_fusion']!r} is not possible here.",
+                                            hint="ngram_fusion='late' (with wide_first), or leave it out")
+                    self.arch_config["ngram_fusion"] = "late"
         self.ids, self.mask = {}, {}
         for s, t in texts.items():
             self.ids[s], self.mask[s] = _encode(self.tokenizer, t)
@@ -392,10 +397,22 @@ class _WideOnly(torch.nn.Module):
         return self.bag(input_ids, attention_mask)
 
 
+class _DeepOnly(torch.nn.Module):
+    """The transformer of a late-fusion TinyBert on its own: trained apart from its n-gram bag."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):             # [N, T], [N, T] → [N, classes]
+        return self.model.transformer_logits(input_ids, attention_mask)
+
+
 def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHistory:
     """Train the n-gram bag alone first, as a logistic regression is trained: to its best validation
     epoch, with an L2 penalty on its votes (`l2` per training example). `freeze` keeps it fixed
-    afterwards, so the transformer learns only what the bag gets wrong."""
+    afterwards, so the transformer learns only what the bag gets wrong; with ngram_fusion="late"
+    it stays fixed too, and the transformer is then trained on its own (`_DeepOnly`)."""
     bag = getattr(model, "ngrams", None)
     if bag is None:
         raise TrainingError("wide_first needs a wide-and-deep model.", hint="set options.ngram_buckets too")
@@ -414,7 +431,7 @@ def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHist
                       lambda m, device: task.score(m, "val", device)[0], monitor=task.monitor())
     _subscribe(trainer, callbacks)
     history = trainer.run()                                   # the bag now holds its best validation epoch
-    if opts.get("freeze", False):
+    if opts.get("freeze", False) or getattr(model, "fusion", "sum") == "late":    # late fusion: trained apart
         for p in bag.parameters():
             p.requires_grad_(False)
     return history
@@ -440,7 +457,9 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     def evaluate(m, device):
         return task.score(m, "val", device)[0]
 
-    trainer = Trainer(model, cfg, lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
+    late = getattr(model, "fusion", "sum") == "late" and wide is not None
+    trainer = Trainer(_DeepOnly(model) if late else model, cfg,
+                      lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
                       task.loss, evaluate, monitor=task.monitor(),
                       augment=make_augment(spec.options.get("augment")) if data_task(data) == "image" else None)
     _subscribe(trainer, callbacks)

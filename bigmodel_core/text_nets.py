@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .errors import ModelError
 
@@ -96,20 +97,36 @@ class TinyBert(nn.Module):
     pooling="cls" is BERT's own head (the [CLS] vector through the pooler); "mean" averages
     the real tokens' vectors instead, which a model trained from scratch on little data
     often learns faster.
+
+    With `ngram_buckets`, an n-gram bag sits beside the transformer (wide and deep). fusion="sum"
+    adds the bag's votes to the transformer's logits (the halves learn together); fusion="late"
+    averages the two halves' log-probabilities, an ensemble of two models trained apart.
     """
 
-    def __init__(self, config: dict, pooling: str = "cls", ngram_buckets: int = 0, ngram_order: int = 2):
+    def __init__(self, config: dict, pooling: str = "cls", ngram_buckets: int = 0, ngram_order: int = 2,
+                 fusion: str = "sum"):
         super().__init__()
         from transformers import BertConfig, BertForSequenceClassification
 
-        self.config_dict, self.pooling = dict(config), pooling
+        if fusion not in ("sum", "late"):
+            raise ValueError(f"fusion must be 'sum' or 'late', not {fusion!r}")
+        self.config_dict, self.pooling, self.fusion = dict(config), pooling, fusion
         cfg = BertConfig(**config)
         cfg._attn_implementation = "eager"
         self.bert = BertForSequenceClassification(cfg)
         self.ngrams = (NgramBag(config["vocab_size"], config["num_labels"], ngram_buckets, order=ngram_order)
                        if ngram_buckets else None)
 
-    def forward(self, input_ids, attention_mask):          # [N, T], [N, T]
+    def forward(self, input_ids, attention_mask):          # [N, T], [N, T] → [N, classes]
+        logits = self.transformer_logits(input_ids, attention_mask)
+        if self.ngrams is None:
+            return logits
+        votes = self.ngrams(input_ids, attention_mask)                                                  # [N, classes]
+        if self.fusion == "late":                          # mean log-probability of the two halves
+            return 0.5 * (F.log_softmax(logits, dim=-1) + F.log_softmax(votes, dim=-1))
+        return logits + votes
+
+    def transformer_logits(self, input_ids, attention_mask):   # the deep half alone: [N, T], [N, T] → [N, classes]
         if self.pooling == "mean":
             hidden = self.bert.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [N, T, H]
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)                                         # [N, T, 1]
@@ -117,8 +134,6 @@ class TinyBert(nn.Module):
             logits = self.bert.classifier(self.bert.dropout(pooled))                                     # [N, classes]
         else:
             logits = self.bert(input_ids=input_ids, attention_mask=attention_mask).logits                # [N, classes]
-        if self.ngrams is not None:
-            logits = logits + self.ngrams(input_ids, attention_mask)
         return logits
 
 

@@ -47,7 +47,7 @@ def build_model(name: str, cfg: dict) -> nn.Module:
         from .text_nets import TinyBert
 
         return TinyBert(cfg["bert"], cfg.get("pooling", "cls"), int(cfg.get("ngram_buckets", 0)),
-                        int(cfg.get("ngram_order", 2)))
+                        int(cfg.get("ngram_order", 2)), cfg.get("ngram_fusion", "sum"))
     if name == "minilm":
         from .text_nets import MiniLMClassifier
 

@@ -302,3 +302,46 @@ def test_wide_first_trains_the_ngram_bag_alone_then_keeps_or_tunes_it(tmp_regist
     with pytest.raises(TrainingError, match="wide_first needs a wide-and-deep model"):
         pipeline.train(TrainSpec("toy", "tiny-bert", quick(), options=dict(opts, ngram_buckets=0)),
                        data=_toy_reviews())
+
+
+def test_late_fusion_trains_the_two_halves_apart_and_averages_their_log_probabilities(tmp_registry):
+    """ngram_fusion='late': the bag is trained alone and kept; the transformer is then trained
+    exactly as if there were no bag (same weights as a plain run with the same seed); the model
+    answers the mean of the two halves' log-probabilities, and exports with parity."""
+    opts = dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12, ngram_buckets=101,
+                wide_first=dict(epochs=30, lr=3e-2, l2=0.01), ngram_fusion="late")
+    snapshot = {}
+
+    def before_main_stage(trainer):                  # called after the wide stage, before the transformer's
+        snapshot.update({k: v.clone() for k, v in trainer.model.model.ngrams.state_dict().items()})
+
+    trained = pipeline.train(TrainSpec("toy", "tiny-bert", quick(epochs=2), options=opts), data=_toy_reviews(),
+                             on_trainer=before_main_stage)
+    plain = pipeline.train(TrainSpec("toy", "tiny-bert", quick(epochs=2),
+                                     options={k: v for k, v in opts.items()
+                                              if k not in ("ngram_buckets", "wide_first", "ngram_fusion")}),
+                           data=_toy_reviews())
+    model = trained.model.eval()
+    assert trained.arch_config["ngram_fusion"] == "late"
+    assert snapshot["unigram.weight"].abs().sum() > 0                        # the wide stage trained (init is 0)
+    assert all(torch.equal(v, model.ngrams.state_dict()[k]) for k, v in snapshot.items())   # and then kept
+    for name, p in plain.model.bert.state_dict().items():                    # the transformer never saw the bag
+        assert torch.allclose(p, model.bert.state_dict()[name], atol=1e-6), name
+    ids = torch.randint(0, model.bert.config.vocab_size, (5, 12), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        expected = 0.5 * (torch.log_softmax(model.transformer_logits(ids, mask), -1)
+                          + torch.log_softmax(model.ngrams(ids, mask), -1))
+        assert torch.allclose(model(ids, mask), expected, atol=1e-6)
+    entry = pipeline.export(trained, "late-toy")
+    assert entry.card["parity_max_abs_diff"] <= 1e-4
+    rebuilt = pipeline.load_run(pipeline.save_run(trained, tmp_registry / "run")).model.eval()
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(ids, mask), model(ids, mask), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [dict(ngram_fusion="late"), dict(ngram_fusion="product", wide_first=dict(epochs=1))])
+def test_late_fusion_needs_a_wide_stage_and_a_known_name(tmp_registry, bad):
+    opts = dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12, ngram_buckets=101, **bad)
+    with pytest.raises(TrainingError, match="ngram_fusion"):
+        pipeline.train(TrainSpec("toy", "tiny-bert", quick(), options=opts), data=_toy_reviews())
