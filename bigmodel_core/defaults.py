@@ -67,18 +67,29 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
            {"accuracy": 0.88}, "all-MiniLM-L6-v2 fine-tuned end to end; shipped as dynamic int8 ONNX "
            "(fp32 is 90 MB, over the 25 MB file limit); the card's metrics are the int8 model's.",
            int8_only=True),
-    Recipe("sst2-tiny", "Tiny BERT from scratch — English review sentiment (SST-2)",
-           TrainSpec("sst2", "tiny-bert", _c(epochs=4, batch_size=64, lr=1e-3, optimizer="adamw",
-                                              weight_decay=0.01, scheduler="warmup-linear", seed=0, threads=1),
+    Recipe("sst2-tiny", "Tiny BERT from scratch + word-piece bigram bag — English review sentiment (SST-2)",
+           TrainSpec("sst2", "tiny-bert", _c(epochs=1, batch_size=64, lr=5e-4, optimizer="adamw", weight_decay=0.01,
+                                              scheduler="warmup-linear", label_smoothing=0.1, seed=0, threads=1),
                      dict(vocab_size=8000, max_length=64, hidden=128, layers=2, heads=4, intermediate=256,
-                          dropout=0.2, validation="sentences")),
+                          dropout=0.3, validation="sentences", ngram_buckets=200003, ngram_fusion="late",
+                          wide_first=dict(epochs=15, lr=1e-3, l2=0.05))),
            {"accuracy": 0.81}, "No pre-training: shown beside sst2-minilm to make the point about pre-training. "
-           "Validation is 1,000 whole training sentences, with every train phrase cut from them removed (SST-2's "
-           "train file holds each phrase of each parse tree, so random train phrases would leak into validation "
-           "and measure the wrong thing). Chosen by that validation accuracy alone: vocabulary and dropout among "
-           "4,000 or 8,000 tokens and 0.1 or 0.2 at 3 epochs (0.842, 0.859, 0.876, 0.878 for 8,000 / 0.2), then "
-           "3, 4 or 5 epochs (0.878, 0.882, 0.877). No SST-2 dev score was looked at while choosing, but the "
-           "3-epoch build's dev accuracy (80.85 %, below the 81 % target) is what prompted trying more epochs."),
+           "Two halves trained apart, then their log-probabilities averaged (late fusion, an ensemble of two): "
+           "a bag of word-piece uni- and bigrams (200,003 hashed bigram rows) trained as a logistic regression "
+           "(L2 0.05, best validation epoch), and the 2-layer transformer trained for one epoch. "
+           "Validation is 1,000 whole training sentences (items that are no word span of another item), with every "
+           "phrase of their parse trees removed from train: SST-2's train file holds each phrase of each tree, while "
+           "dev holds whole sentences of other reviews. An earlier version of this validation took any 15+ word "
+           "item; 62 % of those sat inside a longer train phrase, and it misranked settings (it picked a "
+           "wide-and-deep model with validation 0.909 that scored 78.9 % on dev). Every choice here was made on the "
+           "fixed validation alone (accuracy; the trial runs printed no dev score): the transformer alone peaked "
+           "after its first epoch in every run (4 epochs: 0.786, from epoch 1; mean pooling 0.777), so one epoch "
+           "at lr 5e-4, dropout 0.3, label smoothing 0.1 (0.804, 0.801, 0.805 for seeds 0-2; lr 1e-3: 0.800; a "
+           "16,000-token vocabulary 0.796; 256 wide and 4 layers 0.807, too large to ship). The bag alone: 0.806. "
+           "Bag and transformer trained together (logits summed): 0.802-0.804; trained apart and averaged: 0.822 and "
+           "0.819 (seeds 0, 1; weights 0.3/0.5/0.7 on the bag gave 0.817/0.822/0.819 and 0.812/0.819/0.819). "
+           "Dev scores seen before this choice: 80.85 % and 80.28 % (the transformer alone, 3 and 4 epochs, chosen "
+           "on the leaky validation) and 78.9 % (the wide-and-deep model above)."),
     Recipe("waimai-tiny", "Tiny character BERT + n-gram bag — Chinese delivery reviews (waimai 10k)",
            TrainSpec("waimai10k", "tiny-bert", _c(epochs=4, batch_size=64, lr=1e-3, optimizer="adamw",
                                                    weight_decay=0.01, scheduler="warmup-linear", seed=0, threads=1),

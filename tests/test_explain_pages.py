@@ -82,6 +82,7 @@ def test_predict_page_explains_text_image_and_tabular_predictions(lang):
     no_traceback(at)
     assert has_title(at, tab["explain.text.chart"]), chart_titles(at)
     assert tab["explain.text.method.ig"].split("{")[0] in captions(at)
+    assert tab["explain.text.method.ig_wide"] in captions(at)          # sst2-tiny is wide and deep: both halves
     assert tab["explain.text.completeness"].split("{")[0] in captions(at)
     assert any("-background[" in m.value for m in at.markdown)           # the coloured word chips
     at.selectbox(key="explain_line:predict:sst2-tiny").set_value(1).run()

@@ -21,10 +21,7 @@ MISSING = sorted(set(RECIPES) - set(SHIPPED))
 
 # Shipped although below the issue's target (the card and the README say so); the test fails
 # as soon as one of them reaches its target, so this list cannot go stale.
-BELOW_TARGET: dict[str, str] = {
-    "sst2-tiny": "SST-2 dev 80.28 % < 81 %: its settings were chosen on whole-sentence validation only (issue 3 note)",
-    "sst2-tiny-int8": "the int8 copy of sst2-tiny (80.16 % on SST-2 dev)",
-}
+BELOW_TARGET: dict[str, str] = {}     # model id → why it ships below its target (none today)
 
 
 def source_recipe(model_id: str) -> str:
