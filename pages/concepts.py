@@ -397,6 +397,8 @@ def tiny_model_section() -> None:
                   t("concepts.att.key"), t("concepts.att.query"), height=max(360, 28 * len(names) + 120)),
           key="concepts_att_model_heat")
     st.caption(t("concepts.att.model_caption"))
+    if card["arch_config"].get("ngram_buckets"):                          # wide and deep: say what the maps leave out
+        st.caption(t("concepts.att.wide_caption"))
     with st.expander(t("concepts.att.model_table")):
         st.dataframe(frame(amap, names, names, 3), width="stretch")
 
