@@ -15,7 +15,7 @@ What runs, and why (each result names its `method`, so a page can say which one 
   baseline in which every real token is `[PAD]` (`[CLS]`, `[SEP]` and the attention mask kept).
   Completeness holds: the attributions add up to f(text) − f(baseline) up to captum's
   convergence delta, which is returned. A wide-and-deep model's n-gram vote tables are integrated
-  along the same path (a bigram's share split between its two pieces), so completeness still
+  along the same path (an n-gram's share split among its word pieces), so completeness still
   holds for the whole model; an ensemble gets word removal. Without weights (the pre-trained MiniLM shipped as ONNX
   only, int8 copies): captum `FeatureAblation` through ONNX Runtime — each word is removed in
   turn (its attention-mask entries set to 0) and scored by the drop in probability. Sub-word
@@ -256,15 +256,29 @@ def _merge(per_token: np.ndarray, groups: np.ndarray, n_words: int) -> np.ndarra
     return out
 
 
+def _share_among_words(grams: np.ndarray, is_word: np.ndarray) -> np.ndarray:
+    """Per-token scores from per-n-gram ones: row j of `grams` [T-k+1] is the n-gram of tokens j..j+k-1,
+    shared equally among those of its tokens that belong to a word ([CLS], [SEP] and padding are no
+    words, so a word next to them takes the whole share of the edge n-gram)."""
+    n = len(is_word)
+    k = n - len(grams) + 1
+    out = np.zeros(n, dtype=np.float64)
+    for j, g in enumerate(grams):
+        members = np.flatnonzero(is_word[j:j + k]) + j
+        if len(members):
+            out[members] += g / len(members)
+    return out
+
+
 def text_integrated_gradients(predictor, model, text: str, target: int | None = None,
                               n_steps: int = IG_STEPS) -> TextExplanation:
     """Layer integrated gradients of the class probability over the word embeddings of the PyTorch `model`.
 
     A wide-and-deep model (`TinyBert.ngrams`) also reads the token ids through its n-gram bag:
-    the bag's unigram and bigram vote tables are integrated along the same path (from the all-[PAD]
-    text to the real one), each unigram's share going to its token and each bigram's split half and
-    half between its two tokens. The bag is linear in its votes, so completeness still holds:
-    the word scores add up to f(text) − f(all [PAD]).
+    the bag's vote tables are integrated along the same path (from the all-[PAD] text to the real
+    one), each n-gram's share split equally among its word pieces (an edge n-gram with [CLS] or
+    [SEP] goes wholly to its word). Nothing is dropped, so completeness still holds: the word
+    scores add up to f(text) − f(all [PAD]) up to the convergence delta.
     """
     import torch
     from captum.attr import LayerIntegratedGradients
@@ -291,18 +305,13 @@ def text_integrated_gradients(predictor, model, text: str, target: int | None = 
         lig = LayerIntegratedGradients(forward, layers if bag is not None else layers[0])
     attr, delta = lig.attribute(ids, baselines=ref, additional_forward_args=(mask,), target=target,
                                 n_steps=n_steps, internal_batch_size=n_steps, return_convergence_delta=True)
-    parts = attr if bag is not None else [attr]
-    n = ids.shape[1]
-    per_token = np.zeros(n, dtype=np.float64)
-    for part in parts:                                     # [1, T-k+1, width]: an n-gram of k tokens starts at each row
-        grams = part.sum(-1)[0].detach().double().numpy()
-        k = n - len(grams) + 1
-        for j in range(k):
-            per_token[j:j + len(grams)] += grams / k
+    groups, words = _words(enc, text, len(enc.ids))
+    per_token = np.zeros(ids.shape[1], dtype=np.float64)
+    for part in (attr if bag is not None else [attr]):
+        per_token += _share_among_words(part.sum(-1)[0].detach().double().numpy(), groups >= 0)
     with torch.no_grad():
         score = float(forward(ids, mask)[0, target])
         base = float(forward(ref, mask)[0, target])
-    groups, words = _words(enc, text, len(enc.ids))
     return TextExplanation(words=words, scores=_merge(per_token, groups, len(words)), target=target, score=score,
                            baseline_score=base, method=INTEGRATED_GRADIENTS, delta=float(delta.abs().max()),
                            truncated=truncated)

@@ -208,7 +208,7 @@ def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
     assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film", "."]
     assert len(enc.ids) - 2 > len(res.words)                       # some words are several pieces
     assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01      # over both halves if it has an n-gram bag
-    assert res.total == pytest.approx(res.score - res.baseline_score, abs=0.01)
+    assert abs(res.total - (res.score - res.baseline_score)) <= res.delta + 1e-5   # nothing lost at [CLS] / [SEP]
     assert res.score == pytest.approx(pred.raw([text])[0].max(), abs=1e-5)   # what the predict page shows
     for model_id in ("sst2-tiny-int8", "sst2-minilm"):
         if not (ROOT_MODELS / model_id / "model.onnx").exists():
@@ -218,6 +218,31 @@ def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
         res2 = E.explain_text(p2, text)
         assert res2.method == E.WORD_ABLATION and res2.words == res.words
         assert res2.score == pytest.approx(p2.raw([text])[0].max(), abs=1e-5)
+
+
+def test_wide_and_deep_word_scores_add_up_even_when_the_bigrams_at_the_edges_are_strong(toy_text):
+    """The first and last bigrams pair a word with [CLS] / [SEP]; the word must receive all of
+    their share (the special tokens are no words), or the scores stop adding up."""
+    import torch
+
+    from bigmodel_core.text_nets import NgramBag
+
+    pred, model = toy_text
+    cfg = model.bert.config
+    bag = NgramBag(cfg.vocab_size, cfg.num_labels, 101)
+    text = "boring story"
+    enc = pred.tokenizer.encode(text)
+    ids = enc.ids
+    with torch.no_grad():
+        for pair in ((ids[0], ids[1]), (ids[-2], ids[-1])):                       # ([CLS], boring), (story, [SEP])
+            bag.bigram.weight[(pair[0] * cfg.vocab_size + pair[1]) % 101] = torch.tensor([-0.4, 0.4])
+    model.ngrams = bag
+    try:
+        res = E.explain_text(pred, text, model=model, target=1)
+    finally:
+        model.ngrams = None
+    assert res.words == ["boring", "story"]
+    assert abs(res.total - (res.score - res.baseline_score)) <= res.delta + 1e-6
 
 
 def test_an_ensemble_of_text_models_is_explained_by_word_ablation(toy_text):
