@@ -171,7 +171,7 @@ def load_torch_model(folder: Path, card: dict):
 
         model = build_model(card["architecture"], dict(card["arch_config"], pretrained=False))
         model.load_state_dict(load_file(str(weights)))
-    except (ModelError, KeyError, OSError, RuntimeError):
+    except (ModelError, KeyError, OSError, RuntimeError, ValueError):   # ValueError: a card naming no known option
         return None
     return model.eval()
 

@@ -184,11 +184,13 @@ class _TextTask(_Task):
                 self.arch_config["ngram_buckets"] = int(o["ngram_buckets"])
                 if o.get("ngram_order", 2) != 2:
                     self.arch_config["ngram_order"] = int(o["ngram_order"])
-                if o.get("ngram_fusion", "sum") != "sum":
-                    if o["ngram_fusion"] != "late" or not o.get("wide_first"):
-                        raise TrainingError(f"ngram_fusion={o['ngram_fusion']!r} is not possible here.",
-                                            hint="ngram_fusion='late' (with wide_first), or leave it out")
-                    self.arch_config["ngram_fusion"] = "late"
+            if o.get("ngram_fusion", "sum") != "sum":
+                if o["ngram_fusion"] != "late" or not (o.get("ngram_buckets") and o.get("wide_first")) \
+                        or o.get("transfer"):
+                    raise TrainingError(f"ngram_fusion={o['ngram_fusion']!r} is not possible here.",
+                                        hint="ngram_fusion='late' needs ngram_buckets and wide_first, and no "
+                                             "transfer stage (it would train the halves together)")
+                self.arch_config["ngram_fusion"] = "late"
         self.ids, self.mask = {}, {}
         for s, t in texts.items():
             self.ids[s], self.mask[s] = _encode(self.tokenizer, t)
@@ -528,6 +530,15 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
                         test_scores=test_scores, test_index=np.asarray(data.split["test"]))
 
 
+def _history_part(arch_config: dict) -> dict:
+    """Which part of the model the recorded epochs belong to, where it is not the whole model."""
+    if arch_config.get("members"):
+        return {"part": "first-member"}                       # an ensemble: the first seed's training
+    if arch_config.get("ngram_fusion") == "late":
+        return {"part": "transformer"}                        # late fusion: the transformer's own stage
+    return {}
+
+
 def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float | None = None,
              shipped: bool = False, notes: str = "") -> dict:
     from .nets import count_parameters
@@ -547,7 +558,7 @@ def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float
         preprocessing=trained.preprocessing, parity_max_abs_diff=parity_diff, seed=trained.spec.config.seed,
         training_time_s=round(h.elapsed_s, 2), train_config=dict(trained.spec.config.to_dict(), options=trained.spec.options),
         history=dict(epochs=h.epochs, train_loss=[round(x, 6) for x in h.train_loss], val=h.val,
-                     best_epoch=h.best_epoch, stopped=h.stopped),
+                     best_epoch=h.best_epoch, stopped=h.stopped, **_history_part(trained.arch_config)),
         device=h.device, shipped=shipped, notes=notes, weights="weights.safetensors",
     )
 

@@ -184,6 +184,8 @@ with right:
             fig.update_layout(yaxis2=dict(overlaying="y", side="right", title=dict(text=metric_name(main)),
                                           showgrid=False))
         chart(fig, key="models_history")
+        if hist.get("part") in ("transformer", "first-member"):          # the curve is not the whole model's
+            st.caption(t(f"models.history_part.{hist['part']}"))
     else:
         st.caption(t("models.no_history"))
 

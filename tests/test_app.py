@@ -258,6 +258,22 @@ def test_shipped_models_cannot_be_deleted():
     assert not at.get("popover") or all(f"delok:{shipped[0]}" != b.key for b in at.button)
 
 
+def test_models_page_says_when_the_training_curve_is_only_part_of_the_model():
+    """Late fusion records the transformer's own epochs, an ensemble its first member's: the page says so."""
+    expected = {"sst2-tiny": "transformer", "ai4i-failure-mlp": "first-member", "diabetes-mlp": None}
+    cards = {m: models_dir() / m / "card.json" for m in expected}
+    if not all(c.exists() for c in cards.values()):
+        pytest.skip("shipped models not built: python -m bigmodel_core build-defaults")
+    at = open_page("pages/models.py")
+    for model_id, part in expected.items():
+        assert json.loads(cards[model_id].read_text(encoding="utf-8"))["history"].get("part") == part
+        at.selectbox(key="models_pick").set_value(model_id).run()
+        no_traceback(at)
+        shown = [k for k in ("transformer", "first-member")
+                 if any(EN[f"models.history_part.{k}"] in c.value for c in at.caption)]
+        assert shown == ([part] if part else []), model_id
+
+
 def test_refused_entries_are_listed(tmp_path, monkeypatch):
     root = tmp_path / "models"
     (root / "broken").mkdir(parents=True)

@@ -271,6 +271,7 @@ def test_an_ensemble_averages_its_members_and_exports_as_one_graph(tmp_registry,
         assert not torch.allclose(outs[0], outs[1])                          # different seeds, different members
     entry = pipeline.export(trained, f"ens-{dataset}")
     assert entry.card["arch_config"]["members"] == 3 and entry.card["parity_max_abs_diff"] <= 1e-4
+    assert entry.card["history"]["part"] == "first-member"
     again = pipeline.load_run(pipeline.save_run(trained, tmp_path / "run"))
     with torch.no_grad():
         assert torch.allclose(again.model(x), model(x), atol=1e-6)
@@ -335,13 +336,17 @@ def test_late_fusion_trains_the_two_halves_apart_and_averages_their_log_probabil
         assert torch.allclose(model(ids, mask), expected, atol=1e-6)
     entry = pipeline.export(trained, "late-toy")
     assert entry.card["parity_max_abs_diff"] <= 1e-4
+    assert entry.card["history"]["part"] == "transformer"                   # its epochs are the transformer's own
     rebuilt = pipeline.load_run(pipeline.save_run(trained, tmp_registry / "run")).model.eval()
     with torch.no_grad():
         assert torch.allclose(rebuilt(ids, mask), model(ids, mask), atol=1e-6)
 
 
-@pytest.mark.parametrize("bad", [dict(ngram_fusion="late"), dict(ngram_fusion="product", wide_first=dict(epochs=1))])
-def test_late_fusion_needs_a_wide_stage_and_a_known_name(tmp_registry, bad):
-    opts = dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12, ngram_buckets=101, **bad)
+@pytest.mark.parametrize("bad", [dict(ngram_fusion="late"), dict(ngram_fusion="product", wide_first=dict(epochs=1)),
+                                 dict(ngram_fusion="late", wide_first=dict(epochs=1), ngram_buckets=0),
+                                 dict(ngram_fusion="late", wide_first=dict(epochs=1), transfer=dict(epochs=1))])
+def test_late_fusion_needs_a_bag_a_wide_stage_no_transfer_and_a_known_name(tmp_registry, bad):
+    opts = dict(dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12, ngram_buckets=101),
+                **bad)
     with pytest.raises(TrainingError, match="ngram_fusion"):
         pipeline.train(TrainSpec("toy", "tiny-bert", quick(), options=opts), data=_toy_reviews())
