@@ -302,12 +302,12 @@ def text_integrated_gradients(predictor, model, text: str, target: int | None = 
         layers += [t for t in (bag.unigram, bag.bigram, bag.trigram) if t is not None]
     with warnings.catch_warnings():                       # captum warns about any list of layers; these are
         warnings.filterwarnings("ignore", message="Multiple layers provided")   # separate tables, none feeds another
-        lig = LayerIntegratedGradients(forward, layers if bag is not None else layers[0])
+        lig = LayerIntegratedGradients(forward, layers)  # a list in, a list of attributions out
     attr, delta = lig.attribute(ids, baselines=ref, additional_forward_args=(mask,), target=target,
                                 n_steps=n_steps, internal_batch_size=n_steps, return_convergence_delta=True)
     groups, words = _words(enc, text, len(enc.ids))
     per_token = np.zeros(ids.shape[1], dtype=np.float64)
-    for part in (attr if bag is not None else [attr]):
+    for part in attr:                                     # [1, T-k+1, width] per table
         per_token += _share_among_words(part.sum(-1)[0].detach().double().numpy(), groups >= 0)
     with torch.no_grad():
         score = float(forward(ids, mask)[0, target])

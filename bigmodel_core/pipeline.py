@@ -459,7 +459,7 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     def evaluate(m, device):
         return task.score(m, "val", device)[0]
 
-    late = getattr(model, "fusion", "sum") == "late" and wide is not None
+    late = getattr(model, "fusion", "sum") == "late"          # the task made sure a wide stage ran
     trainer = Trainer(_DeepOnly(model) if late else model, cfg,
                       lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
                       task.loss, evaluate, monitor=task.monitor(),
