@@ -210,9 +210,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_build_defaults(args) -> int:
-    from .defaults import build_defaults
+    if args.examples_only:
+        from .examples import write_all
 
-    results = build_defaults(args.only, device=args.device)
+        results = write_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    else:
+        from .defaults import build_defaults
+
+        results = build_defaults(args.only, device=args.device)
     _print_json(results) if args.json else print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 
@@ -298,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("build-defaults", help="retrain every shipped model from scratch into models/")
     s.add_argument("--only", nargs="*", metavar="ID")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--examples-only", action="store_true",
+                   help="only re-sample each shipped model's built-in examples from its test split (no training)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_build_defaults)
     return p
