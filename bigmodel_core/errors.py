@@ -19,7 +19,17 @@ class BigModelError(Exception):
 
 
 class DataError(BigModelError):
-    """A dataset or an uploaded file cannot be read or used."""
+    """A dataset or an uploaded file cannot be read or used.
+
+    `reason` sorts dataset failures for the pages, which turn it into one friendly
+    sentence: "offline", "http", "checksum", "archive", "cancelled", "disk", "missing"
+    (None for everything else, e.g. a bad upload).
+    """
+
+    def __init__(self, message: str, hint: str = "", reason: str | None = None, url: str | None = None):
+        super().__init__(message, hint)
+        self.reason = reason
+        self.url = url
 
 
 class ModelError(BigModelError):

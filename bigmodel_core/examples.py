@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +238,36 @@ def for_dataset(dataset_id: str, root: Path | None = None):
     """The built-in examples standing in for `dataset_id` when it is not in the data cache (None if none)."""
     model_id = model_with_examples(dataset_id, root)
     return load(model_id, root) if model_id else None
+
+
+@dataclass(frozen=True)
+class Data:
+    """What a page shows of a dataset: the full one when it is on this machine, else built-in examples.
+
+    `problem` is the DataError that made a cached dataset unusable (damaged file), if any.
+    """
+    dataset: object
+    full: bool
+    rows_in_full: int
+    problem: BigModelError | None = None
+
+
+def dataset_or_examples(dataset_id: str, seed: int = 0, max_rows: int | None = None) -> Data:
+    """The full dataset when it is bundled or cached (never downloads), else a shipped model's examples.
+
+    Raises DataError (reason "missing") when neither is there.
+    """
+    from .datasets import load_dataset
+
+    info = catalog.get(dataset_id)
+    problem = None
+    if catalog.availability(info) != "needs download":
+        try:
+            return Data(load_dataset(dataset_id, seed=seed, max_rows=max_rows), True, info.rows)
+        except DataError as exc:            # e.g. a damaged file in the cache: fall back, and say why
+            problem = exc
+    sample = for_dataset(dataset_id)
+    if sample is None:
+        raise problem or DataError(f"The dataset {dataset_id} is not on this machine and no model ships examples of it.",
+                                   hint=f"python -m bigmodel_core fetch {dataset_id}", reason="missing")
+    return Data(sample, False, info.rows, problem)

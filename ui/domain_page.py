@@ -26,6 +26,7 @@ from bigmodel_core.errors import BigModelError, DataError, ModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.paths import models_dir
 from ui import explain_view
+from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t
 from ui.layout import (
     BAD,
@@ -54,20 +55,27 @@ FEW_VALUES = 12            # numeric features with at most this many values get 
 
 # ============================================================================ cached loads
 
+def _source(got) -> dict:
+    """Where the rows come from: the full dataset, or a shipped model's built-in examples."""
+    return dict(full=got.full, rows_in_full=got.rows_in_full, data_problem=str(got.problem) if got.problem else None)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def tabular_data(dataset_id: str) -> dict:
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.examples import dataset_or_examples
 
-    ds = load_dataset(dataset_id)
+    got = dataset_or_examples(dataset_id)
+    ds = got.dataset
     return dict(frame=ds.frame, target=ds.target, problem=ds.problem, class_names=ds.class_names,
-                feature_types=ds.feature_types, test=np.asarray(ds.split["test"]))
+                feature_types=ds.feature_types, test=np.asarray(ds.split["test"]), **_source(got))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.examples import dataset_or_examples
 
-    ds = load_dataset(dataset_id)
+    got = dataset_or_examples(dataset_id)
+    ds = got.dataset
     rng = np.random.default_rng(0)
     pick = rng.choice(ds.split["test"], size=min(n, len(ds.split["test"])), replace=False)   # classes mixed
     k = len(ds.class_names)
@@ -75,21 +83,24 @@ def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
     colour = np.stack([ds.images[ds.labels == c].mean(axis=(0, 2, 3)) if (ds.labels == c).any()
                        else np.zeros(ds.images.shape[1]) for c in range(k)])
     return dict(images=np.ascontiguousarray(ds.images[pick]), labels=ds.labels[pick], class_names=ds.class_names,
-                counts=counts, colour=colour, rows=len(ds))
+                counts=counts, colour=colour, rows=len(ds), **_source(got))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def text_data(dataset_id: str, n: int = SAMPLE_ROWS) -> dict:
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.examples import dataset_or_examples
 
-    ds = load_dataset(dataset_id)
+    got = dataset_or_examples(dataset_id)
+    ds = got.dataset
     k = len(ds.class_names)
     lengths = np.array([len(x) if ds.language == "zh" else len(x.split()) for x in ds.texts], dtype=np.int32)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(ds.texts), size=min(n, len(ds.texts)), replace=False)
+    test = rng.choice(ds.split["test"], size=min(n, len(ds.split["test"])), replace=False)  # "Real example" draws
     counts = {s: np.bincount(ds.labels[ds.split[s]], minlength=k) for s in ("train", "val", "test")}
     return dict(texts=[ds.texts[i] for i in pick], labels=ds.labels[pick], class_names=ds.class_names,
-                language=ds.language, lengths=lengths, all_labels=np.asarray(ds.labels), counts=counts)
+                language=ds.language, lengths=lengths, all_labels=np.asarray(ds.labels), counts=counts,
+                test_texts=[ds.texts[i] for i in test], test_labels=ds.labels[test], **_source(got))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -240,9 +251,31 @@ def _explorer(show: Showcase) -> None:
             else:
                 _explore_texts(show)
     except DataError as exc:
-        empty_state(t("domain.no_data", dataset=show.dataset), f"ls $BIGMODEL_DATA_DIR/{show.dataset}")
-        show_error(exc, warning=True)
-    st.caption(t("domain.citation", citation=info.citation, licence=info.licence, source=info.source))
+        explain_problem(exc)
+        download_panel(show.dataset, f"explore:{show.dataset}")
+    st.caption(t("domain.citation", citation=info.citation, licence=info.licence, source=_source_link(info.source)))
+
+
+def _source_link(source: str) -> str:
+    """A dataset's source as a short link ('archive.ics.uci.edu'), or the package it ships in."""
+    from urllib.parse import urlparse
+
+    host = urlparse(source).netloc
+    return f"[{host}]({source})" if host else source
+
+
+def _sample_notice(show: Showcase, data: dict, n: int, what: str) -> None:
+    if not data["full"]:
+        sample_notice(show.dataset, n, data["rows_in_full"], what, f"explore:{show.dataset}", data["data_problem"])
+
+
+def _rows_text(data: dict, n: int) -> str:
+    return f"{n:,}" if data["full"] else t("data.rows_of", n=f"{n:,}", total=f"{data['rows_in_full']:,}")
+
+
+def _charts_caption(data: dict, n: int, what: str) -> None:
+    if not data["full"]:
+        st.caption(t("data.charts_from_sample", n=n, what=t(f"data.what.{what}")))
 
 
 def _explore_tabular(show: Showcase) -> None:
@@ -250,8 +283,9 @@ def _explore_tabular(show: Showcase) -> None:
     frame, target = data["frame"], data["target"]
     view = _display_frame(show, data)
     classes = data["class_names"]
+    _sample_notice(show, data, len(frame), "rows")
     fact_cards([
-        (t("domain.rows"), f"{len(frame):,}"),
+        (t("domain.rows"), _rows_text(data, len(frame))),
         (t("domain.features"), f"{len(frame.columns) - 1}"),
         (t("domain.target"), feature_label(show.dataset, target)),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
@@ -264,6 +298,7 @@ def _explore_tabular(show: Showcase) -> None:
                 chart(fig)
     with slots[len(figs)]:
         chart(_free_chart(show, data, view))
+    _charts_caption(data, len(frame), "rows")
     st.markdown(f"##### {t('domain.sample_title')}")
     sample = view.sample(min(SAMPLE_ROWS, len(view)), random_state=0)
     first = t("domain.class") if classes else target
@@ -420,11 +455,12 @@ def _split_counts(counts: dict, names: list[str]) -> pd.DataFrame:
 def _explore_images(show: Showcase) -> None:
     data = image_data(show.dataset)
     names = [label_text(c) for c in data["class_names"]]
+    _sample_notice(show, data, data["rows"], "images")
+    height, width = data["images"].shape[2:]
     fact_cards([
-        (t("domain.rows"), f"{data['rows']:,}"),
+        (t("domain.rows"), _rows_text(data, data["rows"])),
         (t("domain.classes"), f"{len(names)}"),
-        (t("domain.image_size"), "32 × 32 × RGB" if data["images"].shape[1] == 3 else
-         f"{data['images'].shape[2]} × {data['images'].shape[3]}"),
+        (t("domain.image_size"), f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
     left, right = st.columns(2)
@@ -439,9 +475,10 @@ def _explore_images(show: Showcase) -> None:
     fig.update_layout(barmode="group")
     with right:
         chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.class"), t("common.mean_pixel")))
+    _charts_caption(data, data["rows"], "images")
     st.markdown(f"##### {t('domain.sample_title')}")
     cols = st.columns(10)
-    for i, col in enumerate(cols * 2):
+    for i, col in enumerate((cols * 2)[:len(data["images"])]):
         img = data["images"][i]
         col.image(img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0], width="stretch",
                   caption=names[int(data["labels"][i])])
@@ -456,8 +493,9 @@ def _explore_texts(show: Showcase) -> None:
     data = text_data(show.dataset)
     names = [label_text(c) for c in data["class_names"]]
     unit = t("domain.chars") if data["language"] == "zh" else t("domain.words")
+    _sample_notice(show, data, len(data["lengths"]), "texts")
     fact_cards([
-        (t("domain.rows"), f"{len(data['lengths']):,}"),
+        (t("domain.rows"), _rows_text(data, len(data["lengths"]))),
         (t("domain.classes"), " / ".join(names)),
         (t("domain.median_length"), f"{int(np.median(data['lengths']))} {unit}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
@@ -476,6 +514,7 @@ def _explore_texts(show: Showcase) -> None:
     with right:
         chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.length_axis", unit=unit),
                     t("common.share_pct"), legend=t("domain.class")))
+    _charts_caption(data, len(data["lengths"]), "texts")
     st.markdown(f"##### {t('domain.sample_title')}")
     table = pd.DataFrame({t("domain.text"): data["texts"], t("domain.class"): [names[i] for i in data["labels"]]})
     st.dataframe(table, hide_index=True, width="stretch", height=260,
@@ -854,11 +893,32 @@ def _text_panel(show: Showcase, entries, missing: list[str]) -> None:
         st.pills(t("domain.examples"), list(range(len(show.examples))), key=f"ex:{show.dataset}",
                  format_func=lambda i: _short(show.examples[i]), on_change=_use_example, args=(show,))
     st.text_area(t("domain.text_label"), key=key, height=110, placeholder=t("domain.text_placeholder"))
-    st.button(t("domain.classify"), type="primary", key=f"go:{show.dataset}")
+    b1, b2 = st.columns([1, 3])
+    b1.button(t("domain.classify"), type="primary", key=f"go:{show.dataset}")
+    b2.button(t("domain.random_text"), on_click=_real_text, args=(show,), key=f"realtext:{show.dataset}")
     text = st.session_state.get(key, "")
+    drawn = st.session_state.get(f"truth:{show.dataset}")
+    truth = drawn["truth"] if drawn and drawn["text"] == text else None
+    if isinstance(drawn, dict) and drawn.get("error"):
+        explain_problem(DataError(drawn["error"]))
     lines = [line for line in text.splitlines() if line.strip()] or [text]
     st.markdown(f"##### {t('domain.result_title')}")
-    _results(show, entries, lines[:50], missing=missing)
+    _results(show, entries, lines[:50], truth=truth, missing=missing)
+
+
+def _real_text(show: Showcase) -> None:
+    """Put a review from the test split (or the built-in examples) in the box, remembering its true label."""
+    try:
+        data = text_data(show.dataset)
+    except DataError as exc:
+        st.session_state[f"truth:{show.dataset}"] = {"text": None, "truth": None, "error": str(exc)}
+        return
+    counter = st.session_state.get(f"textdraw:{show.dataset}", 0) + 1
+    st.session_state[f"textdraw:{show.dataset}"] = counter
+    i = int(np.random.default_rng(counter).integers(len(data["test_texts"])))
+    text = data["test_texts"][i]
+    st.session_state[f"text:{show.dataset}"] = text
+    st.session_state[f"truth:{show.dataset}"] = {"text": text, "truth": data["class_names"][int(data["test_labels"][i])]}
 
 
 def _short(text: str, n: int = 26) -> str:
