@@ -171,6 +171,11 @@ def code_text(dataset: str, column: str, value) -> str:
     return key if isinstance(value, (int, float, np.integer, np.floating)) else str(value)
 
 
+def has_codes(dataset: str, column: str) -> bool:
+    """Whether the column's values have names in words (a code book) for this dataset."""
+    return isinstance(tr(f"domain.codes.{dataset}.{slug(column)}", None), dict)
+
+
 def code_order(dataset: str, column: str, values) -> list:
     """Distinct values in code-book order (L, M, H) where there is one, else sorted."""
     codes = tr(f"domain.codes.{dataset}.{slug(column)}", None)
