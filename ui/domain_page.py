@@ -829,6 +829,8 @@ def _reset_form(model_id: str, specs: list[dict]) -> None:
 # ---------------------------------------------------------------------------- images
 
 def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
+    spec = entries[0].card["preprocessing"]
+    seen = (spec["width"], spec["height"])
     left, right = st.columns([1, 2], gap="large")
     truth, source = None, None
     with left:
@@ -849,7 +851,7 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
             idx = st.slider(t("domain.image_pick"), 1, n, key=key) - 1
             source = data["images"][idx]
             truth = data["class_names"][int(data["labels"][idx])]
-            _show_image(source)
+            _show_image(source, seen)
             st.caption(t("domain.true_label", label=label_text(truth)))
         else:
             upload = st.file_uploader(t("domain.upload"), type=["png", "jpg", "jpeg", "bmp", "webp", "gif"],
@@ -858,7 +860,7 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
                 st.info(t("domain.upload_hint"), icon="📷")
             else:
                 source = upload.getvalue()
-                _show_image(source)
+                _show_image(source, seen)
     with right:
         st.markdown(f"##### {t('domain.result_title')}")
         if source is None:
@@ -871,7 +873,8 @@ def _random_image(key: str, n: int) -> None:
     st.session_state[key] = int(np.random.default_rng().integers(1, n + 1))
 
 
-def _show_image(source) -> None:
+def _show_image(source, seen: tuple[int, int]) -> None:
+    """The picture, enlarged, with its size and the size the model sees it at (`seen` = width, height)."""
     from PIL import Image
 
     from bigmodel_core.preprocess import load_image
@@ -885,7 +888,9 @@ def _show_image(source) -> None:
         return                         # the prediction below reports it
     scale = max(1, 192 // max(img.size))
     shown = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST) if scale > 1 else img
-    st.image(shown, caption=t("domain.image_caption", w=img.width, h=img.height), width=192)
+    caption = t("domain.image_caption", w=img.width, h=img.height) if img.size == seen else \
+        t("domain.image_caption_resized", w=img.width, h=img.height, mw=seen[0], mh=seen[1])
+    st.image(shown, caption=caption, width=192)
 
 
 # ---------------------------------------------------------------------------- texts
