@@ -25,6 +25,12 @@ def assert_one_line_error(res):
     assert "Traceback" not in res.stderr
 
 
+def mirror_or_skip(*dataset_ids):
+    for dataset_id in dataset_ids:
+        if not (Path(os.environ.get("BIGMODEL_DATA_DIR", "/nonexistent")) / dataset_id).exists():
+            pytest.skip(f"{dataset_id} is not in BIGMODEL_DATA_DIR; run python -m bigmodel_core fetch {dataset_id}")
+
+
 @pytest.fixture(scope="module")
 def tabular_model(tmp_path_factory):
     """diabetes → MLP trained briefly → exported to a private registry."""
@@ -150,6 +156,7 @@ def test_bad_inputs_to_predict_are_one_line_errors(tabular_model, tmp_path):
 
 def test_text_model_end_to_end_offline_and_fast(tmp_path):
     """A tiny text model: train briefly → export (parity) → predict with every network route dead."""
+    mirror_or_skip("sst2")
     env = {"BIGMODEL_MODELS_DIR": str(tmp_path / "models")}
     res = cli("train", "--dataset", "sst2", "--arch", "tiny-bert", "--epochs", "1", "--max-rows", "600",
               "--option", "vocab_size=500", "--option", "hidden=32", "--option", "intermediate=64",
@@ -250,12 +257,6 @@ def test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command
 
 
 # ----------------------------------------------------------------------------- fetch
-
-def mirror_or_skip(*dataset_ids):
-    for dataset_id in dataset_ids:
-        if not (Path(os.environ.get("BIGMODEL_DATA_DIR", "/nonexistent")) / dataset_id).exists():
-            pytest.skip(f"{dataset_id} is not in BIGMODEL_DATA_DIR; run python -m bigmodel_core fetch {dataset_id}")
-
 
 DEAD_NETWORK = dict(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", ALL_PROXY="http://127.0.0.1:9",
                     http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", no_proxy="")
