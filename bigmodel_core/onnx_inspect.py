@@ -269,6 +269,6 @@ def demo_model() -> tuple[str, Path]:
     own = models_dir() / OWN_DEMO / "model.onnx"
     if own.is_file():
         return f"{OWN_DEMO}.onnx", own
-    raise DataError("No demo model is on this machine.", hint=f"python -m bigmodel_core fetch {SAMPLE_ID}",
-                    reason="missing")
+    raise DataError("No demo model is on this machine.",
+                    hint=f"restore the shipped model folder models/{OWN_DEMO} (e.g. git checkout models)")
 
