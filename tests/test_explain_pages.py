@@ -90,7 +90,8 @@ def test_predict_page_explains_text_image_and_tabular_predictions(lang):
     assert has_title(at, tab["explain.text.chart"])
 
     # image: a model shipped without PyTorch weights, explained by occlusion through ONNX Runtime
-    at.selectbox(key="predict_model").set_value("cifar10-cnn").run()
+    at.session_state["predict_src_cifar10-cnn"] = "upload"  # before the widget exists (AppTest's set_value reads
+    at.selectbox(key="predict_model").set_value("cifar10-cnn").run()   # the labels in English only)
     no_traceback(at)
     at.get("file_uploader")[0].set_value(("picture.png", picture_png(), "image/png"))
     at.session_state["explain:predict:cifar10-cnn"] = True

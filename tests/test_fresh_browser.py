@@ -24,6 +24,7 @@ import json
 import re
 import socket
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -54,7 +55,7 @@ TECHNICAL = re.compile(
     r"|Max retries exceeded|HTTPS?ConnectionPool"
     r"|https?://|\bwww\.\S+/"                                  # a written-out address
     r"|(?<![\w.])/(?:tmp|root|home|work|usr|var|opt|proc|etc)/"  # paths of this machine
-    r"|~/|[A-Za-z]:\\\\|site-packages|\.venv\b"
+    r"|~/|\b[A-Za-z]:\\|site-packages|\.venv\b"
     r"|\$[A-Z_]{3,}|\bBIGMODEL_\w*|\b(?:HF|HUGGINGFACE|TRANSFORMERS|XDG|TORCH)_[A-Z_]+\b"
     r"|\b(?:https?|all|no)_proxy\b|\b(?:HTTPS?|ALL|NO)_PROXY\b")
 
@@ -196,6 +197,16 @@ def no_exception_box(page, where: str) -> None:
     assert errors.count() == 0, f"{where}: an exception box: {errors.first.inner_text()[:400]}"
 
 
+def scroll_to_top_of(page, selector: str, margin: int = 70) -> None:
+    """Scroll Streamlit's main block so the element sits just below the top bar (which covers ~60 px)."""
+    page.locator(selector).first.evaluate("""(e, margin) => {
+        let box = e.parentElement;
+        while (box && !/(auto|scroll)/.test(getComputedStyle(box).overflowY)) box = box.parentElement;
+        if (box) box.scrollTop += e.getBoundingClientRect().top - box.getBoundingClientRect().top - margin;
+    }""", margin)
+    time.sleep(0.3)
+
+
 def full_shot(page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the window is made as tall as the content."""
     height = page.evaluate("""() => {
@@ -266,7 +277,7 @@ def test_domain_page_on_a_fresh_laptop(fresh_app, browser_page, path, lang):
     problems += [f"model tab: {leak}" for leak in technical_leaks(visible_text(page))]
 
     open_data_tab(page, path, lang)
-    page.locator('[data-testid="stTabs"]').first.scroll_into_view_if_needed()
+    scroll_to_top_of(page, '[role="tablist"]')
     page.screenshot(path=str(ARTIFACTS / f"fresh-{path}-{lang}-data.png"))
     full_shot(page, ARTIFACTS / f"fresh-{path}-{lang}-data-full.png")
     no_exception_box(page, f"{path}/{lang} data tab")
@@ -277,5 +288,8 @@ def test_domain_page_on_a_fresh_laptop(fresh_app, browser_page, path, lang):
 
 def test_no_page_reached_for_the_network(browser_page):
     """Offline, anything a page fetches from another host is a broken picture, font or script."""
+    if browser_page.first_tab_not_selected:     # seen, not failed: a visitor lands on the data tab
+        warnings.warn("the previous page's 'Explore the data' tab stayed selected on arrival at: "
+                      + ", ".join(browser_page.first_tab_not_selected))
     outside = sorted(set(browser_page.outside))
     assert not outside, f"the pages asked other hosts for {len(outside)} resources: {outside[:10]}"

@@ -241,7 +241,9 @@ def test_predict_image_upload_and_bad_image(registry_copy):
 
 def test_predict_tabular_form(registry_copy):
     at = page(PREDICT, predict_model="diabetes-tiny")
-    assert len(at.slider) == 10 and not at.exception
+    assert len(at.slider) == 9 and not at.exception
+    sex = at.select_slider(key="predict_f_diabetes-tiny_sex")                   # a code book: words, not 1 / 2
+    assert list(sex.options) == ["group 1", "group 2"]
     first = float(at.metric[0].value.replace(",", ""))
     bmi = at.slider(key="predict_f_diabetes-tiny_bmi")
     bmi.set_value(bmi.max)

@@ -208,7 +208,8 @@ def render(domain_id: str) -> None:
                      help=t("domain.train_help", dataset=dataset_title(show.dataset))):
             st.session_state["train_preset"] = show.train_preset()
             st.switch_page("pages/train.py")
-    tab_model, tab_data = st.tabs([f"🤖 {t('domain.model_title')}", f"📊 {t('domain.data_title')}"])
+    tab_model, tab_data = st.tabs([f"🤖 {t('domain.model_title')}", f"📊 {t('domain.data_title')}"],
+                                  key=f"tabs:{dom.id}")        # each page opens on its own model tab
     with tab_model:
         model_panel(dom.id, show.dataset)
     with tab_data:
@@ -310,6 +311,9 @@ def _explore_tabular(show: Showcase) -> None:
     if classes:
         sample = sample.drop(columns=[target])
     sample = sample[[first] + [c for c in sample.columns if c != first]]
+    for column in sample.columns:                                  # codes as words (weather 1 → clear)
+        if has_codes(show.dataset, column):
+            sample[column] = _coded(show, sample, column)
     sample = sample.rename(columns={c: feature_label(show.dataset, c) for c in sample.columns})
     st.dataframe(sample, height=260, width="stretch", hide_index=True)
     st.caption(t("domain.sample_caption", n=len(sample)))
@@ -449,9 +453,9 @@ def _free_chart(show: Showcase, data: dict, view: pd.DataFrame):
     return style(fig, title, _axis(show, col), _axis(show, target))
 
 
-def _split_counts(counts: dict, names: list[str]) -> pd.DataFrame:
-    """Examples per class and split, long format: cls, split, n."""
-    splits = ("train", "val", "test")
+def _split_counts(counts: dict, names: list[str], full: bool = True) -> pd.DataFrame:
+    """Examples per class and split, long format: cls, split, n (a sample has its test split only)."""
+    splits = ("train", "val", "test") if full else ("test",)
     return pd.DataFrame({"cls": names * len(splits),
                          "split": [t(f"common.split.{s}") for s in splits for _ in names],
                          "n": np.concatenate([counts[s] for s in splits])})
@@ -469,11 +473,12 @@ def _explore_images(show: Showcase) -> None:
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
     left, right = st.columns(2)
-    counts = _split_counts(data["counts"], names)
+    counts = _split_counts(data["counts"], names, data["full"])
     fig = px.bar(counts, x="cls", y="n", color="split", color_discrete_sequence=[PRIMARY, "#A5B4FC", GOOD])
+    title = tr(f"domain.chart.{show.dataset}.1", "") if data["full"] else t("data.chart.per_class_sample")
     with left:
-        chart(style(fig, tr(f"domain.chart.{show.dataset}.1", ""), t("domain.class"), t("common.count"),
-                    legend=t("common.split")))
+        chart(style(fig, title, t("domain.class"), t("common.count"), legend=t("common.split"),
+                    showlegend=data["full"]))
     colour = data["colour"]
     fig = go.Figure([go.Bar(name=t(f"common.rgb.{c}"), x=names, y=colour[:, i], marker_color=hexc)
                      for i, (c, hexc) in enumerate([("r", "#EF4444"), ("g", "#22C55E"), ("b", "#3B82F6")])])
@@ -482,7 +487,7 @@ def _explore_images(show: Showcase) -> None:
         chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.class"), t("common.mean_pixel")))
     _charts_caption(data, data["rows"], "images")
     st.markdown(f"##### {t('domain.sample_title')}")
-    cols = st.columns(10)
+    cols = st.columns(8)
     for i, col in enumerate((cols * 2)[:len(data["images"])]):
         img = data["images"][i]
         col.image(img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0], width="stretch",
@@ -507,11 +512,16 @@ def _explore_texts(show: Showcase) -> None:
     ])
     colors = class_colors(names, show.positive)
     left, right = st.columns(2)
-    counts = _split_counts(data["counts"], names)
-    fig = px.bar(counts, x="split", y="n", color="cls", barmode="group", color_discrete_map=colors, text="n")
+    counts = _split_counts(data["counts"], names, data["full"])
+    if data["full"]:
+        fig = px.bar(counts, x="split", y="n", color="cls", barmode="group", color_discrete_map=colors, text="n")
+        fig = style(fig, tr(f"domain.chart.{show.dataset}.1", ""), t("common.split"), t("common.count"),
+                    legend=t("domain.class"))
+    else:
+        fig = px.bar(counts, x="cls", y="n", color="cls", color_discrete_map=colors, text="n")
+        fig = style(fig, t("data.chart.per_class_sample"), t("domain.class"), t("common.count"), showlegend=False)
     with left:
-        chart(style(fig, tr(f"domain.chart.{show.dataset}.1", ""), t("common.split"), t("common.count"),
-                    legend=t("domain.class")))
+        chart(fig)
     lengths = pd.DataFrame({"len": np.minimum(data["lengths"], np.percentile(data["lengths"], 99)),
                             "cls": [names[i] for i in data["all_labels"]]})
     fig = px.histogram(lengths, x="len", color="cls", barmode="overlay", histnorm="percent", nbins=40, opacity=0.75,

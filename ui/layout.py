@@ -104,13 +104,16 @@ def metric_cards(items: list[tuple]) -> None:
 
 
 def fact_cards(items: list[tuple]) -> None:
-    """A row of bordered cards for short facts that may be words (metric cards would cut them)."""
+    """A row of bordered cards for short facts that may be words. The cards grow with their text (a long or
+    wrapped value is never cut off) and share a minimum height, so a row of one-line values looks even."""
     cols = st.columns(len(items))
     for col, (label, value) in zip(cols, items):
-        with col, st.container(border=True, height="stretch"):
-            st.caption(label)
-            st.markdown(f"<div style='font-size:1.35rem;font-weight:600;line-height:1.25'>{html.escape(str(value))}</div>",
-                        unsafe_allow_html=True)
+        col.markdown(
+            "<div style='border:1px solid rgba(49,51,63,0.18);border-radius:0.5rem;padding:0.6rem 0.9rem;"
+            "min-height:5.6rem'>"
+            f"<div style='font-size:0.85rem;color:#6B7280'>{html.escape(str(label))}</div>"
+            "<div style='font-size:1.3rem;font-weight:600;line-height:1.25;margin-top:0.2rem;overflow-wrap:anywhere'>"
+            f"{html.escape(str(value))}</div></div>", unsafe_allow_html=True)
 
 
 def nav_card(icon: str, title: str, body: str, page: str, link_label: str) -> None:
