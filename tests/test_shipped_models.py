@@ -86,3 +86,16 @@ def test_build_defaults_rebuilds_a_small_model_end_to_end(tmp_path):
     card = json.loads((tmp_path / "energy-heating-mlp" / "card.json").read_text())
     assert card["metrics"]["test"]["r2"] >= 0.99 and card["baseline"]["metrics"]["r2"] < card["metrics"]["test"]["r2"]
     assert card["split"]["evaluated_on"] == "test" and card["seed"] == 0
+
+
+def test_build_defaults_rebuilds_a_model_of_bundled_data_as_shipped(tmp_path):
+    """Runs everywhere (the diabetes data ships with scikit-learn): the rebuilt card matches the shipped one."""
+    from bigmodel_core.defaults import build_defaults
+
+    [result] = build_defaults(["diabetes-mlp"], device="cpu", root=tmp_path)
+    assert result["problems"] == [] and result["parity"] <= 1e-4
+    card = json.loads((tmp_path / "diabetes-mlp" / "card.json").read_text())
+    shipped = shipped_card("diabetes-mlp")
+    assert card["metrics"]["test"]["r2"] == pytest.approx(shipped["metrics"]["test"]["r2"], abs=0.02)
+    assert card["baseline"]["metrics"]["r2"] < card["metrics"]["test"]["r2"]
+    assert card["split"] == shipped["split"] and card["seed"] == 0
