@@ -2,7 +2,8 @@
 
 Contracts used by outside checks: `predict … --json` prints one JSON object per
 input line; `eval … --json` one object of metrics; `bench … --json` a list of
-timings. Any error exits non-zero with one line on stderr, never a traceback.
+timings; `fetch … --json` one object per dataset. Any error exits non-zero with
+one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -31,16 +32,118 @@ def _table(rows: list[dict], columns: list[str]) -> str:
 
 # ----------------------------------------------------------------------------- commands
 
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB"
+
+
 def cmd_datasets(args) -> int:
     from .catalog import availability, list_datasets
 
     rows = [dict(id=d.id, title=d.title, domain=d.domain, task=d.task, rows=d.rows, licence=d.licence,
-                 citation=d.citation, available=availability(d)) for d in list_datasets()]
+                 citation=d.citation, available=availability(d), download_bytes=d.download_bytes)
+            for d in list_datasets()]
     if args.json:
         _print_json(rows)
     else:
-        print(_table(rows, ["id", "title", "domain", "task", "rows", "licence", "available"]))
+        shown = [dict(r, download=_megabytes(r["download_bytes"]) if r["download_bytes"] else "") for r in rows]
+        print(_table(shown, ["id", "title", "domain", "task", "rows", "licence", "available", "download"]))
     return 0
+
+
+class TextProgress:
+    """A download's progress on stderr: bytes done / total, MB/s, time left.
+
+    On a terminal one line is redrawn in place (\r, at most 10 times a second);
+    otherwise (a log, a pipe) a new line is written every ~10 % (every 10 MB when
+    the total is unknown). Call it as a `download.fetch` progress callback, then `close()`.
+    """
+
+    def __init__(self, label: str, stream=None, clock=time.monotonic):
+        self.label, self.stream, self.clock = label, stream or sys.stderr, clock
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = clock()
+        self.last_drawn = None       # clock time of the last redraw (terminal)
+        self.next_mark = 0.1         # next fraction (or byte count when the total is unknown) to log
+        self.width = 0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = self.clock()
+        finished = total is not None and done >= total
+        if self.tty:
+            if self.last_drawn is not None and now - self.last_drawn < 0.1 and not finished:
+                return
+            self.last_drawn = now
+            line = self.line(done, total, now - self.started)
+            self.stream.write("\r" + line.ljust(self.width))
+            self.width = max(self.width, len(line))
+        else:
+            reached = done / total if total else done
+            if reached < self.next_mark and not finished:
+                return
+            step = 0.1 if total else 10e6
+            self.next_mark = (reached // step + 1) * step
+            self.stream.write(self.line(done, total, now - self.started) + "\n")
+        self.stream.flush()
+
+    def line(self, done: int, total: int | None, elapsed: float) -> str:
+        rate = done / elapsed if elapsed > 0 else 0.0
+        amount = f"{done / 1e6:.1f} / {_megabytes(total)} ({100 * done / total:.0f} %)" if total else _megabytes(done)
+        parts = [self.label, amount, f"{rate / 1e6:.1f} MB/s"]
+        if total and rate > 0:
+            left = max(0, round((total - done) / rate))
+            parts.append(f"{left // 60}:{left % 60:02d} left")
+        return "  ".join(parts)
+
+    def close(self) -> None:
+        if self.tty and self.last_drawn is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_fetch(args) -> int:
+    from . import catalog
+    from .download import fetch
+
+    if args.all == bool(args.ids):
+        raise BigModelError("Name the datasets to fetch, or --all (not both).",
+                            hint="e.g. python -m bigmodel_core fetch mnist sst2; see the ids with `datasets`")
+    infos = catalog.list_datasets() if args.all else [catalog.get(i) for i in args.ids]
+    summary = []
+    for info in infos:
+        summary.append(_fetch_one(info, fetch))
+        if not args.json:
+            row = summary[-1]
+            detail = {"bundled": "ships with a Python package", "cached": str(catalog.local_path(info)),
+                      "downloaded": f"{_megabytes(row['bytes'])} in {row['seconds']:.1f} s → {catalog.local_path(info)}"}
+            print(f"{info.id}: {row['status']} ({detail[row['status']]})")
+    if args.json:
+        _print_json(summary)
+    return 0
+
+
+def _fetch_one(info, fetch) -> dict:
+    """Fetch one dataset, with a progress bar when it downloads; its line of the summary."""
+    from .catalog import availability
+
+    status = availability(info)
+    started = time.monotonic()
+    received = [0]
+    if status == "needs download":
+        bar = TextProgress(info.id)
+
+        def progress(done, total):
+            received[0] = done
+            bar(done, total)
+
+        try:
+            paths = fetch(info, progress=progress)
+        finally:
+            bar.close()
+        status = "downloaded"
+    else:
+        paths = fetch(info, allow_download=False)   # checks what is cached; never the network
+    return dict(id=info.id, status=status, bytes=received[0], seconds=round(time.monotonic() - started, 2),
+                paths=[str(p) for p in paths])
 
 
 def _parse_options(pairs: list[str]) -> dict:
@@ -210,9 +313,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_build_defaults(args) -> int:
-    from .defaults import build_defaults
+    if args.examples_only:
+        from .examples import write_all
 
-    results = build_defaults(args.only, device=args.device)
+        results = write_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    else:
+        from .defaults import build_defaults
+
+        results = build_defaults(args.only, device=args.device)
     _print_json(results) if args.json else print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 
@@ -227,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("datasets", help="list the dataset catalog and what is available offline")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_datasets)
+
+    s = sub.add_parser("fetch", help="download datasets into the data cache (sha256-checked)")
+    s.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (see `datasets`)")
+    s.add_argument("--all", action="store_true", help="every dataset of the catalog")
+    s.add_argument("--json", action="store_true", help="print a summary: one object per dataset")
+    s.set_defaults(fn=cmd_fetch)
 
     s = sub.add_parser("train", help="train a model on a catalog dataset")
     s.add_argument("--dataset", required=True, help="catalog id (see `datasets`)")
@@ -298,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("build-defaults", help="retrain every shipped model from scratch into models/")
     s.add_argument("--only", nargs="*", metavar="ID")
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--examples-only", action="store_true",
+                   help="only re-sample each shipped model's built-in examples from its test split (no training)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_build_defaults)
     return p

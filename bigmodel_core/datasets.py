@@ -7,7 +7,8 @@ stratified by class for classification. By default 20 % of the rows are the
 test set and 10 % (of all rows) the validation set, except:
 
 - mnist: the 10k file, 2,000 test, 800 val, 7,200 train;
-- cifar10-images: the test folder is the test set, 5,000 val carved from the train folder;
+- cifar10-images: the official test batch (or the test folder) is the test set, 5,000 val
+  carved from the training batches (or the train folder);
 - sst2: dev.tsv (872) is the test set, 2,000 val carved from train.tsv.
 
 `max_rows` takes a stratified sample first (for quick demos and tests); it then
@@ -38,7 +39,7 @@ from sklearn.model_selection import train_test_split
 
 from . import catalog
 from .catalog import DatasetInfo, local_path
-from .download import MIRROR_HINT, ensure_file
+from .download import MIRROR_HINT, fetch
 from .csvio import read_csv_safely
 from .errors import DataError
 from .limits import MAX_UPLOAD_BYTES, too_large_message
@@ -235,7 +236,9 @@ def _load_full(dataset_id: str, data_root: str) -> tuple[Dataset, np.ndarray | N
 
 
 def _path(info: DatasetInfo, name: str) -> Path:
-    return ensure_file(info, next(f for f in info.files if f.name == name))
+    """One file of a dataset; the first use downloads the whole dataset (each archive once) if needed."""
+    paths = fetch(info)
+    return next(p for p in paths if p.name == name)
 
 
 def _load_digits(info):
@@ -270,18 +273,53 @@ def _load_mnist(info):
     return ImageDataset(info.id, images.copy(), labels, [str(d) for d in range(10)]), None
 
 
+# The label order of the official batches. It is also the sorted order of the class folder
+# names (what ImageFolder uses), so both forms of the dataset give the same labels.
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+assert CIFAR10_CLASSES == sorted(CIFAR10_CLASSES)
+CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32  # a label byte, then the red, green and blue 32×32 planes
+CIFAR_TEST_BATCH = "test_batch.bin"
+
+
 def _load_cifar10_images(info):
+    """CIFAR-10 from the binary batches (what a download gives) or, failing that, the JPEG folders."""
+    if catalog.cached_form(info) == "folders":
+        return _load_cifar_folders(info)
+    paths = {p.name: p for p in fetch(info)}
+    parts = [_read_cifar_batch(paths[f.name]) for f in info.files if f.name != CIFAR_TEST_BATCH]
+    parts.append(_read_cifar_batch(paths[CIFAR_TEST_BATCH]))
+    images = np.concatenate([images for images, _ in parts])
+    labels = np.concatenate([labels for _, labels in parts])
+    n_test = len(parts[-1][1])
+    test_pool = np.arange(len(labels) - n_test, len(labels), dtype=np.int64)
+    return ImageDataset(info.id, images, labels, list(CIFAR10_CLASSES)), test_pool
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 [N, 3, 32, 32], labels int64 [N]) of one binary batch file."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % CIFAR_RECORD_BYTES:
+        raise DataError(f"{path} is not a CIFAR-10 binary batch ({raw.size} bytes, not a multiple of "
+                        f"{CIFAR_RECORD_BYTES})", hint="delete it to download it again")
+    records = raw.reshape(-1, CIFAR_RECORD_BYTES)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() >= len(CIFAR10_CLASSES):
+        raise DataError(f"{path} has a label {labels.max()}, above 9", hint="delete it to download it again")
+    return records[:, 1:].reshape(-1, 3, 32, 32), labels
+
+
+def _load_cifar_folders(info):
     """Decode the JPEG folders once into a uint8 array cached under cache_dir() (~3 s), then load that (< 1 s)."""
     root = local_path(info)
-    if not all((root / part).is_dir() for part in info.folders):
-        raise DataError(f"cifar10-images is not in the data cache: {root}/train and {root}/test are needed",
-                        hint=MIRROR_HINT)
     listing = {part: {c.name: sorted(n for n in os.listdir(c) if not n.startswith("."))
                       for c in sorted((root / part).iterdir(), key=lambda p: p.name) if c.is_dir()}
                for part in ("train", "test")}
     class_names = sorted(listing["train"])  # sorted folder names, as ImageFolder does
     if sorted(listing["test"]) != class_names:
         raise DataError(f"{root}: train and test have different class folders", hint=MIRROR_HINT)
+    if class_names != CIFAR10_CLASSES:
+        raise DataError(f"{root}: the class folders are {', '.join(class_names)}",
+                        hint="CIFAR-10 has the folders " + ", ".join(CIFAR10_CLASSES))
     fingerprint = repr((str(root.resolve()), [(part, c, (root / part / c).stat().st_mtime_ns, len(names))
                                              for part, classes in listing.items() for c, names in classes.items()]))
     cached = cache_dir() / f"cifar10-images-{hashlib.sha1(fingerprint.encode()).hexdigest()[:16]}.npz"

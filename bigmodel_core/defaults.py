@@ -173,7 +173,7 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
 
 
 def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None, log=print) -> dict:
-    from . import pipeline
+    from . import examples, pipeline
     from .evaluation import evaluate
 
     spec = recipe.spec
@@ -191,6 +191,7 @@ def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None, lo
         entry = pipeline.export(trained, recipe.id, root=root, title=recipe.title, shipped=True, notes=recipe.notes,
                                 keep_weights=recipe.keep_weights)
     ort_test = evaluate(str(entry.folder), split="test")                       # through ONNX Runtime
+    examples.write(recipe.id, root=root)                                       # a sample of the test split
     problems = check_targets(recipe, ort_test, trained.baseline)
     result = dict(id=recipe.id, test=trained.metrics["test"], ort_test=ort_test, baseline=trained.baseline,
                   parity=entry.card["parity_max_abs_diff"], seconds=round(time.perf_counter() - t0, 1),

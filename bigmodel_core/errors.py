@@ -19,7 +19,20 @@ class BigModelError(Exception):
 
 
 class DataError(BigModelError):
-    """A dataset or an uploaded file cannot be read or used."""
+    """A dataset or an uploaded file cannot be read or used.
+
+    `reason` says what kind of failure it was, for code that words it for people
+    (None when nobody needs to tell): a download sets "offline", "http",
+    "checksum", "archive", "cancelled", "disk" or "missing" (see `download`).
+    `url` is the address involved, if any; `status` the HTTP status of an "http" failure.
+    """
+
+    def __init__(self, message: str, hint: str = "", *, reason: str | None = None,
+                 url: str | None = None, status: int | None = None):
+        super().__init__(message, hint)
+        self.reason = reason
+        self.url = url
+        self.status = status
 
 
 class ModelError(BigModelError):

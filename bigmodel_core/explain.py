@@ -518,12 +518,15 @@ def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "tes
 
 
 def evaluation_rows(card: dict, split: str | None = None) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """(feature frame, targets, split name) of the split the card was evaluated on (as `evaluation.evaluate` loads it)."""
-    from .datasets import load_dataset
+    """(feature frame, targets, split name) of the split the card was evaluated on (as `evaluation.evaluate` loads it).
+
+    Without the full dataset on this machine, the test rows are the model's built-in examples.
+    """
+    from .examples import dataset_or_examples
 
     info = card.get("split") or {}
     split = split or info.get("evaluated_on", "test")
-    data = load_dataset(card["dataset"], seed=info.get("seed", 0), max_rows=info.get("max_rows"))
+    data = dataset_or_examples(card["dataset"], seed=info.get("seed", 0), max_rows=info.get("max_rows")).dataset
     if type(data).__name__ != "TabularDataset":
         raise DataError(f"The dataset '{card['dataset']}' is not a table.")
     if split not in data.split:

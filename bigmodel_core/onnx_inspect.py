@@ -249,3 +249,26 @@ def sample_model() -> Path:
     from .download import ensure_file
 
     return ensure_file(SimpleNamespace(id=SAMPLE_ID), RemoteFile(SAMPLE_FILE, SAMPLE_URL, SAMPLE_SHA256))
+
+
+OWN_DEMO = "mnist-cnn"       # a shipped model: always on disk, so the inspector has something to open offline
+
+
+def demo_model() -> tuple[str, Path]:
+    """(file name, path) of a model to try the inspector on, with no network.
+
+    The ONNX Model Zoo's mnist-8 when it is in the data cache (`fetch onnx-mnist-8` or the mirror),
+    else this app's own digit CNN, which ships in `models/`.
+    """
+    from .checksums import cached_sha256
+    from .paths import data_dir, models_dir
+
+    zoo = data_dir() / SAMPLE_ID / SAMPLE_FILE
+    if zoo.is_file() and cached_sha256(zoo) == SAMPLE_SHA256:
+        return SAMPLE_FILE, zoo
+    own = models_dir() / OWN_DEMO / "model.onnx"
+    if own.is_file():
+        return f"{OWN_DEMO}.onnx", own
+    raise DataError("No demo model is on this machine.",
+                    hint=f"restore the shipped model folder models/{OWN_DEMO} (e.g. git checkout models)")
+

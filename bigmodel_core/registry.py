@@ -26,8 +26,9 @@ CARD_FIELDS = {
     "id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
     "metrics", "baseline", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff",
     "created", "sha256", "onnx_bytes", "seed", "training_time_s", "train_config", "history", "shipped",
-    "notes", "quantized_from", "weights", "device", "assets", "card_version",
+    "notes", "quantized_from", "weights", "device", "assets", "card_version", "examples",
 }
+EXAMPLES_DIR = "examples"     # the one sub-folder an entry may have: its built-in examples (see examples.py)
 REQUIRED_FIELDS = {"id", "task", "problem", "labels", "input_spec", "preprocessing", "sha256"}
 
 
@@ -192,38 +193,87 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
     tmp.mkdir()
     try:
         shutil.copyfile(onnx_file, tmp / "model.onnx")
-        for name, content in (assets or {}).items():
-            if Path(name).name != name or name in ("model.onnx", "card.json"):
-                raise ModelError(f"Invalid asset name '{name}'.")
-            if isinstance(content, Path):
-                shutil.copyfile(content, tmp / name)
-            else:
-                (tmp / name).write_bytes(content.encode() if isinstance(content, str) else content)
+        _write_files(tmp, assets or {})
         card = dict(card, id=model_id, sha256=sha256_file(tmp / "model.onnx"),
-                    onnx_bytes=(tmp / "model.onnx").stat().st_size, assets=sorted(assets or {}))
+                    onnx_bytes=(tmp / "model.onnx").stat().st_size,
+                    assets=sorted(name for name in (assets or {}) if "/" not in name))
         card.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         card.setdefault("card_version", 1)
-        unknown = set(card) - CARD_FIELDS
-        if unknown:
-            raise ModelError(f"Unknown card fields: {', '.join(sorted(unknown))}.")
-        (tmp / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        _fsync_dir(tmp)
-        old = None
-        with _swap_lock(root):                  # see _recover: a dead swap is undone at the next listing
-            if target.exists():
-                old = root / f".old-{model_id}-{tag}"
-                os.replace(target, old)
-            os.replace(tmp, target)
-            _fsync_dir(root)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _write_card(tmp, card)
+        _swap_into_place(root, model_id, tmp, tag)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def update(model_id: str, card_changes: dict, files: dict[str, bytes | str | Path] | None = None,
+           replace_examples: bool = False, root: Path | None = None) -> Path:
+    """Change an entry's card and add files, atomically: a full copy is edited, then swapped in.
+
+    `files` use the same names as `save`'s assets (`examples/<name>` included); with
+    `replace_examples` the old `examples/` folder is dropped first. model.onnx is never
+    touched, so its sha256 in the card stays true.
+    """
+    root = Path(root or models_dir())
+    target = root / validate_id(model_id)
+    if not (target / "card.json").exists():
+        raise ModelError(f"No model '{model_id}'.")
+    card = json.loads((target / "card.json").read_text(encoding="utf-8"))
+    tag = uuid.uuid4().hex[:8]
+    tmp = root / f".tmp-{model_id}-{tag}"
+    try:
+        shutil.copytree(target, tmp)
+        if replace_examples:
+            shutil.rmtree(tmp / EXAMPLES_DIR, ignore_errors=True)
+        _write_files(tmp, files or {})
+        _write_card(tmp, dict(card, **card_changes))
+        _swap_into_place(root, model_id, tmp, tag)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_files(folder: Path, files: dict[str, bytes | str | Path]) -> None:
+    """Write assets into a new entry folder: plain names, or `examples/<plain name>`."""
+    for name, content in files.items():
+        parts = Path(name).parts
+        plain = len(parts) == 1 or (len(parts) == 2 and parts[0] == EXAMPLES_DIR)
+        if not plain or name in ("model.onnx", "card.json") or parts[-1] in ("", ".", ".."):
+            raise ModelError(f"Invalid asset name '{name}'.")
+        path = folder / name
+        path.parent.mkdir(exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copyfile(content, path)
+        else:
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+
+def _write_card(folder: Path, card: dict) -> None:
+    unknown = set(card) - CARD_FIELDS
+    if unknown:
+        raise ModelError(f"Unknown card fields: {', '.join(sorted(unknown))}.")
+    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _swap_into_place(root: Path, model_id: str, tmp: Path, tag: str) -> None:
+    """fsync the finished folder `tmp`, then rename it to `<root>/<model_id>` (the old one moved aside)."""
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    target = root / model_id
+    old = None
+    with _swap_lock(root):                  # see _recover: a dead swap is undone at the next listing
+        if target.exists():
+            old = root / f".old-{model_id}-{tag}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        _fsync_dir(root)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -48,12 +48,15 @@ page_header(PAGE_ICONS["onnx"], t("nav.onnx"), t("onnx.subtitle"))
 left, right = st.columns([3, 2], vertical_alignment="bottom")
 upload = left.file_uploader(t("onnx.upload"), type=["onnx"], key="onnx_upload")
 with right:
-    st.caption(t("onnx.sample_caption"))
-    if st.button(t("onnx.try_sample"), key="onnx_sample"):
-        try:
-            st.session_state["onnx_sample_file"] = (oi.SAMPLE_FILE, oi.sample_model().read_bytes())
-        except BigModelError as exc:
-            show_error(exc)
+    try:
+        demo_name, demo_path = oi.demo_model()
+    except BigModelError as exc:
+        demo_name = demo_path = None
+        show_error(exc)
+    if demo_path is not None:
+        st.caption(t("onnx.sample_caption") if demo_name == oi.SAMPLE_FILE else t("onnx.own_caption"))
+        if st.button(t("onnx.try_sample"), key="onnx_sample"):
+            st.session_state["onnx_sample_file"] = (demo_name, demo_path.read_bytes())
 
 if upload is not None:
     name, data = upload.name, upload.getvalue()
@@ -100,10 +103,10 @@ if source == "image":
     if picture_file is not None:
         picture = picture_file.getvalue()
     elif pc2.button(t("onnx.sample_digit"), key="onnx_digit"):
-        from bigmodel_core.datasets import load_dataset
+        from bigmodel_core.examples import dataset_or_examples
 
         try:
-            digits = load_dataset("mnist")
+            digits = dataset_or_examples("mnist").dataset          # the full test split, or the built-in examples
             st.session_state["onnx_digit_img"] = digits.images[digits.split["test"][0]][0]
         except BigModelError as exc:
             show_error(exc)

@@ -15,7 +15,7 @@ import streamlit as st
 from bigmodel_core import registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.runtime import Predictor
-from ui import explain_view
+from ui import domain_page, explain_view
 from ui import predict_tools as P
 from ui.i18n import t
 from ui.layout import TASK_ICONS, chart, empty_state, fmt, label_text, metric_name, page_header, show_error, tr
@@ -31,6 +31,26 @@ def get_predictor(folder: str, sha256: str) -> Predictor:
     """One ONNX Runtime session per model folder + model checksum (a re-exported model gets a new one)."""
     entry = registry.load(Path(folder))
     return Predictor(entry.folder, entry.card)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def built_in_examples(folder: str, sha256: str):
+    """The model's built-in examples (a sample of its test split), or None for a model without them."""
+    from bigmodel_core import examples
+
+    try:
+        return examples.load(Path(folder))
+    except BigModelError:
+        return None
+
+
+def next_example(model_id: str, n: int) -> int:
+    """Draw another example index for this model (kept in the session)."""
+    key = f"predict_ex_{model_id}"
+    draws = st.session_state.get(f"{key}_draws", 0) + 1
+    st.session_state[f"{key}_draws"] = draws
+    st.session_state[key] = int(pd.Series(range(n)).sample(1, random_state=draws).iloc[0])
+    return st.session_state[key]
 
 
 page_header("🔮", t("predict.title"), t("predict.subtitle"))
@@ -100,12 +120,37 @@ def show_single(res: P.Result, value_name: str | None = None) -> None:
 
 left, right = st.columns([1, 1], gap="large")
 explain = None          # what the full-width "Explain this prediction" expander below the columns explains
+examples = built_in_examples(str(entry.folder), card["sha256"])
+
+def fill_with_example(model_id: str, features: list[dict], data) -> None:
+    """Put a row of the built-in examples into the form (each value snapped to its widget) and remember its truth."""
+    i = next_example(model_id, len(data))
+    row = data.frame.iloc[i]
+    values = {}
+    for feat in features:
+        if feat["name"] not in row.index:
+            continue
+        w, value = P.feature_widget_spec(feat), row[feat["name"]]
+        if w["kind"] == "select":
+            value = str(value) if str(value) in w["options"] else w["options"][w["index"]]
+        elif w["kind"] == "slider":
+            value = min(max(float(value), w["min"]), w["max"])
+            value = int(round(value)) if w["integer"] else round(round(value / w["step"]) * w["step"], 10)
+        else:
+            continue
+        st.session_state[f"predict_f_{model_id}_{feat['name']}"] = value
+        values[feat["name"]] = value
+    target = row[data.target]
+    truth = data.class_names[int(target)] if data.class_names else fmt(float(target), 4)
+    st.session_state[f"predict_row_{model_id}"] = {"values": values, "truth": truth}
+
 
 # ---------------------------------------------------------------------------- images
 if card["task"] == "image":
     spec = card["preprocessing"]
     digit = P.is_digit_model(card)
-    sources = (["draw"] if digit and st_canvas is not None else []) + ["upload", "camera"]
+    sources = (["draw"] if digit and st_canvas is not None else []) + (["example"] if examples else []) + \
+        ["upload", "camera"]
     with left:
         st.subheader(t("predict.input"))
         source = st.segmented_control(t("predict.source"), sources, default=sources[0], key=f"predict_src_{model_id}",
@@ -121,6 +166,14 @@ if card["task"] == "image":
                 image = canvas.image_data if canvas is not None else None
                 if image is not None:
                     outcome = P.predict_drawing(predictor, card, image)
+            elif source == "example":
+                i = st.session_state.get(f"predict_ex_{model_id}", 0) % len(examples)
+                st.button(t("predict.another_example"), icon="🎲", key=f"predict_next_{model_id}",
+                          on_click=next_example, args=(model_id, len(examples)))
+                picture = examples.images[i]
+                st.image(P.preview(picture.astype("float32") / 255.0), width=160,
+                         caption=t("predict.true_label", label=label_text(examples.class_names[examples.labels[i]])))
+                outcome = P.predict_image(predictor, card, picture)
             elif source == "upload":
                 f = st.file_uploader(t("predict.upload"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
                                      key=f"predict_upload_{model_id}",
@@ -158,6 +211,13 @@ elif card["task"] == "text":
         st.subheader(t("predict.input"))
         text = st.text_area(t("predict.text"), key=key, height=180, help=t("predict.text_help"))
         st.caption(t("predict.text_help"))
+        if examples:
+            st.button(t("predict.real_text"), icon="🎲", key=f"predict_next_{model_id}",
+                      on_click=lambda: st.session_state.update(
+                          {key: examples.texts[next_example(model_id, len(examples))]}))
+            i = st.session_state.get(f"predict_ex_{model_id}")
+            if i is not None and text == examples.texts[i]:
+                st.caption(t("predict.true_label", label=label_text(examples.class_names[examples.labels[i]])))
     with right:
         st.subheader(t("predict.output"))
         try:
@@ -188,18 +248,24 @@ elif card["task"] == "tabular":
     dataset = card.get("dataset", "")
 
     def feature_label(name: str) -> str:
-        try:
-            from bigmodel_core.domains import slug
+        return domain_page.feature_label(dataset, name)
 
-            return tr(f"domain.feat.{dataset}.{slug(name)}", name)
-        except Exception:  # noqa: BLE001 - labels are a nicety
-            return name
+    def value_label(name: str, value) -> str:
+        """A value as people read it: codes in words (weather 1 → clear), numbers rounded."""
+        shown = domain_page.code_text(dataset, name, value)
+        return fmt(value) if shown == domain_page._code_key(value) and not isinstance(value, str) else shown
+
+    def coded(name: str) -> bool:
+        return domain_page.has_codes(dataset, name)
 
     values = {}
     with left:
         st.subheader(t("predict.input"))
         if not features:
             st.warning(t("predict.no_features"))
+        if examples is not None and features:
+            st.button(t("predict.real_row"), icon="🎲", key=f"predict_next_{model_id}",
+                      on_click=fill_with_example, args=(model_id, features, examples))
         with st.form(f"predict_form_{model_id}", border=True):
             cols = st.columns(2 if len(features) <= 12 else 3)
             for i, feat in enumerate(features):
@@ -208,12 +274,19 @@ elif card["task"] == "tabular":
                 with cols[i % len(cols)]:
                     wkey = f"predict_f_{model_id}_{name}"
                     if w["kind"] == "select":
-                        values[name] = st.selectbox(label, w["options"], index=w["index"], key=wkey)
+                        st.session_state.setdefault(wkey, w["options"][w["index"]])
+                        values[name] = st.selectbox(label, w["options"], key=wkey,
+                                                    format_func=lambda v, n=name: value_label(n, v))
+                    elif w["kind"] == "slider" and w["integer"] and coded(name):
+                        st.session_state.setdefault(wkey, w["default"])      # a code book: words, not numbers
+                        values[name] = st.select_slider(label, list(range(w["min"], w["max"] + 1)), key=wkey,
+                                                        format_func=lambda v, n=name: value_label(n, v))
                     elif w["kind"] == "fixed":
                         values[name] = w["default"]
                         st.caption(f"{label}: {w['default']}")
                     else:
-                        values[name] = st.slider(label, w["min"], w["max"], w["default"], step=w["step"], key=wkey)
+                        st.session_state.setdefault(wkey, w["default"])
+                        values[name] = st.slider(label, w["min"], w["max"], step=w["step"], key=wkey)
             st.form_submit_button(t("predict.run"), type="primary", icon="🔮")
     with right:
         st.subheader(t("predict.output"))
@@ -225,7 +298,10 @@ elif card["task"] == "tabular":
             else:
                 target = (card.get("preprocessing") or {}).get("target")
                 show_single(res, value_name=feature_label(target) if target else None)
-                explain = dict(row=values, feature_label=feature_label)
+                drawn = st.session_state.get(f"predict_row_{model_id}")
+                if drawn and all(values.get(k) == v for k, v in drawn["values"].items()):
+                    st.caption(t("predict.true_label", label=label_text(drawn["truth"])))
+                explain = dict(row=values, feature_label=feature_label, value_label=value_label)
     if explain:
         explain_view.panel(predictor, entry.folder, card, key=f"predict:{model_id}", **explain)
 else:

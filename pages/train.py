@@ -21,6 +21,7 @@ from bigmodel_core.errors import BigModelError, ModelError
 from bigmodel_core.paths import models_dir
 from bigmodel_core.zoo import architectures_for
 from ui import studio as S
+from ui.data_panel import download_panel
 from ui.i18n import t
 from ui.layout import chart, empty_state, fmt, metric_name, page_header, show_error
 
@@ -179,7 +180,9 @@ with setup:
         info = by_id[dataset]
         st.caption(f"{info.description}  \n{t('train.licence')}: {info.licence}")
         if catalog.availability(info) == "needs download":
-            st.warning(t("train.needs_download"), icon="⬇️")
+            st.info(t("train.needs_download"), icon="⬇️")
+            download_panel(dataset, f"train:{dataset}")
+            data_ok = False
 
     st.markdown(f"#### {t('train.step.model')}")
     archs = architectures_for(task)

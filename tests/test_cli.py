@@ -256,3 +256,131 @@ def test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command
     res = cli("predict", "bc-ensemble", "--csv", str(rows), "--json", env=env)
     assert res.returncode == 0, res.stderr
     assert len([json.loads(line) for line in res.stdout.splitlines() if line.strip()]) == 5
+
+
+# ----------------------------------------------------------------------------- fetch
+
+DEAD_NETWORK = dict(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", ALL_PROXY="http://127.0.0.1:9",
+                    http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", no_proxy="")
+
+
+@requires_dataset("mnist", "credit-default", "cifar10-images")
+def test_fetch_reports_bundled_and_cached_without_the_network():
+    res = cli("fetch", "digits", "mnist", "credit-default", "cifar10-images", "--json", env=DEAD_NETWORK, timeout=120)
+    assert res.returncode == 0, res.stderr
+    summary = {row["id"]: row for row in json.loads(res.stdout)}
+    assert {k: v["status"] for k, v in summary.items()} == {
+        "digits": "bundled", "mnist": "cached", "credit-default": "cached", "cifar10-images": "cached"}
+    assert summary["digits"]["paths"] == [] and summary["mnist"]["bytes"] == 0
+    assert [Path(p).name for p in summary["mnist"]["paths"]] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert [Path(p).name for p in summary["cifar10-images"]["paths"]] == ["train", "test"]   # the JPEG folder form
+    assert res.stderr == ""
+
+
+@requires_dataset("mnist", "sst2")
+def test_fetch_all_and_the_datasets_listing_show_every_dataset():
+    res = cli("fetch", "--all", env=DEAD_NETWORK, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "digits: bundled" in res.stdout and "sst2: cached" in res.stdout
+    listing = json.loads(cli("datasets", "--json").stdout)
+    sizes = {row["id"]: row["download_bytes"] for row in listing}
+    assert sizes["cifar10-images"] == 170_052_171 and sizes["digits"] is None
+    assert "170.1 MB" in cli("datasets").stdout
+
+
+@pytest.mark.parametrize("args", [("fetch",), ("fetch", "no-such-dataset"), ("fetch", "mnist", "--all")])
+def test_fetch_usage_errors_are_one_line(args):
+    assert_one_line_error(cli(*args))
+
+
+@pytest.fixture
+def loopback_mnist(tmp_path, monkeypatch):
+    """The catalog's mnist entry pointed at a loopback server serving two made-up files; an empty cache."""
+    from dataclasses import replace
+    from functools import partial
+    from hashlib import sha256
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    from bigmodel_core import catalog
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    served = tmp_path / "served"
+    served.mkdir()
+    bodies = {"t10k-images-idx3-ubyte.gz": os.urandom(3 << 20), "t10k-labels-idx1-ubyte.gz": os.urandom(5000)}
+    for name, body in bodies.items():
+        (served / name).write_bytes(body)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    real = catalog.get("mnist")
+    info = replace(real, files=tuple(replace(f, url=f"{url}/{f.name}", sha256=sha256(bodies[f.name]).hexdigest())
+                                     for f in real.files), download_bytes=sum(map(len, bodies.values())))
+    monkeypatch.setitem(catalog.CATALOG, "mnist", info)
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(tmp_path / "cache"))
+    yield info
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_fetch_downloads_with_a_progress_line_every_tenth(loopback_mnist, tmp_path, capsys):
+    from bigmodel_core import cli as cli_module
+
+    assert cli_module.main(["fetch", "mnist", "--json"]) == 0
+    out, err = capsys.readouterr()
+    (row,) = json.loads(out)
+    assert row["status"] == "downloaded" and row["bytes"] == loopback_mnist.download_bytes
+    assert sorted(p.name for p in (tmp_path / "cache" / "mnist").iterdir()) == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    lines = err.splitlines()
+    assert 2 <= len(lines) <= 12 and "\r" not in err        # not a terminal: a line every ~10 %
+    assert all(line.startswith("mnist  ") and "MB/s" in line for line in lines)
+    assert "3.2 / 3.2 MB (100 %)" in lines[-1] and "0:00 left" in lines[-1]
+    assert cli_module.main(["fetch", "mnist"]) == 0         # the second time: from the cache
+    out, err = capsys.readouterr()
+    assert out.startswith("mnist: cached") and err == ""
+
+
+def test_fetch_failure_is_one_line_and_leaves_nothing(loopback_mnist, tmp_path, monkeypatch, capsys):
+    import socket
+    from dataclasses import replace
+
+    from bigmodel_core import catalog, cli as cli_module
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    dead = replace(loopback_mnist, files=tuple(replace(f, url=f"http://127.0.0.1:{closed}/{f.name}")
+                                               for f in loopback_mnist.files))
+    monkeypatch.setitem(catalog.CATALOG, "mnist", dead)
+    assert cli_module.main(["fetch", "mnist"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and err.startswith("error: download of http://127.0.0.1")
+    assert list((tmp_path / "cache" / "mnist").iterdir()) == []
+
+
+def test_progress_on_a_terminal_redraws_one_line():
+    import io
+
+    from bigmodel_core.cli import TextProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = iter([0.0, 1.0, 1.05, 2.0, 3.0]).__next__
+    stream = Terminal()
+    bar = TextProgress("cifar10-images", stream=stream, clock=clock)
+    bar(10_000_000, 40_000_000)     # t=1 s: drawn
+    bar(11_000_000, 40_000_000)     # t=1.05 s: too soon, skipped
+    bar(20_000_000, 40_000_000)     # t=2 s: drawn
+    bar(40_000_000, 40_000_000)     # t=3 s: finished, drawn
+    bar.close()
+    text = stream.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
+    assert "10.0 / 40.0 MB (25 %)  10.0 MB/s  0:03 left" in text
+    assert "40.0 / 40.0 MB (100 %)" in text
+    assert "11.0 /" not in text

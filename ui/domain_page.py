@@ -26,6 +26,7 @@ from bigmodel_core.errors import BigModelError, DataError, ModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.paths import models_dir
 from ui import explain_view
+from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t
 from ui.layout import (
     BAD,
@@ -54,20 +55,27 @@ FEW_VALUES = 12            # numeric features with at most this many values get 
 
 # ============================================================================ cached loads
 
+def _source(got) -> dict:
+    """Where the rows come from: the full dataset, or a shipped model's built-in examples."""
+    return dict(full=got.full, rows_in_full=got.rows_in_full, data_problem=str(got.problem) if got.problem else None)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def tabular_data(dataset_id: str) -> dict:
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.examples import dataset_or_examples
 
-    ds = load_dataset(dataset_id)
+    got = dataset_or_examples(dataset_id)
+    ds = got.dataset
     return dict(frame=ds.frame, target=ds.target, problem=ds.problem, class_names=ds.class_names,
-                feature_types=ds.feature_types, test=np.asarray(ds.split["test"]))
+                feature_types=ds.feature_types, test=np.asarray(ds.split["test"]), **_source(got))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.examples import dataset_or_examples
 
-    ds = load_dataset(dataset_id)
+    got = dataset_or_examples(dataset_id)
+    ds = got.dataset
     rng = np.random.default_rng(0)
     pick = rng.choice(ds.split["test"], size=min(n, len(ds.split["test"])), replace=False)   # classes mixed
     k = len(ds.class_names)
@@ -75,21 +83,24 @@ def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
     colour = np.stack([ds.images[ds.labels == c].mean(axis=(0, 2, 3)) if (ds.labels == c).any()
                        else np.zeros(ds.images.shape[1]) for c in range(k)])
     return dict(images=np.ascontiguousarray(ds.images[pick]), labels=ds.labels[pick], class_names=ds.class_names,
-                counts=counts, colour=colour, rows=len(ds))
+                counts=counts, colour=colour, rows=len(ds), **_source(got))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def text_data(dataset_id: str, n: int = SAMPLE_ROWS) -> dict:
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.examples import dataset_or_examples
 
-    ds = load_dataset(dataset_id)
+    got = dataset_or_examples(dataset_id)
+    ds = got.dataset
     k = len(ds.class_names)
     lengths = np.array([len(x) if ds.language == "zh" else len(x.split()) for x in ds.texts], dtype=np.int32)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(ds.texts), size=min(n, len(ds.texts)), replace=False)
+    test = rng.choice(ds.split["test"], size=min(n, len(ds.split["test"])), replace=False)  # "Real example" draws
     counts = {s: np.bincount(ds.labels[ds.split[s]], minlength=k) for s in ("train", "val", "test")}
     return dict(texts=[ds.texts[i] for i in pick], labels=ds.labels[pick], class_names=ds.class_names,
-                language=ds.language, lengths=lengths, all_labels=np.asarray(ds.labels), counts=counts)
+                language=ds.language, lengths=lengths, all_labels=np.asarray(ds.labels), counts=counts,
+                test_texts=[ds.texts[i] for i in test], test_labels=ds.labels[test], **_source(got))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -158,6 +169,11 @@ def code_text(dataset: str, column: str, value) -> str:
     if isinstance(value, str):
         return tr(f"common.value.{slug(value)}", value)
     return key if isinstance(value, (int, float, np.integer, np.floating)) else str(value)
+
+
+def has_codes(dataset: str, column: str) -> bool:
+    """Whether the column's values have names in words (a code book) for this dataset."""
+    return isinstance(tr(f"domain.codes.{dataset}.{slug(column)}", None), dict)
 
 
 def code_order(dataset: str, column: str, values) -> list:
@@ -240,9 +256,31 @@ def _explorer(show: Showcase) -> None:
             else:
                 _explore_texts(show)
     except DataError as exc:
-        empty_state(t("domain.no_data", dataset=show.dataset), f"ls $BIGMODEL_DATA_DIR/{show.dataset}")
-        show_error(exc, warning=True)
-    st.caption(t("domain.citation", citation=info.citation, licence=info.licence, source=info.source))
+        explain_problem(exc)
+        download_panel(show.dataset, f"explore:{show.dataset}")
+    st.caption(t("domain.citation", citation=info.citation, licence=info.licence, source=_source_link(info.source)))
+
+
+def _source_link(source: str) -> str:
+    """A dataset's source as a short link ('archive.ics.uci.edu'), or the package it ships in."""
+    from urllib.parse import urlparse
+
+    host = urlparse(source).netloc
+    return f"[{host}]({source})" if host else source
+
+
+def _sample_notice(show: Showcase, data: dict, n: int, what: str) -> None:
+    if not data["full"]:
+        sample_notice(show.dataset, n, data["rows_in_full"], what, f"explore:{show.dataset}", data["data_problem"])
+
+
+def _rows_text(data: dict, n: int) -> str:
+    return f"{n:,}" if data["full"] else t("data.rows_of", n=f"{n:,}", total=f"{data['rows_in_full']:,}")
+
+
+def _charts_caption(data: dict, n: int, what: str) -> None:
+    if not data["full"]:
+        st.caption(t("data.charts_from_sample", n=n, what=t(f"data.what.{what}")))
 
 
 def _explore_tabular(show: Showcase) -> None:
@@ -250,8 +288,9 @@ def _explore_tabular(show: Showcase) -> None:
     frame, target = data["frame"], data["target"]
     view = _display_frame(show, data)
     classes = data["class_names"]
+    _sample_notice(show, data, len(frame), "rows")
     fact_cards([
-        (t("domain.rows"), f"{len(frame):,}"),
+        (t("domain.rows"), _rows_text(data, len(frame))),
         (t("domain.features"), f"{len(frame.columns) - 1}"),
         (t("domain.target"), feature_label(show.dataset, target)),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
@@ -264,6 +303,7 @@ def _explore_tabular(show: Showcase) -> None:
                 chart(fig)
     with slots[len(figs)]:
         chart(_free_chart(show, data, view))
+    _charts_caption(data, len(frame), "rows")
     st.markdown(f"##### {t('domain.sample_title')}")
     sample = view.sample(min(SAMPLE_ROWS, len(view)), random_state=0)
     first = t("domain.class") if classes else target
@@ -420,11 +460,12 @@ def _split_counts(counts: dict, names: list[str]) -> pd.DataFrame:
 def _explore_images(show: Showcase) -> None:
     data = image_data(show.dataset)
     names = [label_text(c) for c in data["class_names"]]
+    _sample_notice(show, data, data["rows"], "images")
+    height, width = data["images"].shape[2:]
     fact_cards([
-        (t("domain.rows"), f"{data['rows']:,}"),
+        (t("domain.rows"), _rows_text(data, data["rows"])),
         (t("domain.classes"), f"{len(names)}"),
-        (t("domain.image_size"), "32 × 32 × RGB" if data["images"].shape[1] == 3 else
-         f"{data['images'].shape[2]} × {data['images'].shape[3]}"),
+        (t("domain.image_size"), f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
     left, right = st.columns(2)
@@ -439,9 +480,10 @@ def _explore_images(show: Showcase) -> None:
     fig.update_layout(barmode="group")
     with right:
         chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.class"), t("common.mean_pixel")))
+    _charts_caption(data, data["rows"], "images")
     st.markdown(f"##### {t('domain.sample_title')}")
     cols = st.columns(10)
-    for i, col in enumerate(cols * 2):
+    for i, col in enumerate((cols * 2)[:len(data["images"])]):
         img = data["images"][i]
         col.image(img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0], width="stretch",
                   caption=names[int(data["labels"][i])])
@@ -456,8 +498,9 @@ def _explore_texts(show: Showcase) -> None:
     data = text_data(show.dataset)
     names = [label_text(c) for c in data["class_names"]]
     unit = t("domain.chars") if data["language"] == "zh" else t("domain.words")
+    _sample_notice(show, data, len(data["lengths"]), "texts")
     fact_cards([
-        (t("domain.rows"), f"{len(data['lengths']):,}"),
+        (t("domain.rows"), _rows_text(data, len(data["lengths"]))),
         (t("domain.classes"), " / ".join(names)),
         (t("domain.median_length"), f"{int(np.median(data['lengths']))} {unit}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
@@ -476,6 +519,7 @@ def _explore_texts(show: Showcase) -> None:
     with right:
         chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.length_axis", unit=unit),
                     t("common.share_pct"), legend=t("domain.class")))
+    _charts_caption(data, len(data["lengths"]), "texts")
     st.markdown(f"##### {t('domain.sample_title')}")
     table = pd.DataFrame({t("domain.text"): data["texts"], t("domain.class"): [names[i] for i in data["labels"]]})
     st.dataframe(table, hide_index=True, width="stretch", height=260,
@@ -785,6 +829,8 @@ def _reset_form(model_id: str, specs: list[dict]) -> None:
 # ---------------------------------------------------------------------------- images
 
 def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
+    spec = entries[0].card["preprocessing"]
+    seen = (spec["width"], spec["height"])
     left, right = st.columns([1, 2], gap="large")
     truth, source = None, None
     with left:
@@ -805,7 +851,7 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
             idx = st.slider(t("domain.image_pick"), 1, n, key=key) - 1
             source = data["images"][idx]
             truth = data["class_names"][int(data["labels"][idx])]
-            _show_image(source)
+            _show_image(source, seen)
             st.caption(t("domain.true_label", label=label_text(truth)))
         else:
             upload = st.file_uploader(t("domain.upload"), type=["png", "jpg", "jpeg", "bmp", "webp", "gif"],
@@ -814,7 +860,7 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
                 st.info(t("domain.upload_hint"), icon="📷")
             else:
                 source = upload.getvalue()
-                _show_image(source)
+                _show_image(source, seen)
     with right:
         st.markdown(f"##### {t('domain.result_title')}")
         if source is None:
@@ -827,7 +873,8 @@ def _random_image(key: str, n: int) -> None:
     st.session_state[key] = int(np.random.default_rng().integers(1, n + 1))
 
 
-def _show_image(source) -> None:
+def _show_image(source, seen: tuple[int, int]) -> None:
+    """The picture, enlarged, with its size and the size the model sees it at (`seen` = width, height)."""
     from PIL import Image
 
     from bigmodel_core.preprocess import load_image
@@ -841,7 +888,9 @@ def _show_image(source) -> None:
         return                         # the prediction below reports it
     scale = max(1, 192 // max(img.size))
     shown = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST) if scale > 1 else img
-    st.image(shown, caption=t("domain.image_caption", w=img.width, h=img.height), width=192)
+    caption = t("domain.image_caption", w=img.width, h=img.height) if img.size == seen else \
+        t("domain.image_caption_resized", w=img.width, h=img.height, mw=seen[0], mh=seen[1])
+    st.image(shown, caption=caption, width=192)
 
 
 # ---------------------------------------------------------------------------- texts
@@ -854,11 +903,32 @@ def _text_panel(show: Showcase, entries, missing: list[str]) -> None:
         st.pills(t("domain.examples"), list(range(len(show.examples))), key=f"ex:{show.dataset}",
                  format_func=lambda i: _short(show.examples[i]), on_change=_use_example, args=(show,))
     st.text_area(t("domain.text_label"), key=key, height=110, placeholder=t("domain.text_placeholder"))
-    st.button(t("domain.classify"), type="primary", key=f"go:{show.dataset}")
+    b1, b2 = st.columns([1, 3])
+    b1.button(t("domain.classify"), type="primary", key=f"go:{show.dataset}")
+    b2.button(t("domain.random_text"), on_click=_real_text, args=(show,), key=f"realtext:{show.dataset}")
     text = st.session_state.get(key, "")
+    drawn = st.session_state.get(f"truth:{show.dataset}")
+    truth = drawn["truth"] if drawn and drawn["text"] == text else None
+    if isinstance(drawn, dict) and drawn.get("error"):
+        explain_problem(DataError(drawn["error"]))
     lines = [line for line in text.splitlines() if line.strip()] or [text]
     st.markdown(f"##### {t('domain.result_title')}")
-    _results(show, entries, lines[:50], missing=missing)
+    _results(show, entries, lines[:50], truth=truth, missing=missing)
+
+
+def _real_text(show: Showcase) -> None:
+    """Put a review from the test split (or the built-in examples) in the box, remembering its true label."""
+    try:
+        data = text_data(show.dataset)
+    except DataError as exc:
+        st.session_state[f"truth:{show.dataset}"] = {"text": None, "truth": None, "error": str(exc)}
+        return
+    counter = st.session_state.get(f"textdraw:{show.dataset}", 0) + 1
+    st.session_state[f"textdraw:{show.dataset}"] = counter
+    i = int(np.random.default_rng(counter).integers(len(data["test_texts"])))
+    text = data["test_texts"][i]
+    st.session_state[f"text:{show.dataset}"] = text
+    st.session_state[f"truth:{show.dataset}"] = {"text": text, "truth": data["class_names"][int(data["test_labels"][i])]}
 
 
 def _short(text: str, n: int = 26) -> str:

@@ -129,7 +129,16 @@ def empty_state(message: str, command: str | None = None, icon: str = "🛠️")
 
 
 def show_error(exc: BaseException, warning: bool = False) -> None:
-    """A BigModelError as a message box (message, then what to do) — never a traceback."""
+    """A BigModelError as a message box (message, then what to do) — never a traceback.
+
+    A dataset problem (a `DataError` with a reason), or any message that would show a
+    path, a URL or a variable name, becomes one friendly sentence with a "Details" box.
+    """
+    from ui.data_panel import explain_problem, is_technical
+
+    if getattr(exc, "reason", None) or is_technical(str(exc)):
+        explain_problem(exc, warning=warning)
+        return
     if isinstance(exc, BigModelError):
         text = exc.message + (f"\n\n💡 {exc.hint}" if exc.hint else "")
     else:
