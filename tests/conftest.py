@@ -54,7 +54,7 @@ def missing_dataset(dataset_id: str) -> str | None:
         else f"the full {dataset_id} dataset"
     reason = f"needs {what}, not in {data_dir()}: python -m bigmodel_core fetch {dataset_id}"
     info = catalog.CATALOG.get(dataset_id)
-    if info is not None and (info.folders or any(f.url is None for f in info.files)):
+    if info is not None and (not info.files or any(f.url is None for f in info.files)):
         reason += f" (its files have no public download: copy {dataset_id}/ from a dataset mirror there)"
     return reason
 
