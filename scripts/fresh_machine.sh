@@ -3,9 +3,10 @@
 # mirror beside it, an empty home folder and caches, and no network. Extra arguments go to pytest,
 # e.g.  scripts/fresh_machine.sh tests/test_shipped_models.py
 #
-# Only committed work is tested (the clone is of HEAD). Nothing is installed: the clone's .venv is a
-# link to this checkout's virtualenv (or to $FRESH_VENV), which must already match requirements.txt
-# (run ./test.sh once first). Outbound connections go to a closed local port through the proxy
+# Only committed work is tested (the clone is of HEAD). Nothing is installed and nothing installed is
+# changed: the clone's .venv links to the parts of this checkout's virtualenv (or of $FRESH_VENV),
+# which must already hold every pin of requirements.txt (run ./test.sh once first); the clone's own
+# requirements stamp is written only after checking that. Outbound connections go to a closed local port through the proxy
 # variables; as root, where `unshare --net` works, the run is also inside a network namespace with
 # only loopback up. The temporary folder is removed at the end, whatever happens.
 set -euo pipefail
@@ -16,12 +17,6 @@ if [ ! -x "$VENV/bin/python" ]; then
   exit 2
 fi
 VENV="$(cd "$VENV" && pwd -P)"
-# test.sh would pip-install into the linked virtualenv when it is stale; with no network that fails,
-# and it must never change someone else's environment, so refuse up front.
-if [ "$(sha256sum "$SRC/requirements.txt" | cut -d' ' -f1)" != "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" ]; then
-  echo "[fresh] $VENV does not match requirements.txt: run ./test.sh once (with network) first" >&2
-  exit 2
-fi
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/bigmodel-fresh.XXXXXX")"
 cleanup() { rm -rf "$TMP"; }
@@ -30,7 +25,32 @@ trap 'exit 130' INT TERM
 
 # $TMP/repo is the clone; $TMP holds nothing else a test could mistake for ../shared/data.
 git clone --quiet --no-hardlinks "$SRC" "$TMP/repo"
-ln -s "$VENV" "$TMP/repo/.venv"
+# Every pin of the clone's requirements.txt must be installed as pinned: test.sh would otherwise try to
+# pip-install, which fails with no network (and must not change someone else's virtualenv anyway).
+if ! "$VENV/bin/python" - "$TMP/repo/requirements.txt" <<'PY'
+import re
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+wrong = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    pin = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", line.split("#")[0].strip())
+    if pin:
+        try:
+            have = version(pin[1])
+        except PackageNotFoundError:
+            have = "missing"
+        if have != pin[2]:
+            wrong.append(f"{pin[1]} {have}, not {pin[2]}")
+if wrong:
+    sys.exit("[fresh] the virtualenv does not match requirements.txt (" + "; ".join(wrong) + "): run ./test.sh once first")
+PY
+then
+  exit 2
+fi
+mkdir "$TMP/repo/.venv"
+ln -s "$VENV"/* "$TMP/repo/.venv/"                      # bin, lib, pyvenv.cfg, …: not the hidden stamp
+sha256sum "$TMP/repo/requirements.txt" | cut -d' ' -f1 > "$TMP/repo/.venv/.requirements.sha256"
 mkdir -p "$TMP/home/.cache" "$TMP/home/.config" "$TMP/home/.local/share" "$TMP/tmp"
 echo "[fresh] clone of $(git -C "$SRC" rev-parse --short HEAD) in $TMP/repo; HOME=$TMP/home"
 
