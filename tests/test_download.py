@@ -6,7 +6,6 @@ the dataset mirror (BIGMODEL_DATA_DIR) skip without it.
 """
 import hashlib
 import io
-import os
 import socket
 import tarfile
 import threading

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core import catalog, examples, registry
+from bigmodel_core import examples, registry
 from bigmodel_core.cli import main
 from bigmodel_core.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.errors import ModelError
