@@ -115,12 +115,12 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect
 
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core import examples
 
-    images, labels = load_dataset("mnist").subset("test")
+    model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
+    images, labels = examples.load(model, ROOT / "models").subset("test")    # real test digits shipped with it
     png = tmp_path / "digit.png"
     Image.fromarray(images[3, 0]).save(png)
-    model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
     page = browser_page
     open_page(page, app_url, f"predict?model={model}")
     expect(page.locator("iframe, .canvas-root, [data-testid='stCustomComponentV1']").first).to_be_attached()
