@@ -31,8 +31,9 @@ def tmp_registry(tmp_path, monkeypatch):
     return root
 
 
-# Files the app fetches that are not catalog datasets: id → file name in <data dir>/<id>/.
-EXTRA_DOWNLOADS = {"onnx-mnist-8": "mnist-8.onnx"}
+# Files the app fetches that are not catalog datasets: id → (file in <data dir>/<id>/, command that fetches it).
+EXTRA_DOWNLOADS = {"onnx-mnist-8": ("mnist-8.onnx", 'python -c "from bigmodel_core.onnx_inspect import '
+                                                    'sample_model; sample_model()"')}
 
 
 def missing_dataset(dataset_id: str) -> str | None:
@@ -46,17 +47,13 @@ def missing_dataset(dataset_id: str) -> str | None:
     from bigmodel_core.paths import data_dir
 
     if dataset_id in EXTRA_DOWNLOADS:
-        if (data_dir() / dataset_id / EXTRA_DOWNLOADS[dataset_id]).is_file():
+        name, command = EXTRA_DOWNLOADS[dataset_id]
+        if (data_dir() / dataset_id / name).is_file():
             return None
-    elif catalog.availability(catalog.get(dataset_id)) != "needs download":
+        return f"needs {name} ({dataset_id}), not in {data_dir()}: {command}"
+    if catalog.availability(catalog.get(dataset_id)) != "needs download":
         return None
-    what = f"the file {EXTRA_DOWNLOADS[dataset_id]} ({dataset_id})" if dataset_id in EXTRA_DOWNLOADS \
-        else f"the full {dataset_id} dataset"
-    reason = f"needs {what}, not in {data_dir()}: python -m bigmodel_core fetch {dataset_id}"
-    info = catalog.CATALOG.get(dataset_id)
-    if info is not None and (not info.files or any(f.url is None for f in info.files)):
-        reason += f" (its files have no public download: copy {dataset_id}/ from a dataset mirror there)"
-    return reason
+    return f"needs the full {dataset_id} dataset, not in {data_dir()}: python -m bigmodel_core fetch {dataset_id}"
 
 
 def requires_dataset(*dataset_ids: str):
@@ -94,5 +91,5 @@ def pytest_report_header(config):
     absent = [d for d in [*catalog.CATALOG, *EXTRA_DOWNLOADS] if missing_dataset(d)]
     line = f"datasets: {data_dir()}"
     if absent:
-        line += f" (absent, their tests skip: {', '.join(absent)}; python -m bigmodel_core fetch ID)"
+        line += f" (absent, their tests skip: {', '.join(absent)}; pytest -rs says how to fetch each)"
     return line
