@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core import pipeline
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig
-from tests.conftest import mirror_has
+from tests.conftest import requires_dataset
 from tests.test_app import APP, EN, ZH
 
 BENCH, ONNX = "pages/benchmark.py", "pages/onnx_inspector.py"
@@ -72,7 +72,7 @@ def test_benchmark_page_without_models_points_at_the_build_command(tmp_registry)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.skipif(not mirror_has("onnx-mnist-8"), reason="onnx-mnist-8 is not in BIGMODEL_DATA_DIR")
+@requires_dataset("onnx-mnist-8", "mnist")                      # the sample model, and a test digit to read
 def test_onnx_inspector_reads_the_sample_runs_it_on_a_digit_and_times_it(lang):
     tab = EN if lang == "en" else ZH
     at = open_page(ONNX, lang)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.app_server import RUNNING, Quiet, running_app
+from tests.conftest import requires_dataset
 
 pytestmark = pytest.mark.browser
 
@@ -114,12 +115,12 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect
 
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core import examples
 
-    images, labels = load_dataset("mnist").subset("test")
+    model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
+    images, labels = examples.load(model, ROOT / "models").subset("test")    # real test digits shipped with it
     png = tmp_path / "digit.png"
     Image.fromarray(images[3, 0]).save(png)
-    model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
     page = browser_page
     open_page(page, app_url, f"predict?model={model}")
     expect(page.locator("iframe, .canvas-root, [data-testid='stCustomComponentV1']").first).to_be_attached()
@@ -135,12 +136,18 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     page = browser_page
     open_page(page, app_url, "train")
     page.locator(".st-key-train_dataset").click()
-    page.get_by_role("option", name="Credit card default").click()
+    # scikit-learn's breast-cancer table: here on every machine, no download; at batch size 8 and 50
+    # epochs it trains for about a minute on 2 cores, long enough to watch the curve and press Stop
+    page.get_by_role("option", name="Breast cancer diagnosis").click()
     wait_idle(page)
     page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
     batch = page.locator(".st-key-train_mlp_bs input[type=range]")
     batch.press("Home")                                                    # batch size 8: many small steps
     expect(batch).to_have_attribute("aria-valuetext", "8")
+    wait_idle(page)
+    epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
+    epochs.press("End")
+    expect(epochs).to_have_attribute("aria-valuetext", "50")
     wait_idle(page)
     page.locator(".st-key-train_start button").click()
     stop = page.locator("[class*='st-key-stop_'] button").first
@@ -165,6 +172,24 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     assert_healthy(page, "train-stopped")
 
 
+def test_upload_a_shipped_onnx_file_and_run_it(app_url, browser_page):
+    """Any ONNX file, here a shipped model's own (no download): its named batch dimension, then a run on random input."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_page(page, app_url, "onnx-inspector")
+    page.locator(".st-key-onnx_upload input[type=file]").set_input_files(str(ROOT / "models" / "mnist-mlp-seed"
+                                                                              / "model.onnx"))
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=30_000)
+    expect(main.get_by_text("[batch, 1, 28, 28]").first).to_be_attached(timeout=30_000)
+    expect(main.get_by_text("[batch, 10]").first).to_be_attached()
+    page.locator(".st-key-onnx_run button").click()
+    expect(main.get_by_text("Output logits: shape [1, 10]").first).to_be_visible(timeout=30_000)
+    assert_healthy(page, "onnx-inspector-shipped")
+
+
+@requires_dataset("onnx-mnist-8")
 def test_upload_an_onnx_model_and_see_its_input_spec(app_url, browser_page):
     """Bring your own ONNX: the Model Zoo's mnist-8.onnx → its input Input3 float32 [1, 1, 28, 28], then a run."""
     from playwright.sync_api import expect

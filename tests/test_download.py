@@ -6,7 +6,6 @@ the dataset mirror (BIGMODEL_DATA_DIR) skip without it.
 """
 import hashlib
 import io
-import os
 import socket
 import tarfile
 import threading
@@ -24,8 +23,10 @@ from bigmodel_core import catalog, datasets, download
 from bigmodel_core.catalog import DatasetInfo, RemoteFile, availability, cached_form
 from bigmodel_core.download import ensure_dataset, ensure_file, fetch
 from bigmodel_core.errors import BigModelError, DataError
+from bigmodel_core.paths import data_dir
+from tests.conftest import requires_dataset
 
-MIRROR = Path(os.environ.get("BIGMODEL_DATA_DIR", "/nonexistent"))  # read before a test points it elsewhere
+MIRROR = data_dir()  # read before a test points BIGMODEL_DATA_DIR elsewhere
 
 PLAIN = b"label,review\n1,good\n0,bad\n"
 INNER = b"school;G3\nGP;12\n"
@@ -476,6 +477,7 @@ def test_xls_that_converts_to_other_bytes_or_cannot_be_read_saves_nothing(routes
     assert leftovers(cache) == []
 
 
+@requires_dataset("credit-default")
 def test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte(routes, cache):
     """An .xls laid out like UCI's, built from every row of the mirror's CSV, converts back to the same bytes.
 
@@ -483,8 +485,6 @@ def test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte(routes
     could not be checked here (no network): it is assumed to hold the same table.
     """
     source = MIRROR / "credit-default" / "UCI_Credit_Card.csv"
-    if not source.is_file():
-        pytest.skip("credit-default is not in BIGMODEL_DATA_DIR; run python -m bigmodel_core fetch credit-default")
     lines = source.read_text().split("\n")
     names = lines[0].split(",")
     names[-1] = "default payment next month"                       # UCI's name for the target

@@ -5,22 +5,22 @@ student.zip, built from the mirror's files), and the catalog entry is pointed at
 so the download goes through the real code path: URL → archive → member → sha256 → cache.
 """
 import io
-import os
 import threading
 import time
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bigmodel_core import catalog
+from bigmodel_core.paths import data_dir
+from tests.conftest import missing_dataset
 from tests.test_app import EN
 from tests.test_fresh_machine import fresh_machine, open_fresh  # noqa: F401 - the fixture is used by name
 
-MIRROR = Path(os.environ.get("BIGMODEL_DATA_DIR", "/nonexistent"))     # read before a fixture empties it
 DATASET = "student-performance"
+MIRROR, NO_DATA = data_dir(), missing_dataset(DATASET)                 # read before a fixture empties the cache
 PAGE = "pages/domain_education.py"
 KEY = f"explore:{DATASET}"
 
@@ -59,8 +59,8 @@ class Slow(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def served(monkeypatch, request):
-    if not (MIRROR / DATASET).is_dir():
-        pytest.skip(f"needs the {DATASET} files of the mirror to serve: python -m bigmodel_core fetch {DATASET}")
+    if NO_DATA:                                                         # its files are what the server serves
+        pytest.skip(NO_DATA)
     handler = type("Handler", (Slow,), {"body": canonical_zip(), "delay": request.param})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

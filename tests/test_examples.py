@@ -6,19 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core import catalog, examples, registry
+from bigmodel_core import examples, registry
 from bigmodel_core.cli import main
 from bigmodel_core.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
+from tests.conftest import requires_dataset
 
 SHIPPED = PROJECT_ROOT / "models"
 CARDS = {p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SHIPPED.glob("*/card.json"))}
 MIN_SIZE = {"image": 24, "text": 40, "tabular": 200}
-
-
-def fetch_hint(dataset_id: str) -> str:
-    return f"needs the full {dataset_id} dataset: python -m bigmodel_core fetch {dataset_id}"
 
 
 @pytest.mark.parametrize("model_id", sorted(CARDS))
@@ -58,13 +55,12 @@ def test_all_samples_together_stay_small():
     assert total <= 3 * 1024 * 1024, f"{total / 1e6:.2f} MB of examples"
 
 
-@pytest.mark.parametrize("model_id", sorted(CARDS))
+@pytest.mark.parametrize("model_id", [pytest.param(m, marks=requires_dataset(CARDS[m]["dataset"]), id=m)
+                                      for m in sorted(CARDS)])
 def test_no_example_is_in_the_train_or_validation_split(model_id):
     """Every example is a test row of the model's own split, and its content is nowhere in train or val."""
     card = CARDS[model_id]
     dataset_id = card["dataset"]
-    if catalog.availability(catalog.get(dataset_id)) == "needs download":
-        pytest.skip(fetch_hint(dataset_id))
     split = card["split"]
     full = load_dataset(dataset_id, seed=split["seed"], max_rows=split["max_rows"])
     keys = examples.item_keys(full)

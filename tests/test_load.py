@@ -72,14 +72,13 @@ def digit_files(folder: Path) -> dict[str, Path]:
     """One test digit per label that the image model gets right, as PNG files."""
     from PIL import Image
 
-    from bigmodel_core import registry
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core import examples, registry
     from bigmodel_core.runtime import Predictor
     from ui import predict_tools as P
 
     entry = registry.load(IMAGE_MODEL)
     predictor = Predictor(entry.folder, entry.card)
-    images, labels = load_dataset("mnist").subset("test")
+    images, labels = examples.load(entry.folder).subset("test")        # its built-in test digits: no download
     files: dict[str, Path] = {}
     for i in range(len(labels)):
         buf = io.BytesIO()

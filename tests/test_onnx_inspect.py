@@ -8,9 +8,9 @@ from onnx import TensorProto, helper
 from bigmodel_core import onnx_inspect as oi
 from bigmodel_core.bench import MAX_BURST
 from bigmodel_core.errors import DataError, ModelError
-from tests.conftest import mirror_has
+from tests.conftest import requires_dataset
 
-needs_sample = pytest.mark.skipif(not mirror_has(oi.SAMPLE_ID), reason="onnx-mnist-8 is not in BIGMODEL_DATA_DIR")
+needs_sample = requires_dataset(oi.SAMPLE_ID)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,7 @@ def test_mnist8_spec_is_read_from_the_file(mnist8):
     assert oi.image_input(r).name == "Input3"
 
 
-@needs_sample
-@pytest.mark.skipif(not mirror_has("mnist"), reason="mnist is not in BIGMODEL_DATA_DIR")
+@requires_dataset(oi.SAMPLE_ID, "mnist")
 def test_mnist8_reads_real_digits(mnist8):
     from bigmodel_core.datasets import load_dataset
 

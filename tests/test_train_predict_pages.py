@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import jobs as J
+from bigmodel_core import examples, jobs as J
 from bigmodel_core import registry
 from bigmodel_core.datasets import load_dataset
 from bigmodel_core.pipeline import TrainSpec, export, train
@@ -204,8 +204,8 @@ def test_uploads_are_read_or_refused_with_a_message():
 # ============================================================================ predict page
 
 def digit_png(index=0):
-    ds = load_dataset("mnist")
-    images, labels = ds.subset("test")
+    """A real MNIST test digit as PNG bytes, from the model's built-in examples (no dataset download)."""
+    images, labels = examples.load("mnist-mlp-seed", ROOT / "models").subset("test")
     buf = io.BytesIO()
     Image.fromarray(images[index, 0]).save(buf, format="PNG")
     return buf.getvalue(), str(labels[index])
