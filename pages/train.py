@@ -23,7 +23,7 @@ from bigmodel_core.zoo import architectures_for
 from ui import studio as S
 from ui.data_panel import download_panel
 from ui.i18n import t
-from ui.layout import chart, empty_state, fmt, metric_name, page_header, show_error
+from ui.layout import chart, dataset_text, empty_state, fmt, metric_name, page_header, show_error
 
 UPLOAD = "__upload__"
 mgr = J.manager()
@@ -162,7 +162,7 @@ with setup:
             return "📤 " + t("train.upload.option")
         info = by_id[ds_id]
         mark = "" if catalog.availability(info) != "needs download" else " ⬇️"
-        return f"{info.title} · {info.rows:,}{mark}"
+        return f"{dataset_text(info, 'title')} · {info.rows:,}{mark}"
 
     dataset = st.selectbox(t("train.dataset"), options, key="train_dataset", format_func=dataset_label,
                            persist_state="session")
@@ -178,7 +178,7 @@ with setup:
         data_ok = upload_data is not None
     else:
         info = by_id[dataset]
-        st.caption(f"{info.description}  \n{t('train.licence')}: {info.licence}")
+        st.caption(f"{dataset_text(info, 'about')}  \n{t('train.licence')}: {dataset_text(info, 'licence')}")
         if catalog.availability(info) == "needs download":
             st.info(t("train.needs_download"), icon="⬇️")
             download_panel(dataset, f"train:{dataset}")

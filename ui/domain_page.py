@@ -35,6 +35,7 @@ from ui.layout import (
     PRIMARY,
     chart,
     class_colors,
+    dataset_text,
     empty_state,
     fact_cards,
     fmt,
@@ -259,7 +260,8 @@ def _explorer(show: Showcase) -> None:
     except DataError as exc:
         explain_problem(exc)
         download_panel(show.dataset, f"explore:{show.dataset}")
-    st.caption(t("domain.citation", citation=info.citation, licence=info.licence, source=_source_link(info.source)))
+    st.caption(t("domain.citation", citation=info.citation, licence=dataset_text(info, "licence"),
+                 source=_source_link(info.source)))
 
 
 def _source_link(source: str) -> str:
@@ -267,7 +269,11 @@ def _source_link(source: str) -> str:
     from urllib.parse import urlparse
 
     host = urlparse(source).netloc
-    return f"[{host}]({source})" if host else source
+    if host:
+        return f"[{host}]({source})"
+    package = {"sklearn": "scikit-learn", "skimage": "scikit-image"}.get(source.split(".")[0].split("/")[0],
+                                                                        source.split("/")[0])
+    return t("data.source.package", name=package)
 
 
 def _sample_notice(show: Showcase, data: dict, n: int, what: str) -> None:

@@ -40,6 +40,21 @@ def label_text(name: str) -> str:
     return tr(f"common.label.{slug(str(name))}", str(name))
 
 
+def model_title(card: dict) -> str:
+    """A model's title in the page's language (shipped models have translations; others keep their own)."""
+    return tr(f"model.{card.get('id')}.title", card.get("title") or card.get("id") or "")
+
+
+def model_notes(card: dict) -> str:
+    return tr(f"model.{card.get('id')}.notes", card.get("notes") or "")
+
+
+def dataset_text(info, field: str) -> str:
+    """A catalog dataset's title, about text or licence in the page's language."""
+    default = {"title": info.title, "about": info.description, "licence": info.licence}[field]
+    return tr(f"domain.ds.{info.id}.{field}", default)
+
+
 def metric_name(name: str) -> str:
     return tr(f"common.metric.{name}", name)
 
