@@ -15,7 +15,7 @@ apply_style()
 language_switch()
 
 pages = {
-    t("nav.explore"): [
+    "": [
         st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], url_path="home", default=True),
     ],
     t("nav.learn"): [
@@ -35,4 +35,5 @@ pages = {
         st.Page("pages/onnx_inspector.py", title=t("nav.onnx"), icon=PAGE_ICONS["onnx"], url_path="onnx-inspector"),
     ],
 }
-st.navigation(pages).run()
+# expanded: every page one click away from every page (no "View 6 more"); Home needs no section header
+st.navigation(pages, expanded=True).run()
