@@ -15,8 +15,8 @@ apply_style()
 language_switch()
 
 pages = {
-    "": [
-        st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], url_path="home", default=True),
+    "": [                # the default page: Streamlit serves it at / only, so it declares no url_path
+        st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], default=True),
     ],
     t("nav.learn"): [
         st.Page("pages/concepts.py", title=t("nav.concepts"), icon=PAGE_ICONS["concepts"], url_path="concepts"),

@@ -57,7 +57,8 @@ with st.container(border=True, key="home_tour"):
         col.caption(body)
     clicked = None
     for n, (col, (icon, _, _, label)) in enumerate(zip(st.columns(4), steps), start=1):   # one row: aligned
-        if col.button(label, icon=icon, key=f"home_tour_{n}", width="stretch", type="primary" if n == 1 else "secondary"):
+        kind = "primary" if n == 1 else "secondary"
+        if col.button(label, icon=icon, key=f"home_tour_{n}", type=kind, width="stretch"):
             clicked = n
     if clicked == 1:
         st.switch_page(domain_page(tour_domain))
