@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import catalog
 from .errors import BigModelError
@@ -211,6 +212,22 @@ def cross_domain_map() -> list[dict]:
                 rows.append(dict(domain=d.id, icon=d.icon, kind=kind, datasets=[s.dataset for s in shows],
                                  models=[m for s in shows for m in s.models]))
     return rows
+
+
+def tour(domain_id: str, models_root) -> dict:
+    """The home page's guided demo through one domain: its first dataset, the model to try and the one to time.
+
+    {"domain", "dataset", "train_preset", "try_model", "bench_model"}. The model to try is the first one
+    built in `models_root`; the one to time is the first built one that also keeps its PyTorch weights
+    (weights.safetensors), so the benchmark can set PyTorch against ONNX Runtime. Either is the showcase's
+    first model when none is built (its page then says how to build it).
+    """
+    show = get(domain_id).showcases[0]
+    built = [m for m in show.models if (Path(models_root) / m / "model.onnx").is_file()]
+    timed = [m for m in built if (Path(models_root) / m / "weights.safetensors").is_file()]
+    first = show.models[0]
+    return dict(domain=domain_id, dataset=show.dataset, train_preset=show.train_preset(),
+                try_model=(built or [first])[0], bench_model=(timed or built or [first])[0])
 
 
 def check() -> list[str]:

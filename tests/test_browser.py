@@ -48,9 +48,7 @@ def browser_page(app_url):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.set_default_timeout(30_000)
-        # Open "/" first: until app.py has run once, Streamlit serves a deep link such as /train from the
-        # pages/ folder on its own (no st.navigation, no language switch) — a first-visitor quirk.
-        open_page(page, app_url, "home")
+        open_page(page, app_url, "home")          # cold deep links have their own test (test_navigation.py)
         yield page
         browser.close()
 

@@ -94,6 +94,9 @@ CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3.6rem; padding-bottom: 3rem; }
 [data-testid="stMainBlockContainer"] h1 { padding-top: 0; }
 [data-testid="stMetric"] { background: #FFFFFF; }
+/* every page listed in the sidebar, and the language switch under it, without scrolling at 1280x800 */
+[data-testid="stSidebarHeader"] { margin-bottom: 0; }
+[data-testid="stSidebarNavLink"] { margin-top: 0; margin-bottom: 0; }
 </style>
 """
 
