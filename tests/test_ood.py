@@ -166,6 +166,27 @@ def png(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.parametrize("model_id", DIGIT_MODELS)
+def test_photos_given_to_a_digit_model_on_the_predict_page_are_flagged(model_id):
+    """The predict page frames a photo like a digit first (inverted, cropped, centred): still flagged."""
+    from ui import predict_tools as P
+
+    entry = registry.load(model_id, MODELS)
+    predictor = Predictor(entry.folder, entry.card, device="cpu")
+    checker = ood.Checker(entry.folder, entry.card, device="cpu")
+
+    def check(x):
+        return checker.check(x[None])[0]
+
+    photos = examples.load("cifar10-cnn", MODELS).images
+    flagged = [P.predict_image(predictor, entry.card, png(p.transpose(1, 2, 0)), check)[0].familiar.unfamiliar
+               for p in photos]
+    digits = examples.load(model_id, MODELS).images
+    calm = [not P.predict_image(predictor, entry.card, png(d[0]), check)[0].familiar.unfamiliar for d in digits]
+    assert np.mean(flagged) >= 0.9, f"{model_id}: {np.sum(flagged)} of {len(flagged)} photos flagged"
+    assert np.mean(calm) >= 0.9, f"{model_id}: {len(calm) - np.sum(calm)} of {len(calm)} uploaded digits flagged"
+
+
 # ============================================================================ the cards' AUROC, on the full data
 
 @requires_dataset("mnist", "cifar10-images")
