@@ -137,6 +137,21 @@ def test_the_tapped_session_answers_exactly_like_the_model():
     assert [f.shape[0] for f in layers] == [len(x)] * len(entry.card["ood"]["layers"])
 
 
+def test_the_check_at_prediction_time_needs_no_torch():
+    """ONNX Runtime and numpy only (torch is asked about CUDA by the provider choice, which a CPU-only run skips)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from bigmodel_core import examples, ood, registry; e = registry.load('mnist-cnn'); "
+            "c = ood.Checker(e.folder, e.card, device='cpu'); x = examples.load('mnist-cnn').images[:3]; "
+            "v = c.check(ood.model_inputs(x, e.card['preprocessing'])); "
+            "print(len(v), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=MODELS.parent, env=dict(os.environ, BIGMODEL_FORCE_CPU="1"))
+    assert out.stdout.split() == ["3", "False"], out.stderr[-500:]
+
+
 def scores(model_id: str, images: np.ndarray) -> np.ndarray:
     entry = registry.load(model_id, MODELS)
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
@@ -224,3 +239,14 @@ def test_predict_on_the_command_line_says_when_a_picture_is_unfamiliar(capsys):
     assert second["unfamiliar"] is False and second["label"] == "1"
     assert main(["predict", "mnist-cnn", str(photo), "--device", "cpu"]) == 0
     assert "does not look like the model's training images" in capsys.readouterr().err
+
+
+@requires_dataset("mnist")
+def test_an_int8_copy_does_not_inherit_the_calibration_of_its_parent(tmp_registry):
+    from bigmodel_core.quantize import quantize_model
+
+    shutil.copytree(MODELS / "mnist-mlp-seed", tmp_registry / "mnist-mlp-seed")
+    res = quantize_model("mnist-mlp-seed", shipped=False)
+    q = registry.load(res["id"])
+    assert "ood" not in q.card and ood.PARAMS not in q.card["assets"] and not (q.folder / ood.PARAMS).exists()
+    assert ood.calibrated(registry.load("mnist-mlp-seed").card)            # the parent keeps its own
