@@ -242,12 +242,25 @@ def cmd_predict(args) -> int:
             what = "image paths" if task == "image" else "texts (or --text-file)"
             raise DataError("Nothing to predict.", hint=f"give {what}")
     preds = predictor.predict(inputs)
-    for p in preds:
+    verdicts = [None] * len(preds)
+    if task == "image":
+        from . import ood
+
+        if ood.calibrated(entry.card):          # "doesn't look like what I was trained on"
+            checker = ood.Checker(entry.folder, entry.card, device=args.device)
+            verdicts = checker.check(predictor.prepare(inputs)[predictor.input_names[0]])
+    for i, (p, verdict) in enumerate(zip(preds, verdicts)):
         obj = p.to_json()
+        if verdict is not None:
+            obj.update(verdict.to_json())
         if args.json:
             _print_json(obj)
         else:
             print(obj.get("label", obj.get("prediction")), json.dumps(obj.get("scores", {}), ensure_ascii=False))
+            if verdict is not None and verdict.unfamiliar:
+                print(f"note: input {i + 1} does not look like the model's training images "
+                      f"(familiarity score {verdict.score:.1f} > {verdict.threshold:.1f}); its label is a guess",
+                      file=sys.stderr)
     for notice in predictor.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(f"provider: {predictor.provider}", file=sys.stderr) if not args.json else None
@@ -317,6 +330,10 @@ def cmd_build_defaults(args) -> int:
         from .examples import write_all
 
         results = write_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    elif args.ood_only:
+        from .ood import calibrate_all
+
+        results = calibrate_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     else:
         from .defaults import build_defaults
 
@@ -414,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--examples-only", action="store_true",
                    help="only re-sample each shipped model's built-in examples from its test split (no training)")
+    s.add_argument("--ood-only", action="store_true",
+                   help="only calibrate the shipped image models' familiarity check and measure its AUROC (no training)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_build_defaults)
     return p

@@ -26,7 +26,7 @@ CARD_FIELDS = {
     "id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
     "metrics", "baseline", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff",
     "created", "sha256", "onnx_bytes", "seed", "training_time_s", "train_config", "history", "shipped",
-    "notes", "quantized_from", "weights", "device", "assets", "card_version", "examples",
+    "notes", "quantized_from", "weights", "device", "assets", "card_version", "examples", "ood",
 }
 EXAMPLES_DIR = "examples"     # the one sub-folder an entry may have: its built-in examples (see examples.py)
 REQUIRED_FIELDS = {"id", "task", "problem", "labels", "input_spec", "preprocessing", "sha256"}

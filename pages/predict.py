@@ -147,10 +147,24 @@ def fill_with_example(model_id: str, features: list[dict], data) -> None:
 
 # ---------------------------------------------------------------------------- images
 if card["task"] == "image":
+    from bigmodel_core.gallery import answer as gallery_answers
+    from ui import gallery_view
+
     spec = card["preprocessing"]
     digit = P.is_digit_model(card)
-    sources = (["draw"] if digit and st_canvas is not None else []) + (["example"] if examples else []) + \
+    try:
+        gallery = gallery_view.load_gallery(str(entry.folder), card["sha256"])
+    except BigModelError:
+        gallery = None
+
+    def familiarity(x):
+        return gallery_view.familiarity(entry.folder, card, x)
+
+    short_name = (card.get("title") or model_id).split(" — ")[0]
+
+    sources = (["draw"] if digit and st_canvas is not None else []) + (["example"] if gallery else []) + \
         ["upload", "camera"]
+    truth = None
     with left:
         st.subheader(t("predict.input"))
         source = st.segmented_control(t("predict.source"), sources, default=sources[0], key=f"predict_src_{model_id}",
@@ -165,25 +179,22 @@ if card["task"] == "image":
                                    return_image_data=True, key=f"predict_canvas_{model_id}")
                 image = canvas.image_data if canvas is not None else None
                 if image is not None:
-                    outcome = P.predict_drawing(predictor, card, image)
+                    outcome = P.predict_drawing(predictor, card, image, familiarity)
             elif source == "example":
-                i = st.session_state.get(f"predict_ex_{model_id}", 0) % len(examples)
-                st.button(t("predict.another_example"), icon="🎲", key=f"predict_next_{model_id}",
-                          on_click=next_example, args=(model_id, len(examples)))
-                picture = examples.images[i]
-                st.image(P.preview(picture.astype("float32") / 255.0), width=160,
-                         caption=t("predict.true_label", label=label_text(examples.class_names[examples.labels[i]])))
-                outcome = P.predict_image(predictor, card, picture)
+                i = gallery_view.render(f"predict_gallery_{model_id}", gallery,
+                                        [(short_name, card, gallery_answers(predictor, gallery))], per_row=4)
+                truth = gallery.class_names[int(gallery.labels[i])]
+                outcome = P.predict_image(predictor, card, gallery.images[i], familiarity)
             elif source == "upload":
                 f = st.file_uploader(t("predict.upload"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
                                      key=f"predict_upload_{model_id}",
                                      help=t("predict.upload_help", w=spec["width"], h=spec["height"]))
                 if f is not None:
-                    outcome = P.predict_image(predictor, card, f.getvalue())
+                    outcome = P.predict_image(predictor, card, f.getvalue(), familiarity)
             else:
                 photo = st.camera_input(t("predict.camera"), key=f"predict_camera_{model_id}")
                 if photo is not None:
-                    outcome = P.predict_image(predictor, card, photo.getvalue())
+                    outcome = P.predict_image(predictor, card, photo.getvalue(), familiarity)
         except BigModelError as exc:
             error = exc
         if digit and source != "draw":
@@ -196,7 +207,10 @@ if card["task"] == "image":
             st.info(t(f"predict.waiting.{source}"), icon="👈")
         else:
             res, seen = outcome
+            gallery_view.warn([(short_name, res.familiar)], card.get("dataset", ""))
             show_single(res)
+            if truth is not None:
+                st.caption(t("predict.true_label", label=label_text(truth)))
             st.image(P.preview(seen), caption=t("predict.model_sees", w=spec["width"], h=spec["height"]))
             explain = dict(image=seen)
     if explain:

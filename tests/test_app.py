@@ -185,7 +185,7 @@ def test_public_safety_image_from_test_set_and_uploads():
     at = open_page(DOMAIN_PAGES["public-safety"])
     cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     assert {m.value for m in prediction_metrics(at)} & set(cifar)
-    at.button(key="rimg:cifar10-images").click().run()             # another test image
+    at.button(key="gallery:cifar10-images:tile:4").click().run()   # another test image from the gallery
     no_traceback(at)
     assert prediction_metrics(at)
     at.radio(key="imgsrc:cifar10-images").set_value("upload").run()

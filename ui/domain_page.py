@@ -845,28 +845,34 @@ def _reset_form(model_id: str, specs: list[dict]) -> None:
 # ---------------------------------------------------------------------------- images
 
 def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
+    """A gallery of real test images (each model's answers, mistakes marked) or an upload; then the answer."""
+    from bigmodel_core.gallery import answer
+    from bigmodel_core.preprocess import prepare_images
+    from ui import gallery_view, predict_tools
+
     spec = entries[0].card["preprocessing"]
     seen = (spec["width"], spec["height"])
-    left, right = st.columns([1, 2], gap="large")
     truth, source = None, None
+    mode = st.radio(t("domain.image_source"), ["test", "upload"], horizontal=True, key=f"imgsrc:{show.dataset}",
+                    format_func={m: t(f"domain.image_{m}") for m in ("test", "upload")}.get)
+    if mode == "test":
+        try:
+            gal = gallery_view.load_gallery(str(entries[0].folder), entries[0].card["sha256"])
+        except DataError as exc:
+            show_error(exc, warning=True)
+            return
+        if gal is None:
+            st.info(t("gallery.none"), icon="🖼️")
+            return
+        answers = [(_short_name(entry), entry.card, answer(predictor(str(entry.folder), entry.card["sha256"]), gal))
+                   for entry in entries]
+        idx = gallery_view.render(f"gallery:{show.dataset}", gal, answers, per_row=6)
+        source = gal.images[idx]
+        truth = gal.class_names[int(gal.labels[idx])]
+    left, right = st.columns([1, 2], gap="large")
     with left:
         st.markdown(f"##### {t('domain.inputs_title')}")
-        mode = st.radio(t("domain.image_source"), ["test", "upload"], horizontal=True, key=f"imgsrc:{show.dataset}",
-                        format_func={m: t(f"domain.image_{m}") for m in ("test", "upload")}.get)
         if mode == "test":
-            try:
-                data = image_data(show.dataset)
-            except DataError as exc:
-                show_error(exc, warning=True)
-                return
-            n = len(data["labels"])
-            key = f"imgidx:{show.dataset}"
-            st.session_state.setdefault(key, 1)
-            st.button(t("domain.random_image"), on_click=_random_image, args=(key, n), key=f"rimg:{show.dataset}",
-                      width="stretch")
-            idx = st.slider(t("domain.image_pick"), 1, n, key=key) - 1
-            source = data["images"][idx]
-            truth = data["class_names"][int(data["labels"][idx])]
             _show_image(source, seen)
             st.caption(t("domain.true_label", label=label_text(truth)))
         else:
@@ -882,11 +888,19 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
         if source is None:
             st.caption(t("domain.waiting_input"))
             return
+        try:
+            x = prepare_images([source], spec)[0]
+        except DataError as exc:                         # an unreadable upload, in the page's language
+            show_error(predict_tools.picture_error(exc))
+            return
+        gallery_view.warn([(_short_name(e), gallery_view.familiarity(e.folder, e.card, x)) for e in entries],
+                          show.dataset)
         _results(show, entries, [source], truth, missing)
 
 
-def _random_image(key: str, n: int) -> None:
-    st.session_state[key] = int(np.random.default_rng().integers(1, n + 1))
+def _short_name(entry) -> str:
+    """A model's title without its dataset ("Small CNN — CIFAR-10 photos" → "Small CNN")."""
+    return (entry.card.get("title") or entry.id).split(" — ")[0].split(" (")[0]
 
 
 def _show_image(source, seen: tuple[int, int]) -> None:

@@ -33,6 +33,7 @@ class Result:
     ort_ms: float = 0.0                     # ONNX Runtime session.run only
     total_ms: float = 0.0                   # preprocessing + ONNX Runtime
     notices: list[str] = field(default_factory=list)
+    familiar: object | None = None          # bigmodel_core.ood.Verdict of input 0 for a calibrated image model
 
     def label(self, i: int = 0) -> str:
         return self.labels[int(self.probs[i].argmax())]
@@ -105,35 +106,71 @@ def center_digit(gray: np.ndarray, size: int = 28, box: float = 20 / 28) -> np.n
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def digit_from_picture(source, size: int = 28) -> np.ndarray:
+# What the core says about a picture it cannot use (its first words) → the page's words for it.
+PICTURE_ERRORS = {
+    "This file is not a readable image": ("predict.err.unreadable", "predict.err.unreadable_hint"),
+    "The image file is too large": ("predict.err.file_too_large", "predict.err.too_large_hint"),
+    "The image is too large": ("predict.err.too_many_pixels", "predict.err.too_large_hint"),
+}
+
+
+def picture_error(exc: DataError, tr: Callable = _t) -> DataError:
+    """A picture the core refused, said in the page's language (the original error is kept as the cause)."""
+    from bigmodel_core.limits import MAX_UPLOAD_MB
+
+    for start, (message, hint) in PICTURE_ERRORS.items():
+        if exc.message.startswith(start):
+            new = DataError(tr(message, limit=MAX_UPLOAD_MB), hint=tr(hint))
+            new.__cause__ = exc
+            return new
+    return exc
+
+
+def _load_gray(source, tr: Callable = _t) -> np.ndarray:
+    try:
+        return np.asarray(pp.load_image(source, 1), dtype=np.uint8)
+    except DataError as exc:
+        raise picture_error(exc, tr) from exc
+
+
+def digit_from_picture(source, size: int = 28, tr: Callable = _t) -> np.ndarray:
     """A photo or scan of a digit → MNIST-style uint8 [size, size] (dark ink on light paper is inverted)."""
-    gray = np.asarray(pp.load_image(source, 1), dtype=np.uint8)
+    gray = _load_gray(source, tr)
     if gray.mean() > 127:                               # dark ink on light paper
         gray = 255 - gray
     box = 20 / 28 if size >= 20 else 0.9
     digit = center_digit(gray, size, box)
     if digit is None:
-        raise DataError("No digit found in the picture.", hint="draw or photograph one digit, large and dark on white")
+        raise DataError(tr("predict.err.no_digit"), hint=tr("predict.err.no_digit_hint"))
     return digit
 
 
-def predict_image(predictor, card: dict, source) -> tuple[Result, np.ndarray]:
-    """(result, what the model saw as float [C, H, W] in 0..1) for one picture (bytes, file, PIL, array)."""
+def predict_image(predictor, card: dict, source, checker: Callable | None = None,
+                  tr: Callable = _t) -> tuple[Result, np.ndarray]:
+    """(result, what the model saw as float [C, H, W] in 0..1) for one picture (bytes, file, PIL, array).
+
+    `checker(x)` (x: float [C, H, W]) returns the familiarity verdict put in `result.familiar`.
+    """
     spec = card["preprocessing"]
     if is_digit_model(card):
-        source = digit_from_picture(source, spec["height"]) if not isinstance(source, np.ndarray) else source
-    x = pp.prepare_images([source], spec)
+        source = digit_from_picture(source, spec["height"], tr) if not isinstance(source, np.ndarray) else source
+    try:
+        x = pp.prepare_images([source], spec)
+    except DataError as exc:
+        raise picture_error(exc, tr) from exc
     res = run(predictor, None, feed={predictor.input_names[0]: x})
+    if checker is not None:
+        res.familiar = checker(x[0])
     return res, x[0]
 
 
-def predict_drawing(predictor, card: dict, rgba) -> tuple[Result, np.ndarray] | None:
+def predict_drawing(predictor, card: dict, rgba, checker: Callable | None = None) -> tuple[Result, np.ndarray] | None:
     """A canvas drawing (white on black) → result, or None while the canvas is empty."""
     spec = card["preprocessing"]
     digit = center_digit(canvas_to_gray(rgba), spec["height"], 20 / 28 if spec["height"] >= 20 else 0.9)
     if digit is None:
         return None
-    return predict_image(predictor, card, digit)
+    return predict_image(predictor, card, digit, checker)
 
 
 def preview(x: np.ndarray, size: int = 140):
