@@ -183,14 +183,20 @@ def build_command(model_ids) -> str:
     return "python -m bigmodel_core build-defaults --only " + " ".join(model_ids)
 
 
-def display_scale(dataset_id: str) -> dict[str, float]:
-    """column → factor for the columns a dataset stores scaled: the data holds value/factor (the bike
-    data's temperature as °C/41, humidity as %/100) and people read value·factor. Empty for most data."""
+def showcase_of(dataset_id: str) -> Showcase | None:
+    """The showcase of a dataset (its display units, its alert class …), or None for data no domain shows."""
     for d in _DOMAINS:
         for s in d.showcases:
             if s.dataset == dataset_id:
-                return dict(s.display_scale)
-    return {}
+                return s
+    return None
+
+
+def display_scale(dataset_id: str) -> dict[str, float]:
+    """column → factor for the columns a dataset stores scaled: the data holds value/factor (the bike
+    data's temperature as °C/41, humidity as %/100) and people read value·factor. Empty for most data."""
+    show = showcase_of(dataset_id)
+    return dict(show.display_scale) if show else {}
 
 
 def to_display(dataset_id: str, column: str, value: float) -> float:

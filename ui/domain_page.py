@@ -181,7 +181,10 @@ def value_text(dataset: str, column: str, value) -> str:
     if column in domains.display_scale(dataset):
         return fmt(domains.to_display(dataset, column, value))
     shown = code_text(dataset, column, value)
-    return fmt(value) if shown == _code_key(value) else shown
+    if shown != _code_key(value):
+        return shown                                                # a code in words
+    v = float(value)
+    return f"{int(v):,}" if v.is_integer() else fmt(v)              # hour 12, not 12.0
 
 
 def has_codes(dataset: str, column: str) -> bool:
