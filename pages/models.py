@@ -222,7 +222,11 @@ with left:
     else:
         target = (card.get("preprocessing") or {}).get("target")
         if target:
-            st.markdown(f"**{t('models.target')}:** `{target}`")
+            from ui.domain_page import feature_label
+
+            readable = feature_label(card.get("dataset") or "", target)
+            st.markdown(f"**{t('models.target')}:** "
+                        + (f"{readable} (`{target}`)" if readable != target else f"`{target}`"))
         kept = range_text(card)
         if kept:
             st.markdown(f"**{t('models.range_title')}:** {kept}")
@@ -246,7 +250,7 @@ with right:
             axis = metric_axis(main, val)
             fig.update_layout(yaxis2=dict(overlaying="y", side="right", title=dict(text=metric_name(main)),
                                           showgrid=False, range=axis))
-            if main in SHARES:                    # its own ticks (0, 0.25 … 1), not ones lined up with the loss
+            if axis and axis[1] - axis[0] <= 1.5:  # its own ticks (0, 0.25 … 1), not ones lined up with the loss
                 fig.update_layout(yaxis2=dict(tickmode="linear", tick0=0, dtick=0.25))
         chart(fig, key="models_history")
     else:

@@ -76,10 +76,12 @@ def test_training_history_axis_of_a_share_stays_within_0_and_1(model_id, lo):
     axis = _history(at)["yaxis2"]
     assert axis["range"][1] == 1.0                                 # never 1.031 for a ROC AUC
     if lo is not None:
-        assert axis["range"][0] == lo and axis["dtick"] == 0.25
+        assert axis["range"][0] == lo
     else:                                                          # R²: down to its worst epoch, at most 0
         val = [v.get("r2") for v in _card(model_id)["history"]["val"]]
         assert axis["range"][0] == min([0.0] + val)
+    if axis["range"][1] - axis["range"][0] <= 1.5:                 # its own ticks, not the loss axis's
+        assert axis["tickmode"] == "linear" and axis["dtick"] == 0.25
 
 
 def test_a_card_opens_with_its_headline_and_ends_with_its_caveats():
@@ -189,6 +191,9 @@ def test_explanation_bars_get_room_per_bar_and_whole_names():
     assert texts[0].startswith(labels["f11"])                     # the largest contribution on top, whole
     assert fig.layout.yaxis.showticklabels is False                # names above the bars, not squeezing them
     assert fig.layout.xaxis.title.text == "change in Bikes rented per hour"     # the target's label, not "cnt"
+    long = contributions_figure(res, dict(card, preprocessing={"target": "y"}),
+                                lambda c: "Progression after one year (score)" if c == "y" else c, lambda c, v: "1")
+    assert long.layout.xaxis.title.text == "change in Progression after one year<br>(score)"   # wrapped, not cut
     imp = E.FeatureImportance(features=list(labels), mean=np.linspace(0.01, 0.2, 12), std=np.full(12, 0.01),
                               metric="r2", score=0.9, rows=100, split="test", repeats=3)
     fig = importance_figure(imp, labels.get)

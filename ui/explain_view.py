@@ -136,11 +136,20 @@ def bar_rows(names: list[str], values, colours: list[str], hovertemplate: str) -
                            customdata=names, hovertemplate=hovertemplate))
     for i, name in enumerate(names):
         fig.add_annotation(text=html.escape(name), x=0, xref="paper", xanchor="left", y=i - 0.24, yref="y",
-                           yanchor="bottom", showarrow=False, align="left", font=dict(size=12, color="#374151"))
+                           yanchor="bottom", showarrow=False, align="left", font=dict(size=12, color="#374151"),
+                           bgcolor="rgba(255,255,255,0.85)")              # legible over the zero line
     fig.update_yaxes(range=[n - 0.5, -0.95], showticklabels=False, showgrid=False, zeroline=False)
     fig.update_xaxes(zeroline=True, zerolinecolor=MUTED, zerolinewidth=1)
     fig.update_layout(height=ROW_PX * n + FRAME_PX)
     return fig
+
+
+def wrap(text: str, width: int = 36) -> str:
+    """A long axis title on several lines, so a narrow column shows all of it ("change in Progression after one
+    year (score)" is wider than the chart beside a domain page's form)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width)) or text
 
 
 def _points(card: dict) -> float:
@@ -212,7 +221,7 @@ def text_figure(res: E.TextExplanation, card: dict) -> go.Figure:
     names = [f"{i + 1}. {w}" for i, w in enumerate(res.words)]
     values = res.scores * _points(card)
     fig = bar_rows(names, values, [towards if v > 0 else away for v in values], "%{customdata}: %{x:.2f}<extra></extra>")
-    return style(fig, t("explain.text.chart", label=_class_name(card, res.target)), t("explain.text.axis"),
+    return style(fig, t("explain.text.chart", label=_class_name(card, res.target)), wrap(t("explain.text.axis")),
                  None, height=fig.layout.height, showlegend=False)
 
 
@@ -263,7 +272,7 @@ def contributions_figure(res: E.TabularContributions, card: dict, feature_label:
         axis = t("explain.tab.contrib_axis_value", target=feature_label(target) if target else t("predict.value"))
     else:
         axis = t("explain.tab.contrib_axis_class", label=_class_name(card, res.target))
-    return style(fig, t("explain.tab.contrib_title"), axis, None, height=fig.layout.height, showlegend=False)
+    return style(fig, t("explain.tab.contrib_title"), wrap(axis), None, height=fig.layout.height, showlegend=False)
 
 
 def importance_figure(res: E.FeatureImportance, feature_label: Callable) -> go.Figure:
@@ -272,7 +281,7 @@ def importance_figure(res: E.FeatureImportance, feature_label: Callable) -> go.F
     fig = bar_rows([feature_label(res.features[j]) for j in order], res.mean[order],
                    [GOOD if v > 0 else MUTED for v in res.mean[order]], "%{customdata}: %{x:.4f}<extra></extra>")
     fig.update_traces(error_x=dict(type="data", array=res.std[order], color=MUTED))
-    return style(fig, t("explain.tab.imp_title"), t("explain.tab.imp_axis", metric=metric_name(res.metric)),
+    return style(fig, t("explain.tab.imp_title"), wrap(t("explain.tab.imp_axis", metric=metric_name(res.metric))),
                  None, height=fig.layout.height, showlegend=False)
 
 
