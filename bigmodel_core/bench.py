@@ -74,9 +74,11 @@ def torch_engine(entry: registry.Entry, threads: int) -> Engine | None:
     from .zoo import build_model
 
     torch.set_num_threads(threads)
+    from .nets import clamp_to_range
+
     model = build_model(entry.card["architecture"], dict(entry.card["arch_config"], pretrained=False))
     model.load_state_dict(load_file(str(weights)))
-    model.eval()
+    model = clamp_to_range(model.eval(), entry.card.get("target_range"))      # as the ONNX graph clips
 
     def run(feed):
         with torch.inference_mode():

@@ -342,6 +342,26 @@ def cmd_build_defaults(args) -> int:
     return 0
 
 
+def cmd_clip_range(args) -> int:
+    from . import registry
+    from .pipeline import clip_registered
+
+    ids = args.ids or [e.id for e in registry.list_models()[0] if e.card.get("problem") == "regression"]
+    results = []
+    for model_id in ids:
+        result = clip_registered(model_id)
+        results.append(result)
+        if not args.json:
+            rng = result["target_range"]
+            print(f"{model_id}: answers kept in [{rng['min']:g}, {rng['max']:g}] "
+                  f"(min: {rng['source']['min']}, max: {rng['source']['max']}); outside over "
+                  f"{result['rows']:,} rows: {result['outside_before']} before, {result['outside_after']} after; "
+                  f"test change {result['metric_change'].get('test', {})}")
+    if args.json:
+        _print_json(results)
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -435,6 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only calibrate the shipped image models' familiarity check and measure its AUROC (no training)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_build_defaults)
+
+    s = sub.add_parser("clip-range", help="keep a regression model's answers inside its target's range "
+                                          "(a Clip in its ONNX graph; card re-scored), without retraining")
+    s.add_argument("ids", nargs="*", metavar="ID", help="registry ids (default: every regression model)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_clip_range)
     return p
 
 

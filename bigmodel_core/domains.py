@@ -184,6 +184,32 @@ def build_command(model_ids) -> str:
     return "python -m bigmodel_core build-defaults --only " + " ".join(model_ids)
 
 
+def showcase_of(dataset_id: str) -> Showcase | None:
+    """The showcase of a dataset (its display units, its alert class …), or None for data no domain shows."""
+    for d in _DOMAINS:
+        for s in d.showcases:
+            if s.dataset == dataset_id:
+                return s
+    return None
+
+
+def display_scale(dataset_id: str) -> dict[str, float]:
+    """column → factor for the columns a dataset stores scaled: the data holds value/factor (the bike
+    data's temperature as °C/41, humidity as %/100) and people read value·factor. Empty for most data."""
+    show = showcase_of(dataset_id)
+    return dict(show.display_scale) if show else {}
+
+
+def to_display(dataset_id: str, column: str, value: float) -> float:
+    """A stored value in the units people read (bike temperature 0.5 → 20.5 °C); unscaled columns as they are."""
+    return float(value) * display_scale(dataset_id).get(column, 1.0)
+
+
+def to_model(dataset_id: str, column: str, value: float) -> float:
+    """A value in display units back to what the data (and so the model) holds (20.5 °C → 0.5)."""
+    return float(value) / display_scale(dataset_id).get(column, 1.0)
+
+
 def domain_of_dataset(dataset_id: str) -> str | None:
     for d in _DOMAINS:
         if dataset_id in d.datasets:

@@ -101,8 +101,8 @@ if not result:
 else:
     st.subheader(t("bench.results"))
     ratios = headline_ratios(result["results"])
-    if ratios:
-        metric_cards([(label, text) for label, text, _ in ratios])
+    if ratios:                                    # cards that wrap: the engines' full names, never "ONNX Runti…"
+        fact_cards([(label, text) for label, text, _ in ratios])
     left, right = st.columns(2)
     with left:
         chart(latency_figure(result["results"]), key="bench_latency")

@@ -127,19 +127,12 @@ def fill_with_example(model_id: str, features: list[dict], data) -> None:
     i = next_example(model_id, len(data))
     row = data.frame.iloc[i]
     values = {}
-    for feat in features:
-        if feat["name"] not in row.index:
+    for name, w in P.form_specs(features, data.id).items():
+        if name not in row.index or w["kind"] == "fixed":
             continue
-        w, value = P.feature_widget_spec(feat), row[feat["name"]]
-        if w["kind"] == "select":
-            value = str(value) if str(value) in w["options"] else w["options"][w["index"]]
-        elif w["kind"] == "slider":
-            value = min(max(float(value), w["min"]), w["max"])
-            value = int(round(value)) if w["integer"] else round(round(value / w["step"]) * w["step"], 10)
-        else:
-            continue
-        st.session_state[f"predict_f_{model_id}_{feat['name']}"] = value
-        values[feat["name"]] = value
+        value = P.widget_value(w, row[name])             # in the units the form shows (°C, %)
+        st.session_state[f"predict_f_{model_id}_{name}"] = value
+        values[name] = value
     target = row[data.target]
     truth = data.class_names[int(target)] if data.class_names else fmt(float(target), 4)
     st.session_state[f"predict_row_{model_id}"] = {"values": values, "truth": truth}
@@ -265,9 +258,8 @@ elif card["task"] == "tabular":
         return domain_page.feature_label(dataset, name)
 
     def value_label(name: str, value) -> str:
-        """A value as people read it: codes in words (weather 1 → clear), numbers rounded."""
-        shown = domain_page.code_text(dataset, name, value)
-        return fmt(value) if shown == domain_page._code_key(value) and not isinstance(value, str) else shown
+        """A model value as people read it: in display units (°C, %), codes in words, numbers rounded."""
+        return domain_page.value_text(dataset, name, value)
 
     def coded(name: str) -> bool:
         return domain_page.has_codes(dataset, name)
@@ -280,10 +272,11 @@ elif card["task"] == "tabular":
         if examples is not None and features:
             st.button(t("predict.real_row"), icon="🎲", key=f"predict_next_{model_id}",
                       on_click=fill_with_example, args=(model_id, features, examples))
+        specs = P.form_specs(features, dataset)                    # sliders in display units (°C, %)
         with st.form(f"predict_form_{model_id}", border=True):
             cols = st.columns(2 if len(features) <= 12 else 3)
             for i, feat in enumerate(features):
-                w = P.feature_widget_spec(feat)
+                w = specs[feat["name"]]
                 name, label = feat["name"], feature_label(feat["name"])
                 with cols[i % len(cols)]:
                     wkey = f"predict_f_{model_id}_{name}"
@@ -305,8 +298,9 @@ elif card["task"] == "tabular":
     with right:
         st.subheader(t("predict.output"))
         if features:
+            row = {name: P.model_value(specs[name], v) for name, v in values.items()}   # back to model units
             try:
-                res = P.predict_row(predictor, values)
+                res = P.predict_row(predictor, row)
             except BigModelError as exc:
                 show_error(exc)
             else:
@@ -315,7 +309,7 @@ elif card["task"] == "tabular":
                 drawn = st.session_state.get(f"predict_row_{model_id}")
                 if drawn and all(values.get(k) == v for k, v in drawn["values"].items()):
                     st.caption(t("predict.true_label", label=label_text(drawn["truth"])))
-                explain = dict(row=values, feature_label=feature_label, value_label=value_label)
+                explain = dict(row=row, feature_label=feature_label, value_label=value_label)
     if explain:
         explain_view.panel(predictor, entry.folder, card, key=f"predict:{model_id}", **explain)
 else:

@@ -47,6 +47,7 @@ from ui.layout import (
     style,
     tr,
 )
+from ui.predict_tools import feature_widget_spec, model_value, widget_value
 
 SAMPLE_ROWS = 300          # rows in the explorer's table
 IMAGE_SAMPLE = 240         # test images offered in the image picker
@@ -170,6 +171,21 @@ def code_text(dataset: str, column: str, value) -> str:
     if isinstance(value, str):
         return tr(f"common.value.{slug(value)}", value)
     return key if isinstance(value, (int, float, np.integer, np.floating)) else str(value)
+
+
+def value_text(dataset: str, column: str, value) -> str:
+    """A value as the data (and the model) holds it, written as people read it: in display units (the bike
+    data's temperature 0.5 → '20.5', °C), codes in words (weather 1 → 'clear'), other numbers rounded.
+    The explanations of the domain pages and of the predict page both label their bars with it."""
+    if isinstance(value, str):
+        return code_text(dataset, column, value)
+    if column in domains.display_scale(dataset):
+        return fmt(domains.to_display(dataset, column, value))
+    shown = code_text(dataset, column, value)
+    if shown != _code_key(value):
+        return shown                                                # a code in words
+    v = float(value)
+    return f"{int(v):,}" if v.is_integer() else fmt(v)              # hour 12, not 12.0
 
 
 def has_codes(dataset: str, column: str) -> bool:
@@ -328,7 +344,7 @@ def _explore_tabular(show: Showcase) -> None:
 def _display_frame(show: Showcase, data: dict) -> pd.DataFrame:
     """The data as people read it: scaled units (°C, %) and class names in words."""
     view = data["frame"].copy()
-    for col, factor in show.display_scale.items():
+    for col, factor in domains.display_scale(show.dataset).items():
         if col in view.columns:
             view[col] = view[col] * factor
     if data["class_names"]:
@@ -663,15 +679,7 @@ def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> No
     elif show.task == "text":
         kwargs["texts"] = [str(x) for x in inputs]
     else:
-        scale = show.display_scale
-
-        def value_label(column, value):
-            if isinstance(value, str):
-                return code_text(show.dataset, column, value)
-            shown = float(value) * scale.get(column, 1.0)
-            return code_text(show.dataset, column, shown) if column not in scale else fmt(shown)
-
-        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=value_label,
+        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=lambda column, value: value_text(show.dataset, column, value),
                       feature_label=lambda column: feature_label(show.dataset, column))
     explain_view.panel(pred, entry.folder, entry.card, key=f"domain:{show.dataset}:{entry.id}",
                        model_name=model_name, **kwargs)
@@ -705,7 +713,7 @@ def _form_specs(show: Showcase, card: dict, data: dict | None) -> list[dict]:
     frame = data["frame"] if data else None
     for f in card["preprocessing"].get("features", []):
         name = f["name"]
-        scale = float(show.display_scale.get(name, 1.0))
+        scale = float(domains.display_scale(show.dataset).get(name, 1.0))
         spec = dict(name=name, scale=scale, label=feature_label(show.dataset, name))
         if f["type"] == "categorical":
             cats = [str(c) for c in f["categories"]]
@@ -717,48 +725,27 @@ def _form_specs(show: Showcase, card: dict, data: dict | None) -> list[dict]:
                 uniq = np.sort(pd.to_numeric(frame[name], errors="coerce").dropna().unique())
                 if len(uniq) <= FEW_VALUES:
                     values = uniq
-            lo, hi, default = (float(f["min"]) * scale, float(f["max"]) * scale, float(f["default"]) * scale)
             if values is not None:
+                default = float(f["default"]) * scale
                 opts = [(int(v) if integer else round(float(v) * scale, 6)) for v in values]
                 default = min(opts, key=lambda o: abs(o - default))
                 spec.update(kind="steps", options=opts, default=default)
-            elif integer and scale == 1.0:
-                spec.update(kind="slider", min=round(lo), max=round(hi),
-                            default=round(default), step=1)
-            else:
-                hi = hi if hi > lo else lo + 1.0
-                step = _nice_step((hi - lo) / 100)
-                spec.update(kind="slider", min=_snap(lo, step, "down"), max=_snap(hi, step, "up"),
-                            default=_snap(default, step), step=step)
+            else:                                   # the predict page's slider, in display units too
+                w = feature_widget_spec(f, scale)
+                spec.update(kind="slider", min=w["min"], max=max(w["max"], w["min"] + w["step"]),
+                            default=w["default"], step=w["step"], integer=w["integer"])
         specs.append(spec)
     return specs
 
 
-def _nice_step(raw: float) -> float:
-    if raw <= 0:
-        return 1.0
-    power = 10 ** np.floor(np.log10(raw))
-    for m in (1, 2, 5, 10):
-        if raw <= m * power:
-            return float(m * power)
-    return float(10 * power)
-
-
-def _snap(value: float, step: float, how: str = "near") -> float:
-    f = {"down": np.floor, "up": np.ceil, "near": np.round}[how]
-    digits = max(0, int(-np.floor(np.log10(step)))) if step < 1 else 0
-    return round(float(f(value / step) * step), digits)
-
-
 def _coerce(spec: dict, value):
-    """A data value as a valid widget value for this spec."""
+    """A data value as a valid widget value for this spec (display units, snapped as on the predict page)."""
     if spec["kind"] == "select":
         return str(value) if str(value) in spec["options"] else spec["default"]
-    v = float(value) * spec["scale"]
     if spec["kind"] == "steps":
+        v = float(value) * spec["scale"]
         return min(spec["options"], key=lambda o: abs(o - v))
-    v = min(max(v, spec["min"]), spec["max"])
-    return round(v) if isinstance(spec["step"], int) else _snap(v, spec["step"])
+    return widget_value(spec, value)
 
 
 def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
@@ -797,7 +784,7 @@ def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
     row = {}
     for spec in specs:
         value = st.session_state[_widget_key(entry.id, spec["name"])]
-        row[spec["name"]] = value if spec["kind"] == "select" else float(value) / spec["scale"]
+        row[spec["name"]] = model_value(spec, value)                 # display units (°C, %) → model units
     truth = None
     loaded = st.session_state.get(f"loaded:{entry.id}")
     if loaded and all(st.session_state.get(_widget_key(entry.id, n)) == v for n, v in loaded["values"].items()):

@@ -201,27 +201,60 @@ def predict_texts(predictor, text: str) -> tuple[list[str], Result]:
 
 # ============================================================================ tables
 
-def feature_widget_spec(feature: dict) -> dict:
-    """How to show one card feature: a slider (min, max, default, step, integer) or a selectbox (options, index)."""
+def feature_widget_spec(feature: dict, scale: float = 1.0) -> dict:
+    """How to show one card feature: a slider (min, max, default, step, integer) or a selectbox (options, index).
+
+    Numbers are in display units: the data may store value/`scale` (the bike data's temperature as
+    °C/41, see `domains.display_scale`), and the slider then runs in °C. `model_value` turns a slider
+    value back into what the model reads; `widget_value` puts a data value onto the slider.
+    """
     if feature.get("type") == "categorical":
         cats = [str(c) for c in feature.get("categories", [])]
         default = str(feature.get("default", cats[0] if cats else ""))
-        return dict(kind="select", options=cats, index=cats.index(default) if default in cats else 0)
-    lo, hi = float(feature.get("min", 0.0)), float(feature.get("max", 1.0))
-    default = float(np.clip(float(feature.get("default", (lo + hi) / 2)), lo, hi))
-    if feature.get("integer"):
+        return dict(kind="select", options=cats, index=cats.index(default) if default in cats else 0, scale=1.0)
+    scale = float(scale or 1.0)
+    lo, hi = float(feature.get("min", 0.0)) * scale, float(feature.get("max", 1.0)) * scale
+    default = float(np.clip(float(feature.get("default", (lo + hi) / 2 / scale)) * scale, lo, hi))
+    if feature.get("integer") and scale == 1.0:
         lo_i, hi_i = int(round(lo)), int(round(hi))
         return dict(kind="fixed" if lo_i == hi_i else "slider", min=lo_i, max=hi_i,
-                    default=int(round(default)), step=1, integer=True)
+                    default=int(round(default)), step=1, integer=True, scale=scale)
     if hi - lo <= 0:
-        return dict(kind="fixed", min=lo, max=hi, default=lo, step=1.0, integer=False)
+        return dict(kind="fixed", min=lo, max=hi, default=lo, step=1.0, integer=False, scale=scale)
     raw = (hi - lo) / 100
     step = float(10 ** np.floor(np.log10(raw)))
     step = next(m * step for m in (1, 2, 5, 10) if m * step >= raw)
     lo, hi = np.floor(lo / step) * step, np.ceil(hi / step) * step
     default = round(round(default / step) * step, 10)
     return dict(kind="slider", min=float(round(lo, 10)), max=float(round(hi, 10)), default=float(default),
-                step=step, integer=False)
+                step=step, integer=False, scale=scale)
+
+
+def widget_value(spec: dict, value):
+    """A data value (as the model reads it) as a valid value of the widget `spec`: in display units, snapped to
+    the slider's step and range; categories as their text (an unknown one becomes the default)."""
+    if spec["kind"] == "select":
+        return str(value) if str(value) in spec["options"] else spec["options"][spec["index"]]
+    if spec["kind"] == "fixed":
+        return spec["default"]
+    shown = min(max(float(value) * spec.get("scale", 1.0), spec["min"]), spec["max"])
+    return int(round(shown)) if spec["integer"] else round(round(shown / spec["step"]) * spec["step"], 10)
+
+
+def model_value(spec: dict, shown):
+    """A widget's value (display units) as the model reads it: 20.5 °C → 0.5 for the bike data's temperature."""
+    if spec["kind"] == "select":
+        return shown
+    scale = spec.get("scale", 1.0)
+    return shown if scale == 1.0 else float(shown) / scale
+
+
+def form_specs(features: list[dict], dataset: str) -> dict[str, dict]:
+    """feature name → widget spec for a model's form, numbers in the units people read for `dataset`."""
+    from bigmodel_core.domains import display_scale
+
+    scale = display_scale(dataset)
+    return {f["name"]: feature_widget_spec(f, scale.get(f["name"], 1.0)) for f in features}
 
 
 def predict_row(predictor, values: dict) -> Result:
