@@ -1,8 +1,12 @@
-"""Benchmark: PyTorch eager vs ONNX Runtime (CPU, CUDA, int8) for a registry model, timed side by side."""
+"""Benchmark: PyTorch eager vs ONNX Runtime (CPU, CUDA, int8) for a registry model, timed side by side.
+
+The model lives in the address (`?model=…`), so a link opens the page on it; results
+download as CSV and as the JSON that `python -m bigmodel_core bench --json` prints.
+"""
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import bench, jobs, registry
+from bigmodel_core import batch, bench, jobs, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.runtime import default_threads, gpu_usable
@@ -43,9 +47,15 @@ if not candidates:
 
 ids = [e.id for e in candidates]
 wanted = st.query_params.get("model")
-model_id = st.selectbox(t("bench.model"), ids, index=ids.index(wanted) if wanted in ids else
-                        (ids.index("sst2-tiny") if "sst2-tiny" in ids else 0),
-                        format_func=lambda i: f"{by_id[i].card.get('title', i)}  ·  {i}", key="bench_model")
+if wanted in ids and wanted != st.session_state.get("bench_url"):        # a link opened in this session
+    st.session_state["bench_model"] = wanted
+if st.session_state.get("bench_model") not in ids:
+    st.session_state["bench_model"] = "sst2-tiny" if "sst2-tiny" in ids else ids[0]
+model_id = st.selectbox(t("bench.model"), ids, format_func=lambda i: f"{by_id[i].card.get('title', i)}  ·  {i}",
+                        key="bench_model")
+st.session_state["bench_url"] = model_id
+if st.query_params.get("model") != model_id:
+    st.query_params["model"] = model_id
 entry = by_id[model_id]
 has_torch = (entry.folder / "weights.safetensors").exists()
 int8 = _int8_sibling(entry, by_id)
@@ -118,6 +128,17 @@ else:
             f"batch {b}: ↑{v['h2d_ms']:.3f} ↓{v['d2h_ms']:.3f}" for b, v in result["transfers"].items())))
     with st.expander(t("bench.table_title")):
         st.dataframe(results_table(result["results"]), hide_index=True, width="stretch")
+    rows = bench.contract_rows(result)
+    d1, d2, d3 = st.columns([1, 1, 3], vertical_alignment="center")
+    with d1:
+        st.download_button(t("bench.download_csv"), data=batch.csv_bytes(pd.DataFrame(rows)), icon="⬇️",
+                           file_name=f"bench-{model_id}.csv", mime="text/csv", on_click="ignore", key="bench_dl_csv",
+                           width="stretch")
+    with d2:
+        st.download_button(t("bench.download_json"), data=bench.contract_json(result), icon="⬇️",
+                           file_name=f"bench-{model_id}.json", mime="application/json", on_click="ignore",
+                           key="bench_dl_json", width="stretch")
+    d3.caption(t("bench.download_help"))
 
 if int8:
     st.subheader(t("bench.int8_title"))
