@@ -81,6 +81,8 @@ default_id = language.text_model_for(cards, current()) or next((i for i in ("mni
 # A link (?model=…&text=…) opened in this session for the first time sets the model and, below, its input.
 link = P.link_part(st.query_params.to_dict())
 pending = link if link.get("model") and link != st.session_state.get("predict_url") else {}
+if pending:
+    st.session_state["predict_url"] = pending          # applied once, even if the page stops before publishing
 preset = st.session_state.pop("predict_preset", None)
 if pending and pending["model"] not in by_id:
     st.warning(t("predict.link_unknown", model=pending["model"]), icon="🔗")
@@ -295,7 +297,7 @@ elif card["task"] == "text":
             given = len([ln for ln in text.splitlines() if ln.strip()])
             if given > len(lines):
                 st.caption(t("predict.lines_cut", n=len(lines), total=given))
-            st.download_button(t("predict.download_texts", n=len(lines)), icon="⬇️", on_click="ignore",
+            st.download_button(t("predict.download_texts"), icon="⬇️", on_click="ignore",
                                data=batch.csv_bytes(batch.texts_table(lines, card, res.probs)),
                                file_name=f"{model_id}-predictions.csv", mime="text/csv",
                                key=f"predict_dl_{model_id}", help=t("predict.download_texts_help"))

@@ -94,6 +94,28 @@ def predictor(model_id: str) -> Predictor:
     return Predictor(entry.folder, entry.card, device="cpu")
 
 
+# ============================================================================ link helpers (no page)
+
+def test_link_params_and_back():
+    from ui import predict_tools as P
+
+    assert P.link_params("m", text="hi\nthere") == {"model": "m", "text": "hi\nthere"}
+    assert P.link_params("m", text="x" * (P.MAX_LINK_TEXT + 1)) == {"model": "m"}
+    assert P.link_params("m", example=3) == {"model": "m", "example": "3"}
+    assert P.link_params("m", row={"a": 2.0, "b": 0.30000000000000004, "c": np.int64(4), "d": "GP"}) == \
+        {"model": "m", "f.a": "2", "f.b": "0.3", "f.c": "4", "f.d": "GP"}
+    assert P.link_part({"lang": "zh", "model": "m", "f.a": "1", "other": "x"}) == {"model": "m", "f.a": "1"}
+    features = [{"name": "a", "type": "numeric", "min": 0, "max": 10, "default": 5},
+                {"name": "n", "type": "numeric", "min": 0, "max": 4, "default": 1, "integer": True},
+                {"name": "d", "type": "categorical", "categories": ["GP", "MS"], "default": "GP"},
+                {"name": "k", "type": "categorical", "categories": ["1", "2"], "default": "1"}]
+    got = P.row_from_link(features, {"f.a": "3.14159", "f.n": "9", "f.d": "MS", "f.k": "2.0"})
+    assert got == {"a": 3.1, "n": 4, "d": "MS", "k": "2"}                  # snapped, clamped, 2.0 → category "2"
+    assert P.row_from_link(features, {"f.a": "abc", "f.n": "nan", "f.d": "XX", "f.k": "inf"}) == {}
+    assert P.example_from_link({"example": "4"}, 10) == 4
+    assert all(P.example_from_link({"example": e}, 10) is None for e in ("10", "-1", "x", ""))
+
+
 # ============================================================================ language
 
 @pytest.mark.parametrize("lang, model_id", [("zh", "waimai-tiny"), ("en", "sst2-tiny")])

@@ -22,12 +22,13 @@ from ui.i18n import t
 from ui.layout import fmt, show_error
 
 PREVIEW_ROWS = 200          # rows of a predicted CSV shown on the page (the download has them all)
+SHOWN_COLUMNS = 12          # input columns named in the upload's help
 
 
 def share_box(slot, model_only: bool = False) -> None:
     """The page's address (with its query parameters) in a popover with a copy button."""
     with slot.container():
-        with st.popover(t("predict.share"), icon="🔗", width="stretch"):
+        with st.popover(t("predict.share"), icon="🔗", width="stretch", key="predict_share"):
             st.caption(t("predict.share_help"))
             query = urlencode(st.query_params.to_dict(), quote_via=quote)
             st.code(f"{st.context.url or 'predict'}?{query}", language=None, wrap_lines=True)
@@ -66,7 +67,10 @@ def rows_panel(model_id: str, predictor, examples, feature_label: Callable[[str]
     columns = list(predictor.encoder.columns)
     key = f"predict_csv_{model_id}"
     with st.expander(t("predict.batch.title"), icon="📄", expanded=st.session_state.get(key) is not None):
-        st.caption(t("predict.batch.help", n=len(columns), columns=", ".join(columns)))
+        named = ", ".join(columns[:SHOWN_COLUMNS])
+        if len(columns) > SHOWN_COLUMNS:
+            named += " " + t("predict.batch.more_columns", n=len(columns) - SHOWN_COLUMNS)
+        st.caption(t("predict.batch.help", n=len(columns), columns=named))
         if examples is not None:
             sample = examples.frame[[c for c in columns if c in examples.frame.columns]].head(5)
         else:
@@ -102,10 +106,12 @@ def rows_panel(model_id: str, predictor, examples, feature_label: Callable[[str]
             st.warning(t("predict.batch.unknown", items="; ".join(
                 f"{feature_label(c)} ({n}: {', '.join(check.unknown_values.get(c) or ['—'])})"
                 for c, n in check.unknown.items())), icon="⚠️")
-        st.dataframe(out.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+        answers = list(out.columns[len(frame.columns):])                # the answers first on the page
+        st.dataframe(out.head(PREVIEW_ROWS)[answers + list(out.columns[:len(frame.columns)])], hide_index=True,
+                     width="stretch")
         if len(out) > PREVIEW_ROWS:
             st.caption(t("predict.batch.preview", n=PREVIEW_ROWS, total=fmt(len(out))))
         stem = Path(upload.name).stem or model_id
-        st.download_button(t("predict.batch.download", n=fmt(len(out))), data=batch.csv_bytes(out), icon="⬇️",
+        st.download_button(t("predict.batch.download"), data=batch.csv_bytes(out), icon="⬇️",
                            on_click="ignore", file_name=f"{stem}-predictions.csv", mime="text/csv",
                            type="primary", key=f"predict_rows_dl_{model_id}")
