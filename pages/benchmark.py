@@ -10,6 +10,7 @@ from bigmodel_core import batch, bench, jobs, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.runtime import default_threads, gpu_usable
+from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
 from ui.i18n import t
 from ui.layout import PAGE_ICONS, chart, empty_state, fact_cards, fmt, fmt_bytes, metric_cards, metric_name, page_header, show_error
@@ -47,15 +48,13 @@ if not candidates:
 
 ids = [e.id for e in candidates]
 wanted = st.query_params.get("model")
-if wanted in ids and wanted != st.session_state.get("bench_url"):        # a link opened in this session
+if wanted in ids and links.is_new("benchmark", {"model": wanted}):      # a link to follow, not an echo
     st.session_state["bench_model"] = wanted
 if st.session_state.get("bench_model") not in ids:
     st.session_state["bench_model"] = "sst2-tiny" if "sst2-tiny" in ids else ids[0]
 model_id = st.selectbox(t("bench.model"), ids, format_func=lambda i: f"{by_id[i].card.get('title', i)}  ·  {i}",
                         key="bench_model")
-st.session_state["bench_url"] = model_id
-if st.query_params.get("model") != model_id:
-    st.query_params["model"] = model_id
+links.publish("benchmark", {"model": model_id}, lambda k: k == "model")
 entry = by_id[model_id]
 has_torch = (entry.folder / "weights.safetensors").exists()
 int8 = _int8_sibling(entry, by_id)

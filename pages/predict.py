@@ -22,7 +22,7 @@ import streamlit as st
 from bigmodel_core import batch, language, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.runtime import Predictor
-from ui import domain_page, explain_view
+from ui import domain_page, explain_view, links
 from ui import predict_panels as panels
 from ui import predict_tools as P
 from ui.i18n import current, t
@@ -80,9 +80,9 @@ default_id = language.text_model_for(cards, current()) or next((i for i in ("mni
 
 # A link (?model=…&text=…) opened in this session for the first time sets the model and, below, its input.
 link = P.link_part(st.query_params.to_dict())
-pending = link if link.get("model") and link != st.session_state.get("predict_url") else {}
+pending = link if link.get("model") and links.is_new("predict", link) else {}
 if pending:
-    st.session_state["predict_url"] = pending          # applied once, even if the page stops before publishing
+    links.remember("predict", pending)              # followed once, even if the page stops before publishing
 preset = st.session_state.pop("predict_preset", None)
 if pending and pending["model"] not in by_id:
     st.warning(t("predict.link_unknown", model=pending["model"]), icon="🔗")
@@ -110,10 +110,7 @@ def switch_model(other: str, text: str) -> None:
 
 def publish(params: dict) -> None:
     """Put this prediction in the address (keeping ?lang= and the rest) and in the Share box."""
-    st.session_state["predict_url"] = params
-    now = st.query_params.to_dict()
-    if P.link_part(now) != params:
-        st.query_params.from_dict({**{k: v for k, v in now.items() if k not in P.link_part(now)}, **params})
+    links.publish("predict", params, P.is_link_key)
     panels.share_box(share_slot, model_only=len(params) == 1)
 
 

@@ -156,6 +156,20 @@ def test_chinese_text_on_the_english_model_gets_a_notice_and_a_one_click_switch(
     assert at.query_params["model"] == "waimai-tiny" and at.query_params["text"] == GOOD_ZH
 
 
+def test_an_address_the_page_wrote_before_is_not_taken_for_a_new_link():
+    """The browser may send back an address the page has since replaced (a click while a run was finishing)."""
+    at = open_page(PREDICT, "en")
+    before = dict(at.query_params)                                       # sst2-tiny with its example text
+    at.text_area(key="predict_text_sst2-tiny").input(GOOD_ZH).run()
+    at.query_params.clear()
+    at.query_params.update(before)                                       # the older address comes back
+    at.button(key="predict_lang_switch_sst2-tiny").click().run()
+    ok(at)
+    assert at.selectbox(key="predict_model").value == "waimai-tiny"
+    assert at.text_area(key="predict_text_waimai-tiny").value == GOOD_ZH
+    assert at.query_params["model"] == "waimai-tiny"
+
+
 def test_english_text_on_the_chinese_model_in_the_chinese_interface():
     at = open_page(PREDICT, "zh")
     at.text_area(key="predict_text_waimai-tiny").input(GOOD_EN).run()

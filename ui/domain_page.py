@@ -28,7 +28,7 @@ from bigmodel_core.domains import Chart, Domain, Showcase, slug
 from bigmodel_core.errors import BigModelError, DataError, ModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.paths import models_dir
-from ui import explain_view
+from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t
 from ui.layout import (
@@ -229,9 +229,9 @@ MAX_LINK_TEXT = 1500                     # longer texts stay out of the address
 def _read_link(dom: Domain) -> None:
     """A link opened in this session for the first time: its dataset now, its example for the panel to load."""
     link = {k: st.query_params[k] for k in LINK_KEYS if k in st.query_params}
-    if not link or link == st.session_state.get(f"url:{dom.id}"):
+    if not links.is_new(dom.id, link):
         return
-    st.session_state[f"url:{dom.id}"] = link
+    links.remember(dom.id, link)
     if link.get("dataset") in dom.datasets and len(dom.showcases) > 1:
         st.session_state[f"ds:{dom.id}"] = link["dataset"]
     if "example" in link:
@@ -250,13 +250,7 @@ def _publish(domain_id: str, show: Showcase, example=None) -> None:
         params["dataset"] = show.dataset
     if example is not None and len(str(example)) <= MAX_LINK_TEXT:
         params["example"] = str(example)
-    st.session_state[f"url:{domain_id}"] = params
-    now = {k: st.query_params[k] for k in LINK_KEYS if k in st.query_params}
-    if now != params:
-        for k in LINK_KEYS:
-            if k in now and k not in params:
-                del st.query_params[k]
-        st.query_params.update(params)
+    links.publish(domain_id, params, lambda k: k in LINK_KEYS)
 
 
 def _pick_showcase(dom: Domain) -> Showcase:

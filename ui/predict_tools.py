@@ -223,9 +223,13 @@ FEATURE_PREFIX = "f."                        # a tabular form's values: ?f.bmi=0
 MAX_LINK_TEXT = 1500                         # longer texts are left out of the address
 
 
+def is_link_key(key: str) -> bool:
+    return key in LINK_KEYS or key.startswith(FEATURE_PREFIX)
+
+
 def link_part(params: dict) -> dict[str, str]:
     """The query parameters that describe a prediction (the language and anything else left out)."""
-    return {k: str(v) for k, v in params.items() if k in LINK_KEYS or k.startswith(FEATURE_PREFIX)}
+    return {k: str(v) for k, v in params.items() if is_link_key(k)}
 
 
 def url_value(value) -> str:
