@@ -90,21 +90,22 @@ if pending and pending["model"] not in by_id:
 wanted = pending.get("model") or preset
 if wanted in by_id:
     st.session_state["predict_model"] = wanted
-    st.session_state["predict_model_auto"] = False
-if st.session_state.get("predict_model") not in by_id or \
-        st.session_state.get("predict_model_auto", "predict_model" not in st.session_state):
-    st.session_state["predict_model"] = default_id
-    st.session_state["predict_model_auto"] = True
+    st.session_state["predict_auto_model"] = None
+# "predict_auto_model": the model the page picked by itself; once someone picks one (here, a link, a
+# preset, or any code setting predict_model), the page stops following the language.
+chosen = st.session_state.get("predict_model")
+if chosen not in by_id or chosen == st.session_state.get("predict_auto_model"):
+    st.session_state["predict_model"] = st.session_state["predict_auto_model"] = default_id
 
 
 def model_chosen() -> None:
-    st.session_state["predict_model_auto"] = False
+    st.session_state["predict_auto_model"] = None
 
 
 def switch_model(other: str, text: str) -> None:
     """The other-language notice's button: that model, with the same text in its box."""
     st.session_state["predict_model"] = other
-    st.session_state["predict_model_auto"] = False
+    st.session_state["predict_auto_model"] = None
     st.session_state[f"predict_text_{other}"] = text
 
 

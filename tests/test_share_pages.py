@@ -139,6 +139,16 @@ def test_the_default_follows_a_language_switch_until_a_model_is_picked():
     assert at.selectbox(key="predict_model").value == "sst2-tiny"
 
 
+def test_a_model_set_from_outside_the_select_box_is_kept():
+    at = open_page(PREDICT, "en")
+    at.session_state["predict_model"] = "cifar10-cnn"                     # e.g. another page's code
+    at.run()
+    at.session_state["lang"] = "zh"
+    at.run()
+    ok(at)
+    assert at.selectbox(key="predict_model").value == "cifar10-cnn"
+
+
 def test_chinese_text_on_the_english_model_gets_a_notice_and_a_one_click_switch():
     at = open_page(PREDICT, "en")
     at.text_area(key="predict_text_sst2-tiny").input(GOOD_ZH).run()
