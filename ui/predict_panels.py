@@ -107,8 +107,10 @@ def rows_panel(model_id: str, predictor, examples, feature_label: Callable[[str]
                 f"{feature_label(c)} ({n}: {', '.join(check.unknown_values.get(c) or ['—'])})"
                 for c, n in check.unknown.items())), icon="⚠️")
         answers = list(out.columns[len(frame.columns):])                # the answers first on the page
+        scores = {c: st.column_config.ProgressColumn(c, min_value=0.0, max_value=1.0, format="percent")
+                  for c in answers[1:]}                                # classification: one score per class
         st.dataframe(out.head(PREVIEW_ROWS)[answers + list(out.columns[:len(frame.columns)])], hide_index=True,
-                     width="stretch")
+                     width="stretch", column_config=scores)
         if len(out) > PREVIEW_ROWS:
             st.caption(t("predict.batch.preview", n=PREVIEW_ROWS, total=fmt(len(out))))
         stem = Path(upload.name).stem or model_id
