@@ -268,7 +268,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import benchmark, speedups
+    from .bench import benchmark, contract_json, contract_rows, speedups
 
     batches = [int(b) for b in args.batches.split(",")] if args.batches else None
     engines = args.engines.split(",") if args.engines else None
@@ -278,11 +278,9 @@ def cmd_bench(args) -> int:
     result = benchmark(args.model, **kwargs)
     if args.report:
         Path(args.report).write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
-    contract = ("torch", "ort-cpu", "ort-cuda", "ort-int8")     # ort-cuda-host (GPU with host copies): --report only
-    rows = [{k: r[k] for k in ("engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput")}
-            for r in result["results"] if r["engine"] in contract]
+    rows = contract_rows(result)
     if args.json:
-        _print_json(rows)
+        sys.stdout.write(contract_json(result))
     else:
         print(_table([{k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
                      ["engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"]))

@@ -6,6 +6,9 @@ are cached with `st.cache_data`, ONNX Runtime predictors with
 `st.cache_resource` (keyed by model folder + the sha256 in its card), and the
 hands-on panel is a fragment, so moving a slider re-runs only the prediction.
 Every answer has an "Explain this prediction" expander (`ui/explain_view.py`).
+The chosen example lives in the address (`?example=` — a real row's index, a test
+image's number, or the text; `&dataset=` on pages with several datasets), so a link
+opens the page on it.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from bigmodel_core.domains import Chart, Domain, Showcase, slug
 from bigmodel_core.errors import BigModelError, DataError, ModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.paths import models_dir
-from ui import explain_view
+from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t
 from ui.layout import (
@@ -219,6 +222,7 @@ def render(domain_id: str) -> None:
     with head:
         page_header(dom.icon, t(f"domain.{dom.id}.title"), t(f"domain.{dom.id}.tagline"))
     _use_cases(dom)
+    _read_link(dom)
     show = _pick_showcase(dom)
     with action:
         if st.button(t("domain.train_button"), type="primary", key=f"train:{dom.id}", width="stretch",
@@ -231,6 +235,39 @@ def render(domain_id: str) -> None:
         model_panel(dom.id, show.dataset)
     with tab_data:
         _explorer(show)
+
+
+# ---------------------------------------------------------------------------- the example in the address
+
+LINK_KEYS = ("dataset", "example")
+MAX_LINK_TEXT = 1500                     # longer texts stay out of the address
+
+
+def _read_link(dom: Domain) -> None:
+    """A link opened in this session for the first time: its dataset now, its example for the panel to load."""
+    link = {k: st.query_params[k] for k in LINK_KEYS if k in st.query_params}
+    if not links.is_new(dom.id, link):
+        return
+    links.remember(dom.id, link)
+    if link.get("dataset") in dom.datasets and len(dom.showcases) > 1:
+        st.session_state[f"ds:{dom.id}"] = link["dataset"]
+    if "example" in link:
+        st.session_state[f"link_example:{dom.id}"] = link["example"]
+
+
+def _link_example(domain_id: str) -> str | None:
+    """The example a just-opened link asks for (once)."""
+    return st.session_state.pop(f"link_example:{domain_id}", None)
+
+
+def _publish(domain_id: str, show: Showcase, example=None) -> None:
+    """Put the dataset (on pages with several) and the chosen example in the address, keeping the rest."""
+    params = {}
+    if len(domains.get(domain_id).showcases) > 1:
+        params["dataset"] = show.dataset
+    if example is not None and len(str(example)) <= MAX_LINK_TEXT:
+        params["example"] = str(example)
+    links.publish(domain_id, params, lambda k: k in LINK_KEYS)
 
 
 def _pick_showcase(dom: Domain) -> Showcase:
@@ -580,11 +617,11 @@ def model_panel(domain_id: str, dataset: str) -> None:
         return
     try:
         if show.task == "tabular":
-            _tabular_panel(show, entries, missing)
+            _tabular_panel(show, entries, missing, domain_id)
         elif show.task == "image":
-            _image_panel(show, entries, missing)
+            _image_panel(show, entries, missing, domain_id)
         else:
-            _text_panel(show, entries, missing)
+            _text_panel(show, entries, missing, domain_id)
     except BigModelError as exc:
         show_error(exc)
 
@@ -748,7 +785,7 @@ def _coerce(spec: dict, value):
     return widget_value(spec, value)
 
 
-def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
+def _tabular_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
     entry = entries[0]
     card = entry.card
     try:
@@ -756,6 +793,9 @@ def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
     except DataError:
         data = None
     specs = _form_specs(show, card, data)
+    wanted = _link_example(domain_id)
+    if wanted is not None and data is not None and str(wanted).isdigit() and int(wanted) < len(data["frame"]):
+        _load_row(data, entry.id, specs, int(wanted))
     for spec in specs:
         st.session_state.setdefault(_widget_key(entry.id, spec["name"]), spec["default"])
     left, right = st.columns([5, 4], gap="large")
@@ -785,10 +825,11 @@ def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
     for spec in specs:
         value = st.session_state[_widget_key(entry.id, spec["name"])]
         row[spec["name"]] = model_value(spec, value)                 # display units (°C, %) → model units
-    truth = None
+    truth = example = None
     loaded = st.session_state.get(f"loaded:{entry.id}")
     if loaded and all(st.session_state.get(_widget_key(entry.id, n)) == v for n, v in loaded["values"].items()):
-        truth = loaded["truth"]
+        truth, example = loaded["truth"], loaded.get("row")
+    _publish(domain_id, show, example)
     with right:
         st.markdown(f"##### {t('domain.result_title')}")
         _results(show, [entry], pd.DataFrame([row]), truth, missing)
@@ -811,7 +852,12 @@ def _load_example(dataset: str, model_id: str, specs: list[dict]) -> None:
     data = tabular_data(dataset)
     counter = st.session_state.get(f"draw:{model_id}", 0) + 1
     st.session_state[f"draw:{model_id}"] = counter
-    row = data["frame"].iloc[int(np.random.default_rng(counter).choice(data["test"]))]
+    _load_row(data, model_id, specs, int(np.random.default_rng(counter).choice(data["test"])))
+
+
+def _load_row(data: dict, model_id: str, specs: list[dict], index: int) -> None:
+    """Put row `index` of the data into the form, remembering its true answer and its index (for the address)."""
+    row = data["frame"].iloc[index]
     values = {}
     for spec in specs:
         if spec["name"] in row.index:
@@ -820,7 +866,7 @@ def _load_example(dataset: str, model_id: str, specs: list[dict]) -> None:
             values[spec["name"]] = value
     target = row[data["target"]]
     truth = data["class_names"][int(target)] if data["class_names"] else float(target)
-    st.session_state[f"loaded:{model_id}"] = {"values": values, "truth": truth}
+    st.session_state[f"loaded:{model_id}"] = {"values": values, "truth": truth, "row": index}
 
 
 def _reset_form(model_id: str, specs: list[dict]) -> None:
@@ -831,7 +877,7 @@ def _reset_form(model_id: str, specs: list[dict]) -> None:
 
 # ---------------------------------------------------------------------------- images
 
-def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
+def _image_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
     """A gallery of real test images (each model's answers, mistakes marked) or an upload; then the answer."""
     from bigmodel_core.gallery import answer
     from bigmodel_core.preprocess import prepare_images
@@ -839,7 +885,12 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
 
     spec = entries[0].card["preprocessing"]
     seen = (spec["width"], spec["height"])
-    truth, source = None, None
+    truth, source, example = None, None, None
+    pick = f"gallery:{show.dataset}"
+    wanted = _link_example(domain_id)
+    if wanted is not None and str(wanted).isdigit():                 # a link to gallery image no. N (from 1)
+        st.session_state[f"imgsrc:{show.dataset}"] = "test"
+        st.session_state[f"{pick}:pick"] = max(1, int(wanted)) - 1
     mode = st.radio(t("domain.image_source"), ["test", "upload"], horizontal=True, key=f"imgsrc:{show.dataset}",
                     format_func={m: t(f"domain.image_{m}") for m in ("test", "upload")}.get)
     if mode == "test":
@@ -853,7 +904,8 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
             return
         answers = [(_short_name(entry), entry.card, answer(predictor(str(entry.folder), entry.card["sha256"]), gal))
                    for entry in entries]
-        idx = gallery_view.render(f"gallery:{show.dataset}", gal, answers, per_row=6)
+        idx = gallery_view.render(pick, gal, answers, per_row=6)
+        example = idx + 1
         source = gal.images[idx]
         truth = gal.class_names[int(gal.labels[idx])]
     left, right = st.columns([1, 2], gap="large")
@@ -870,6 +922,7 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
             else:
                 source = upload.getvalue()
                 _show_image(source, seen)
+    _publish(domain_id, show, example)
     with right:
         st.markdown(f"##### {t('domain.result_title')}")
         if source is None:
@@ -912,8 +965,11 @@ def _show_image(source, seen: tuple[int, int]) -> None:
 
 # ---------------------------------------------------------------------------- texts
 
-def _text_panel(show: Showcase, entries, missing: list[str]) -> None:
+def _text_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
     key = f"text:{show.dataset}"
+    wanted = _link_example(domain_id)
+    if wanted is not None:                                             # a link to this text
+        st.session_state[key] = str(wanted)
     st.session_state.setdefault(key, show.examples[0] if show.examples else "")
     st.markdown(f"##### {t('domain.inputs_title')}")
     if show.examples:
@@ -924,6 +980,7 @@ def _text_panel(show: Showcase, entries, missing: list[str]) -> None:
     b1.button(t("domain.classify"), type="primary", key=f"go:{show.dataset}")
     b2.button(t("domain.random_text"), on_click=_real_text, args=(show,), key=f"realtext:{show.dataset}")
     text = st.session_state.get(key, "")
+    _publish(domain_id, show, text if text.strip() else None)
     drawn = st.session_state.get(f"truth:{show.dataset}")
     truth = drawn["truth"] if drawn and drawn["text"] == text else None
     if isinstance(drawn, dict) and drawn.get("error"):

@@ -2,7 +2,9 @@
 
 Plain functions (no widgets), so the predict page's logic can be tested
 without a browser: `predict_image`, `predict_texts` and `predict_row` return a
-`Result` with the labels, probabilities, execution provider and latency.
+`Result` with the labels, probabilities, execution provider and latency;
+`link_params` / `row_from_link` / `example_from_link` turn a prediction into the
+page's query parameters and back (a shareable link).
 """
 from __future__ import annotations
 
@@ -257,8 +259,93 @@ def form_specs(features: list[dict], dataset: str) -> dict[str, dict]:
     return {f["name"]: feature_widget_spec(f, scale.get(f["name"], 1.0)) for f in features}
 
 
+def snap_feature_value(w: dict, value):
+    """`value` (a data cell or URL text) as a valid value of the widget `w`, or None when it cannot be one."""
+    if w["kind"] == "select":
+        value = str(value)
+        if value not in w["options"]:                    # 1.0 in a URL or a float column for the category "1"
+            try:
+                number = float(value)
+            except ValueError:
+                return None
+            value = str(int(number)) if number.is_integer() else value
+        return value if value in w["options"] else None
+    if w["kind"] != "slider":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(number):
+        return None
+    number = min(max(number, w["min"]), w["max"])
+    return int(round(number)) if w["integer"] else round(round(number / w["step"]) * w["step"], 10)
+
+
 def predict_row(predictor, values: dict) -> Result:
     return run(predictor, pd.DataFrame([values]))
+
+
+# ============================================================================ shareable links
+
+LINK_KEYS = ("model", "text", "example")     # the predict page's own query parameters (besides f.<feature>)
+FEATURE_PREFIX = "f."                        # a tabular form's values: ?f.bmi=0.05&f.sex=2
+MAX_LINK_TEXT = 1500                         # longer texts are left out of the address
+
+
+def is_link_key(key: str) -> bool:
+    return key in LINK_KEYS or key.startswith(FEATURE_PREFIX)
+
+
+def link_part(params: dict) -> dict[str, str]:
+    """The query parameters that describe a prediction (the language and anything else left out)."""
+    return {k: str(v) for k, v in params.items() if is_link_key(k)}
+
+
+def url_value(value) -> str:
+    """A form value as URL text: whole numbers without '.0', other numbers as short as they stay exact."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(round(float(value), 10))
+    return str(value)
+
+
+def link_params(model_id: str, *, text: str | None = None, example: int | None = None,
+                row: dict | None = None) -> dict[str, str]:
+    """The query parameters that restore a prediction: the model, and its text, real example or form values."""
+    params = {"model": model_id}
+    if text is not None and len(text) <= MAX_LINK_TEXT:
+        params["text"] = text
+    if example is not None:
+        params["example"] = str(int(example))
+    for name, value in (row or {}).items():
+        params[FEATURE_PREFIX + name] = url_value(value)
+    return params
+
+
+def row_from_link(features: list[dict], params: dict) -> dict:
+    """Form values from a link's f.<feature> parameters, each snapped to its widget (unusable ones skipped)."""
+    values = {}
+    for feat in features:
+        raw = params.get(FEATURE_PREFIX + feat["name"])
+        if raw is None:
+            continue
+        value = snap_feature_value(feature_widget_spec(feat), raw)
+        if value is not None:
+            values[feat["name"]] = value
+    return values
+
+
+def example_from_link(params: dict, n: int) -> int | None:
+    """A link's real-example index when it is one of the `n` examples."""
+    try:
+        i = int(str(params.get("example", "")).strip())
+    except ValueError:
+        return None
+    return i if 0 <= i < n else None
 
 
 # ============================================================================ charts
