@@ -293,17 +293,19 @@ def test_a_form_link_with_bad_values_keeps_the_good_ones():
 
 
 def test_an_image_link_restores_the_real_example_and_answers():
+    from bigmodel_core import gallery as G
+
     model_id = "cifar10-cnn"
-    data = examples.load(model_id)
+    entry = registry.load(model_id)
+    shown = G.for_model(entry.folder, entry.card)                 # the gallery the page shows (test images)
     at = open_page(PREDICT, "en", {"model": model_id, "example": "4"})
     assert at.segmented_control(key=f"predict_src_{model_id}").value == "example"
-    truth = data.class_names[data.labels[4]]
-    captions = [c for el in at.get("image") for c in el.captions]
-    assert f"True answer: **{truth}**" in captions
-    expected = predictor(model_id).predict([data.images[4]])[0].label
+    truth = shown.class_names[int(shown.labels[4])]
+    assert f"True answer: **{truth}**" in [c.value for c in at.caption]
+    expected = predictor(model_id).predict([shown.images[4]])[0].label
     assert labels(at) == [expected]
-    at.button(key=f"predict_next_{model_id}").click().run()               # another example: the address follows
-    assert at.query_params["example"] == str(at.session_state[f"predict_ex_{model_id}"])
+    at.button(key=f"predict_gallery_{model_id}:tile:7").click().run()    # another picture: the address follows
+    assert at.query_params["example"] == "7"
     at.segmented_control(key=f"predict_src_{model_id}").set_value("upload").run()
     assert "example" not in at.query_params and at.query_params["model"] == model_id
 
@@ -447,14 +449,15 @@ def test_a_domain_link_chooses_the_dataset():
 
 
 def test_a_domain_test_image_lives_in_the_address():
+    pick = "gallery:cifar10-images:pick"                       # the gallery's chosen tile (from 0; links from 1)
     at = open_page(DOMAIN["public-safety"], "en", {"example": "7"})
-    assert at.slider(key="imgidx:cifar10-images").value == 7
+    assert at.session_state[pick] == 6
     first = [m.value for m in domain_metrics(at)]
     assert first and at.query_params["example"] == "7"
-    at.slider(key="imgidx:cifar10-images").set_value(9).run()
+    at.button(key="gallery:cifar10-images:tile:8").click().run()
     assert at.query_params["example"] == "9"
     again = open_page(DOMAIN["public-safety"], "en", {"example": "7"})
-    assert again.slider(key="imgidx:cifar10-images").value == 7
+    assert again.session_state[pick] == 6
     assert [m.value for m in domain_metrics(again)] == first
     at.radio(key="imgsrc:cifar10-images").set_value("upload").run()         # an upload is not in the address
     assert "example" not in at.query_params
