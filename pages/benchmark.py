@@ -13,7 +13,8 @@ from bigmodel_core.runtime import default_threads, gpu_usable
 from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
 from ui.i18n import t
-from ui.layout import PAGE_ICONS, chart, empty_state, fact_cards, fmt, fmt_bytes, metric_cards, metric_name, page_header, show_error
+from ui.layout import (PAGE_ICONS, chart, empty_state, fact_cards, fmt, fmt_bytes, metric_cards, metric_name, model_title,
+                       page_header, show_error)
 
 BATCHES = [1, 8, 64, 256]
 
@@ -52,7 +53,7 @@ if wanted in ids and links.is_new("benchmark", {"model": wanted}):      # a link
     st.session_state["bench_model"] = wanted
 if st.session_state.get("bench_model") not in ids:
     st.session_state["bench_model"] = "sst2-tiny" if "sst2-tiny" in ids else ids[0]
-model_id = st.selectbox(t("bench.model"), ids, format_func=lambda i: f"{by_id[i].card.get('title', i)}  ·  {i}",
+model_id = st.selectbox(t("bench.model"), ids, format_func=lambda i: f"{model_title(by_id[i].card)}  ·  {i}",
                         key="bench_model")
 links.publish("benchmark", {"model": model_id}, lambda k: k == "model")
 entry = by_id[model_id]

@@ -20,6 +20,8 @@ from ui.layout import (
     label_text,
     metric_cards,
     metric_name,
+    model_notes,
+    model_title,
     page_header,
     style,
     tr,
@@ -182,12 +184,12 @@ chart(style(fig, t("models.chart_title"), t("models.chart_y"), None, height=110 
 st.subheader(f"🪪 {t('models.detail_title')}")
 ids = [e.id for e in shown]
 pick = st.selectbox(t("models.pick"), ids, key="models_pick",
-                    format_func=lambda i: f"{i} — {next(e for e in shown if e.id == i).card.get('title', '')}")
+                    format_func=lambda i: f"{i} — {model_title(next(e for e in shown if e.id == i).card)}")
 entry = next(e for e in shown if e.id == pick)
 card = entry.card
 main = _main_metric(card)
 test = (card.get("metrics") or {}).get("test") or {}
-st.markdown(f"#### {card.get('title') or entry.id}")
+st.markdown(f"#### {model_title(card) or entry.id}")
 st.markdown(headline(card))                                   # the headline first; caveats come last
 st.caption(" · ".join(part for part in [
     t("models.kind_shipped") if card.get("shipped") else t("models.kind_trained"),
@@ -259,7 +261,7 @@ with right:
 # --- caveats, after the headline and the numbers ---------------------------------------------
 caveats = ([t(f"models.history_part.{hist['part']}")] if hist.get("part") in ("transformer", "first-member") else [])
 if card.get("notes"):
-    caveats.insert(0, card["notes"])
+    caveats.insert(0, model_notes(card))
 if caveats:
     st.markdown(f"##### 📝 {t('models.notes_title')}")
     for note in caveats:

@@ -26,7 +26,8 @@ from ui import domain_page, explain_view, links
 from ui import predict_panels as panels
 from ui import predict_tools as P
 from ui.i18n import current, t
-from ui.layout import TASK_ICONS, chart, empty_state, fmt, label_text, metric_name, page_header, show_error, tr
+from ui.layout import (TASK_ICONS, chart, empty_state, fmt, label_text, metric_name, model_title, page_header,
+                       show_error, tr)
 
 try:                                    # importable only inside a Streamlit run (or AppTest)
     from streamlit_drawable_canvas import st_canvas
@@ -117,7 +118,7 @@ def publish(params: dict) -> None:
 
 def model_label(model_id: str) -> str:
     card = by_id[model_id].card
-    return f"{TASK_ICONS.get(card['task'], '🧩')} {card.get('title') or model_id}  ·  {model_id}"
+    return f"{TASK_ICONS.get(card['task'], '🧩')} {model_title(card) or model_id}  ·  {model_id}"
 
 
 pick, share = st.columns([5, 1], vertical_alignment="bottom")
@@ -195,7 +196,7 @@ if card["task"] == "image":
     def familiarity(x):
         return gallery_view.familiarity(entry.folder, card, x)
 
-    short_name = (card.get("title") or model_id).split(" — ")[0]
+    short_name = (model_title(card) or model_id).split(" — ")[0]
 
     sources = (["draw"] if digit and st_canvas is not None else []) + (["example"] if gallery else []) + \
         ["upload", "camera"]

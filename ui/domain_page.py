@@ -44,6 +44,7 @@ from ui.layout import (
     fmt,
     label_text,
     metric_name,
+    model_title,
     page_header,
     provider_caption,
     show_error,
@@ -632,7 +633,7 @@ def _model_line(entry) -> None:
     key = primary_metric(problem, len(labels) or None)
     test = (card.get("metrics") or {}).get("test") or {}
     value = test.get(key)
-    st.markdown(f"**{card.get('title') or entry.id}**")
+    st.markdown(f"**{model_title(card) or entry.id}**")
     st.caption(t("domain.model_line", params=fmt(card.get("parameters")), metric=metric_name(key),
                  value=fmt(value), model=entry.id))
 
@@ -940,7 +941,7 @@ def _image_panel(show: Showcase, entries, missing: list[str], domain_id: str) ->
 
 def _short_name(entry) -> str:
     """A model's title without its dataset ("Small CNN — CIFAR-10 photos" → "Small CNN")."""
-    return (entry.card.get("title") or entry.id).split(" — ")[0].split(" (")[0]
+    return (model_title(entry.card) or entry.id).split(" — ")[0].split(" (")[0].split("（")[0]
 
 
 def _show_image(source, seen: tuple[int, int]) -> None:

@@ -1,0 +1,92 @@
+"""No 中文 page shows an English sentence: no run of four or more English words outside code, ids and
+proper names (the papers a dataset's citation names). Shipped models' titles and notes are translated,
+and the English copies in the locale tables are the cards' own words."""
+import json
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bigmodel_core import catalog, domains
+from bigmodel_core.paths import PROJECT_ROOT
+from tests.test_app import APP, DOMAIN_PAGES
+from ui.i18n import table
+
+PAGES = [None, "pages/concepts.py", "pages/playground.py", "pages/train.py", "pages/predict.py", "pages/models.py",
+         "pages/benchmark.py", "pages/onnx_inspector.py", *DOMAIN_PAGES.values()]
+ENGLISH = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z']*(?:[ ,;:()]+[A-Za-z][A-Za-z']*){3,}")
+PROPER_NAMES = [info.citation for info in catalog.list_datasets()]      # paper titles stay as published
+CARDS = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+         for p in sorted((PROJECT_ROOT / "models").glob("*/card.json"))}
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """What the page shows in words: text elements, widget labels, options and help."""
+    texts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "error", "info", "success",
+                 "metric", "button", "expander", "selectbox", "radio", "toggle", "slider", "select_slider",
+                 "checkbox", "tabs"):
+        for el in getattr(at, kind, []):
+            for attr in ("value", "label", "delta", "help", "placeholder"):
+                value = getattr(el, attr, None)
+                if isinstance(value, str):
+                    texts.append(value)
+            if kind in ("selectbox", "radio"):
+                texts += [str(o) for o in el.options]
+    return texts
+
+
+def english_runs(text: str) -> list[str]:
+    text = re.sub(r"\]\([^)]*\)", "]", text)                 # a link's target is not shown
+    text = re.sub(r"`[^`]*`", "", text)                       # code and ids
+    for name in PROPER_NAMES:
+        text = text.replace(name, "")
+    return [m.group(0) for m in ENGLISH.finditer(text)]
+
+
+def open_zh(page: str | None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["lang"] = "zh"
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_detector_finds_an_english_sentence():
+    assert english_runs("模型：The three derived columns are the physics") == ["The three derived columns are the physics"]
+    assert english_runs("运行在 ONNX Runtime CPU 上") == []            # product names of three words or fewer pass
+    assert english_runs("出处：Krizhevsky 2009, Learning Multiple Layers of Features from Tiny Images") == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_chinese_page_shows_an_english_sentence(page):
+    at = open_zh(page)
+    found = sorted({run for text in shown_texts(at) for run in english_runs(text)})
+    assert not found, found
+
+
+@pytest.mark.parametrize("model_id", sorted(CARDS))
+def test_every_shipped_model_card_reads_in_chinese(model_id):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["lang"] = "zh"
+    at.session_state["models_pick"] = model_id                 # the card the page shows in full
+    at.run()
+    at.switch_page("pages/models.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="models_pick").value == model_id
+    found = sorted({run for text in shown_texts(at) for run in english_runs(text)})
+    assert not found, found
+
+
+def test_english_copies_of_model_texts_are_the_cards_own():
+    en, zh = table("en"), table("zh")
+    for model_id, card in CARDS.items():
+        assert en[f"model.{model_id}.title"] == card["title"] and zh[f"model.{model_id}.title"] != card["title"]
+        if card.get("notes"):
+            assert en[f"model.{model_id}.notes"] == card["notes"]
+            assert re.search(r"[\u4e00-\u9fff]", zh[f"model.{model_id}.notes"])
+    for info in catalog.list_datasets():
+        assert en[f"domain.ds.{info.id}.licence"] == info.licence
+    assert domains.DOMAINS                                       # (the domain pages are covered above)
