@@ -20,6 +20,7 @@ from bigmodel_core.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError, ModelError
 from bigmodel_core.paths import models_dir
 from bigmodel_core.zoo import architectures_for
+from ui import live_chart
 from ui import studio as S
 from ui.data_panel import download_panel
 from ui.i18n import t
@@ -302,7 +303,8 @@ def live_panel(job_id: str) -> None:
                   disabled=snap["status"] == J.STOPPING, width="stretch", help=t("train.stop_help"))
         if snap["status"] == J.STOPPING:
             st.caption(t("jobs.stopping"))
-    chart(S.curves_figure(snap["events"], uirevision=job_id), key=f"curves_{job_id}")
+    # one chart, mounted once and redrawn in place every second (st.plotly_chart would be re-created: blank)
+    live_chart.show(S.curves_figure(snap["events"], uirevision=job_id), key=f"curves_{job_id}")
 
 
 # ============================================================================ results (right column)
@@ -465,6 +467,8 @@ with panel:
         empty_state(t("train.empty"), icon="📈")
         st.markdown(t("train.how"))
     elif job.active:
-        live_panel(job.id)
+        st.html(S.LIVE_PANEL_CSS)
+        with st.container(key="train_live"):
+            live_panel(job.id)
     else:
         results_panel(job)

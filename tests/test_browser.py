@@ -152,10 +152,8 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     page.locator(".st-key-train_start button").click()
     stop = page.locator("[class*='st-key-stop_'] button").first
     expect(stop).to_be_visible(timeout=60_000)
-    plot = page.locator(".js-plotly-plot").first
-    expect(plot).to_be_visible(timeout=30_000)
-    points = lambda: page.evaluate(  # noqa: E731 - steps drawn in the loss curve right now
-        "() => { const g = document.querySelector('.js-plotly-plot'); return g && g.data && g.data[0] ? g.data[0].x.length : 0 }")
+    expect(page.frame_locator(LIVE_CHART).locator(".js-plotly-plot")).to_be_visible(timeout=30_000)
+    points = lambda: live_chart(page)["points"]  # noqa: E731 - steps drawn in the loss curve right now
     first = points()
     page.screenshot(path=str(ARTIFACTS / "train-live.png"), full_page=True)
     deadline = time.monotonic() + 30
@@ -170,6 +168,30 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     assert time.monotonic() - t0 < 15
     wait_idle(page)
     assert_healthy(page, "train-stopped")
+
+
+LIVE_CHART = 'iframe[title*="live_chart"]'          # the training studio's live chart (ui/live_chart.py)
+LOOK = """() => {
+  const frame = document.querySelector('IFRAME');
+  const results = [...document.querySelectorAll('[data-testid="stMain"] h3')].some(h => h.innerText.includes('🏁'));
+  if (!frame) return {present: false, results: results, points: 0, val_points: 0};
+  let opacity = 1;
+  for (let e = frame; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+  const box = frame.getBoundingClientRect();
+  const graph = frame.contentDocument && frame.contentDocument.querySelector('.js-plotly-plot');
+  const traces = graph && graph.data ? graph.data : [];
+  const drawn = graph ? [...graph.querySelectorAll('.scatterlayer .trace path')]
+      .filter(p => (p.getAttribute('d') || '').length > 2).length : 0;
+  return {present: true, results: results, height: box.height, width: box.width, opacity: opacity,
+          shown: getComputedStyle(frame).display !== 'none' && getComputedStyle(frame).visibility !== 'hidden',
+          points: traces.length ? (traces[0].x || []).length : 0, drawn: drawn,
+          val_points: Math.max(0, ...traces.filter(t => t.xaxis === 'x2').map(t => (t.x || []).length))};
+}""".replace("IFRAME", LIVE_CHART)
+
+
+def live_chart(page) -> dict:
+    """What the live chart shows right now: there at full size and opacity, with drawn points (one look)."""
+    return page.evaluate(LOOK)
 
 
 def test_upload_a_shipped_onnx_file_and_run_it(app_url, browser_page):

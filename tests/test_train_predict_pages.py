@@ -133,7 +133,8 @@ def test_live_panel_stop_button_stops_and_results_follow(registry_copy):
               and J.manager().jobs_for(OWNER)[-1].latest("batch_end") is not None, 60)
     assert "📈" in " ".join(texts(at, "subheader"))
     assert at.get("progress")                                                 # progress bar with time left
-    assert at.get("plotly_chart")                                             # live curves
+    [curves] = at.get("component_instance")                                   # live curves: one chart
+    assert curves.proto.component_name.endswith("live_chart")
     assert at.button(key="train_start").disabled, "one training per session at a time"
     job = J.manager().jobs_for(OWNER)[-1]
     again = page(TRAIN)                                   # the page opened anew (page switch, rerun): same job

@@ -1,0 +1,109 @@
+"""The training studio as people see it: a live chart that stays put, an honest time left, a free model id,
+a "How it works" that reads as text (issue 14).
+
+AppTests run pages/train.py on its own. The live-panel tests feed the page a job whose events a
+test releases one batch at a time (a fake runner), so nothing depends on how fast this machine is.
+"""
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from bigmodel_core import jobs as J
+from bigmodel_core.pipeline import TrainSpec
+from bigmodel_core.training import TrainConfig, TrainEvent
+from ui import studio as S
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = str(ROOT / "pages" / "train.py")
+LOCALES = {lang: json.loads((ROOT / "ui" / "locales" / f"{lang}.json").read_text(encoding="utf-8"))
+           for lang in ("en", "zh")}
+OWNER = "studio-tester"
+
+
+def page(lang="en", **state):
+    at = AppTest.from_file(TRAIN, default_timeout=90)
+    at.session_state["lang"] = lang
+    at.session_state["test_owner"] = OWNER
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+class Scripted:
+    """A job runner that emits the events a test hands it, then returns when told to finish."""
+
+    def __init__(self):
+        self.todo, self.emitted, self.finish = [], threading.Event(), threading.Event()
+        self.lock = threading.Condition()
+
+    def emit(self, *events):
+        with self.lock:
+            self.todo.extend(events)
+            self.emitted.clear()
+            self.lock.notify_all()
+        assert self.emitted.wait(10), "the runner did not take the events"
+
+    def __call__(self, spec, data, callbacks, on_trainer):
+        while not self.finish.is_set():
+            with self.lock:
+                self.lock.wait_for(lambda: self.todo or self.finish.is_set(), timeout=0.05)
+                batch, self.todo = self.todo, []
+            for ev in batch:
+                for fn in callbacks.get(ev.kind, []):
+                    fn(ev)
+            if batch:
+                self.emitted.set()
+        raise J._Cancelled()                      # ends as "stopped": nothing to score
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    runner = Scripted()
+    mgr = J.JobManager(max_running=1, runner=runner)
+    monkeypatch.setattr(J, "_MANAGER", mgr)
+    monkeypatch.setattr(S, "session_owner", lambda: st.session_state.get("test_owner", "local"))
+    job_id = mgr.submit(OWNER, TrainSpec("breast-cancer", "mlp", TrainConfig(epochs=3, batch_size=16)),
+                        label="breast-cancer · mlp")
+    yield runner, mgr, job_id
+    runner.finish.set()
+    mgr.cleanup(OWNER)
+
+
+def batches(first, last, epoch=1, eta=None):
+    return [TrainEvent("batch_end", epoch, 3, s, 30, loss=1.0 / s, elapsed_s=0.1 * s,
+                       eta_s=eta if eta is not None else 0.1 * (30 - s)) for s in range(first, last + 1)]
+
+
+def live_curves(at):
+    """(element id, figure) of the live chart; fails when there is not exactly one."""
+    [curves] = at.get("component_instance")
+    return curves.proto.id, json.loads(json.loads(curves.proto.json_args)["figure"])
+
+
+# ============================================================================ the live chart
+
+def test_the_live_chart_is_one_element_that_keeps_its_identity_and_grows(scripted):
+    runner, mgr, job_id = scripted
+    runner.emit(*batches(1, 8))
+    at = page()
+    chart_id, fig = live_curves(at)
+    assert len(fig["data"][0]["x"]) == 8
+    assert not at.get("plotly_chart"), "the live panel must not use st.plotly_chart (re-created: blank)"
+    runner.emit(*batches(9, 10), TrainEvent("epoch_end", 1, 3, 10, 30, loss=0.3, val={"accuracy": 0.9},
+                                            elapsed_s=1.0, eta_s=2.0))
+    runner.emit(*batches(11, 14, epoch=2))
+    at.run()
+    same_id, fig = live_curves(at)
+    # Streamlit keys a plotly chart by a hash of its whole figure, so the browser re-created it each
+    # second; the live chart keeps one identity and only its figure changes
+    assert same_id == chart_id
+    assert len(fig["data"][0]["x"]) == 14
+    val = [tr for tr in fig["data"] if tr.get("xaxis") == "x2"]
+    assert val and val[0]["y"] == [0.9]                                     # the validation curve after epoch 1
+    assert fig["layout"]["uirevision"] == job_id                            # a zoom survives the redraws
