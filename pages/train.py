@@ -286,10 +286,12 @@ def live_panel(job_id: str) -> None:
         return
     elif last is None:
         st.progress(0.0, text=t("jobs.preparing"))
+    elif last["kind"] == "train_end":              # the epochs are done; the model is scored on the test split
+        st.progress(1.0, text=t("jobs.finishing", left=S.fmt_duration(S.time_left(last))))
     else:
         st.progress(frac, text=t("jobs.progress", epoch=last["epoch"], epochs=last["epochs"], step=last["step"],
                                  total=last["total_steps"], percent=f"{frac:.0%}",
-                                 left=S.fmt_duration(last.get("eta"))))
+                                 left=S.fmt_duration(S.time_left(last))))
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1.2])
     batch = job.latest("batch_end")
     epoch = job.latest("epoch_end")

@@ -86,6 +86,11 @@ def live_curves(at):
     return curves.proto.id, json.loads(json.loads(curves.proto.json_args)["figure"])
 
 
+def progress_text(at):
+    [bar] = at.get("progress")
+    return bar.proto.text
+
+
 # ============================================================================ the live chart
 
 def test_the_live_chart_is_one_element_that_keeps_its_identity_and_grows(scripted):
@@ -107,3 +112,16 @@ def test_the_live_chart_is_one_element_that_keeps_its_identity_and_grows(scripte
     val = [tr for tr in fig["data"] if tr.get("xaxis") == "x2"]
     assert val and val[0]["y"] == [0.9]                                     # the validation curve after epoch 1
     assert fig["layout"]["uirevision"] == job_id                            # a zoom survives the redraws
+
+
+def test_the_progress_shows_the_estimate_and_the_final_scoring(scripted):
+    runner, mgr, job_id = scripted
+    runner.emit(*batches(1, 5, eta=95.0))
+    at = page()
+    text = progress_text(at)
+    assert "Epoch 1/3" in text and "step 5/30" in text and "1 min" in text and "left" in text, text
+    runner.emit(TrainEvent("train_end", 3, 3, 30, 30, elapsed_s=3.0, eta_s=40.0))
+    at.run()
+    assert "scoring the model on the test split" in progress_text(at)
+    zh = page("zh")
+    assert "测试集" in progress_text(zh) and "约剩" in progress_text(zh)

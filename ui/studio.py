@@ -7,6 +7,7 @@ the charts and tables can be tested without a browser. Training itself runs in
 from __future__ import annotations
 
 import io
+import time
 from typing import Callable
 
 import numpy as np
@@ -115,6 +116,17 @@ def fmt_duration(seconds, tr: Callable = _t) -> str:
     if s < 60:
         return tr("jobs.seconds", s=s)
     return tr("jobs.minutes", m=s // 60, s=f"{s % 60:02d}")
+
+
+def time_left(event: dict | None, now: float | None = None) -> float | None:
+    """Seconds left at `now` (default: the wall clock): the estimate `event` carried, less the time since it came.
+
+    The page redraws every second while events may come seldom (a long validation pass), so the
+    shown time keeps counting down between them. None while there is no estimate yet."""
+    if event is None or event.get("eta") is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, event["eta"] - max(0.0, now - event.get("time", now)))
 
 
 def progress_of(events: list[dict]) -> tuple[float, dict | None]:
