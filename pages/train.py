@@ -363,7 +363,8 @@ def export_section(job_id: str, trained) -> None:
     st.subheader(f"📦 {t('train.export.title')}")
     st.caption(t("train.export.about"))
     key = f"train_model_id_{job_id}"
-    st.session_state.setdefault(key, S.suggested_id(trained.spec.dataset, trained.spec.architecture))
+    if key not in st.session_state:                  # a fresh id: never one a shipped or trained model has
+        st.session_state[key] = S.suggested_id(trained.spec.dataset, trained.spec.architecture, taken=S.id_taken)
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     model_id = c1.text_input(t("train.export.id"), key=key, max_chars=64, help=t("train.export.id_help")).strip()
     ok = True

@@ -125,3 +125,48 @@ def test_the_progress_shows_the_estimate_and_the_final_scoring(scripted):
     assert "scoring the model on the test split" in progress_text(at)
     zh = page("zh")
     assert "测试集" in progress_text(zh) and "约剩" in progress_text(zh)
+
+
+# ============================================================================ the suggested model id
+
+def finished_job(dataset="breast-cancer"):
+    mgr = J.manager()
+    job_id = mgr.submit(OWNER, TrainSpec(dataset, "mlp", TrainConfig(epochs=1, batch_size=64), {"hidden": [8]}),
+                        label=f"{dataset} · mlp")
+    job = mgr.wait(job_id, 120)
+    assert job.status == J.DONE, job.error
+    return job_id
+
+
+@pytest.fixture
+def own_jobs(monkeypatch):
+    monkeypatch.setattr(S, "session_owner", lambda: st.session_state.get("test_owner", "local"))
+    yield
+    J.manager().cleanup(OWNER)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_suggested_id_is_free_in_the_shipped_registry_and_save_is_enabled(own_jobs, monkeypatch, lang):
+    monkeypatch.delenv("BIGMODEL_MODELS_DIR", raising=False)          # the models that ship with the app
+    assert (ROOT / "models" / "breast-cancer-mlp" / "card.json").is_file()
+    at = page(lang, train_job=finished_job())
+    [box] = [w for w in at.text_input if w.key.startswith("train_model_id_")]
+    assert box.value == "breast-cancer-mlp-2"
+    assert not (ROOT / "models" / box.value).exists()
+    assert not at.error, [e.value for e in at.error]                    # no red "shipped model" box
+    [save] = [b for b in at.button if (b.key or "").startswith("export_")]
+    assert not save.disabled
+
+
+def test_the_suggested_id_skips_every_taken_one():
+    taken = {"breast-cancer-mlp", "breast-cancer-mlp-2", "breast-cancer-mlp-3"}
+    assert S.suggested_id("breast-cancer", "mlp", taken=taken.__contains__) == "breast-cancer-mlp-4"
+    assert S.suggested_id("upload:My Data.csv", "mlp") == "my-data-mlp"
+    long = S.suggested_id("x" * 80, "mlp", taken=lambda i: len(i) > 20 and not i.endswith("-2"))
+    assert long.endswith("-2") and len(long) <= 64
+
+
+def test_id_taken_sees_shipped_and_trained_models(tmp_path):
+    (tmp_path / "mine").mkdir()
+    assert S.id_taken("mine", tmp_path) and not S.id_taken("yours", tmp_path)
+    assert S.id_taken("breast-cancer-mlp", ROOT / "models")

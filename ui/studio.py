@@ -7,7 +7,9 @@ the charts and tables can be tested without a browser. Training itself runs in
 from __future__ import annotations
 
 import io
+import itertools
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -304,13 +306,28 @@ def metric_rows(trained) -> list[dict]:
     return rows
 
 
-def suggested_id(dataset: str, arch: str) -> str:
-    """A valid registry id from the dataset and architecture ('upload:My data.csv' + mlp → 'my-data-mlp')."""
+def suggested_id(dataset: str, arch: str, taken: Callable[[str], bool] = lambda model_id: False) -> str:
+    """A valid registry id from the dataset and architecture that no model has yet.
+
+    'upload:My data.csv' + mlp → 'my-data-mlp'; when `taken('breast-cancer-mlp')` (a shipped or
+    trained model has that id), the next free one of 'breast-cancer-mlp-2', '-3', …"""
     import re
 
     stem = dataset.split(":", 1)[-1].rsplit(".", 1)[0]
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{stem}-{arch}".lower()).strip("-")[:60].strip("-")
-    return slug or "my-model"
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{stem}-{arch}".lower()).strip("-")[:60].strip("-") or "my-model"
+    if not taken(slug):
+        return slug
+    for n in itertools.count(2):
+        candidate = f"{slug[:63 - len(str(n))].rstrip('-')}-{n}"
+        if not taken(candidate):
+            return candidate
+
+
+def id_taken(model_id: str, root=None) -> bool:
+    """True when the registry already has a folder named `model_id` (a shipped or a trained model)."""
+    from bigmodel_core.paths import models_dir
+
+    return (Path(root or models_dir()) / model_id).exists()
 
 
 def image_zip_bytes(data, per_class: int = 5) -> bytes:
