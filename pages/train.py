@@ -468,6 +468,7 @@ def results_panel(job: J.Job) -> None:
 with panel:
     if job is None:
         empty_state(t("train.empty"), icon="📈")
+        st.markdown(f"##### {t('train.how.title')}")
         st.markdown(t("train.how"))
     elif job.active:
         st.html(S.LIVE_PANEL_CSS)

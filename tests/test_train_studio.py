@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import jobs as J
@@ -170,3 +171,37 @@ def test_id_taken_sees_shipped_and_trained_models(tmp_path):
     (tmp_path / "mine").mkdir()
     assert S.id_taken("mine", tmp_path) and not S.id_taken("yours", tmp_path)
     assert S.id_taken("breast-cancer-mlp", ROOT / "models")
+
+
+# ============================================================================ "How it works"
+
+def strong_share(markdown: str) -> tuple[float, str]:
+    """(share of the visible text that renders bold, the visible text) under CommonMark, as Streamlit renders."""
+    tokens = MarkdownIt("commonmark").parseInline(markdown)[0].children
+    depth, bold, text = 0, 0, ""
+    for tok in tokens:
+        if tok.type == "strong_open":
+            depth += 1
+        elif tok.type == "strong_close":
+            depth -= 1
+        elif tok.type == "text":
+            text += tok.content
+            bold += len(tok.content) if depth else 0
+    return bold / max(1, len(text)), text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_how_it_works_reads_as_text_with_one_bold_word(lang):
+    share, text = strong_share(LOCALES[lang]["train.how"])
+    assert "*" not in text, "unmatched emphasis marks show as stars"
+    assert 0 < share < 0.2, f"{share:.0%} of the paragraph renders bold"
+    at = page(lang)
+    shown = [m.value for m in at.markdown]
+    assert f"##### {LOCALES[lang]['train.how.title']}" in shown and LOCALES[lang]["train.how"] in shown
+
+
+def test_the_old_chinese_text_was_all_bold():
+    """Why the check above exists: in '**工作方式：**训练…' the '**' after the full-width colon cannot close,
+    so the bold ran on through '停止' (three quarters of the paragraph)."""
+    share, _ = strong_share("**工作方式：**训练在服务器后台运行，你可以切换页面再回来。随时可以点击**停止**：会保留目前最好的模型。")
+    assert share > 0.7
