@@ -115,6 +115,18 @@ def test_the_live_chart_is_one_element_that_keeps_its_identity_and_grows(scripte
     assert fig["layout"]["uirevision"] == job_id                            # a zoom survives the redraws
 
 
+def test_the_validation_axis_ends_just_above_a_perfect_score():
+    """Scores of 1.0 on every epoch once drew an axis from 0 to 2; accuracy and ROC AUC never pass 1."""
+    events = batches(1, 20) + [TrainEvent("epoch_end", e, 3, 10 * e, 30, loss=0.1, val={"accuracy": 1.0, "roc_auc": 1.0},
+                                          elapsed_s=e, eta_s=1.0) for e in (1, 2)]
+    events = [J.event_to_dict(ev) for ev in events]
+    low, high = S.curves_figure(events, tr=lambda k, **kw: k).layout.yaxis2.range
+    assert 0.9 <= low < 1.0 < high <= 1.01
+    events[-1]["val"] = {"accuracy": 0.62, "roc_auc": 0.7}
+    low, high = S.curves_figure(events, tr=lambda k, **kw: k).layout.yaxis2.range
+    assert low == 0.6 and 1.0 < high <= 1.03
+
+
 def test_the_progress_shows_the_estimate_and_the_final_scoring(scripted):
     runner, mgr, job_id = scripted
     runner.emit(*batches(1, 5, eta=95.0))

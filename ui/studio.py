@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -167,8 +168,10 @@ def curves_figure(events: list[dict], problem: str | None = None, uirevision: st
                                  name=tr("train.chart.epoch_loss"), marker=dict(color=PALETTE[2], size=9),
                                  customdata=[e["epoch"] for e in epochs],
                                  hovertemplate="epoch %{customdata}<br>loss %{y:.4f}<extra></extra>"), row=1, col=1)
+    scores = []
     for i, name in enumerate(val_metric_names(events)):
         pts = [(e["epoch"], e["val"].get(name)) for e in epochs if e.get("val") and e["val"].get(name) is not None]
+        scores += [p[1] for p in pts]
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
                                  name=f"{tr('train.chart.val')} {metric_name(name)}",
                                  line=dict(color=PALETTE[1 + 3 * i], width=2.5), marker=dict(size=8),
@@ -179,6 +182,9 @@ def curves_figure(events: list[dict], problem: str | None = None, uirevision: st
     fig.update_yaxes(title_text=loss_name, row=1, col=1)
     fig.update_xaxes(title_text=tr("train.chart.epoch"), row=1, col=2, dtick=1 if len(epochs) <= 12 else None)
     fig.update_yaxes(title_text=tr("train.chart.metric"), row=1, col=2)
+    if scores and "r2" not in val_metric_names(events):     # accuracy, ROC AUC: never above 1
+        low = max(0.0, math.floor((min(scores) - 0.02) * 20) / 20)
+        fig.update_yaxes(range=[low, 1 + max(0.01, 0.05 * (1 - low))], row=1, col=2)
     style(fig, height=380)
     fig.update_layout(uirevision=uirevision, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"))
