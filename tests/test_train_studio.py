@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core import jobs as J
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig, TrainEvent
+from ui import live_chart
 from ui import studio as S
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +114,29 @@ def test_the_live_chart_is_one_element_that_keeps_its_identity_and_grows(scripte
     val = [tr for tr in fig["data"] if tr.get("xaxis") == "x2"]
     assert val and val[0]["y"] == [0.9]                                     # the validation curve after epoch 1
     assert fig["layout"]["uirevision"] == job_id                            # a zoom survives the redraws
+
+
+def test_the_live_chart_page_and_plotly_js_are_served_from_one_folder(tmp_path):
+    folder = live_chart.component_folder(tmp_path)
+    assert (folder / "index.html").read_bytes() == live_chart.PAGE.read_bytes()
+    assert (folder / "plotly.min.js").stat().st_size == live_chart.PLOTLY_JS.stat().st_size
+    assert live_chart.component_folder(tmp_path) == folder and len(list(folder.parent.iterdir())) == 1
+    spec = json.loads(live_chart.figure_json(S.curves_figure([], tr=lambda k, **kw: k)))
+    assert spec["config"]["displaylogo"] is False                            # the app's chart config
+    assert spec["layout"]["template"] == {"layout": live_chart.LOOK}         # Streamlit's look, not plotly's
+
+
+def test_without_its_folder_the_live_chart_is_a_plain_plotly_chart(monkeypatch):
+    monkeypatch.setattr(live_chart, "_component", None)
+    monkeypatch.setattr(live_chart, "_unavailable", True)
+
+    def script():
+        from ui import live_chart, studio
+
+        live_chart.show(studio.curves_figure([]), key="curves_x")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1 and not at.get("component_instance")
 
 
 def test_the_validation_axis_ends_just_above_a_perfect_score():
