@@ -498,10 +498,15 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
         return task.score(m, "val", device)[0]
 
     late = getattr(model, "fusion", "sum") == "late"          # the task made sure a wide stage ran
+    n_val, n_test = len(task.y["val"]), len(task.y["test"])
     trainer = Trainer(_DeepOnly(model) if late else model, cfg,
                       lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
                       task.loss, evaluate, monitor=task.monitor(),
-                      augment=make_augment(spec.options.get("augment")) if data_task(data) == "image" else None)
+                      augment=make_augment(spec.options.get("augment")) if data_task(data) == "image" else None,
+                      # after the last epoch `train` scores the validation and the test split once more
+                      finish_evals=1.0 + n_test / max(1, n_val),
+                      # a validation pass runs forward only (about a third of a training step's work per row)
+                      eval_guess_steps=max(1.0, n_val / (3.0 * cfg.batch_size)))
     _subscribe(trainer, callbacks)
     if on_trainer:
         on_trainer(trainer)
@@ -538,6 +543,9 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
                             hint="set options.ensemble to a small whole number")
     torch.manual_seed(spec.config.seed)
     task = make_task(data, spec)
+    # the baseline needs only the data: fitted before training, so no work of unknown length is left
+    # after the last epoch (the time left that a page shows counts only the scoring there)
+    baseline = task.baseline() if hasattr(task, "baseline") else None
     models, histories = [], []
     for i in range(members):
         if i:
@@ -557,7 +565,6 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
         task.arch_config = dict(task.arch_config, members=len(models))
     val, _ = task.score(model, "val", cpu)
     test, test_scores = task.score(model, "test", cpu)
-    baseline = task.baseline() if hasattr(task, "baseline") else None
     metrics = {"val": val, "test": test}
     if member_val:
         metrics["val_members"] = member_val

@@ -12,7 +12,7 @@ import math
 import random
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -74,6 +74,70 @@ class TrainHistory:
     device: str = "cpu"
 
 
+class TimeLeft:
+    """How long a training run has left, from what its steps and validation passes have taken so far.
+
+    time left = training steps left × seconds per step
+              + validation passes left × seconds per validation pass
+              + `finish_evals` × seconds per validation pass (what the caller evaluates after the
+                last epoch, e.g. scoring the validation and test splits once more)
+
+    A step's time is everything between two optimiser steps (loading the batch included). The
+    run's first step is left out of the rate: it carries one-off warm-up (allocations, lazy
+    initialisation) and would make the estimate jump high and fall back. Until the first
+    validation pass has been timed it is guessed as `eval_guess_steps` steps' worth of time.
+    The rate is the mean of the latest `window` steps, so it follows a machine that gets busier.
+    """
+
+    def __init__(self, total_steps: int, epochs: int, *, validates: bool = True, finish_evals: float = 0.0,
+                 eval_guess_steps: float = 1.0, window: int = 256):
+        self.total_steps, self.epochs = max(1, total_steps), max(1, epochs)
+        self.validates, self.finish_evals, self.eval_guess_steps = validates, max(0.0, finish_evals), eval_guess_steps
+        self._steps: deque[float] = deque(maxlen=max(1, window))   # the latest steps (not the run's first)
+        self._sum, self._seen = 0.0, 0
+        self._val: list[float] = []
+
+    def step(self, seconds: float) -> None:
+        """One optimiser step took `seconds`."""
+        self._seen += 1
+        if self._seen == 1:                        # warm-up
+            return
+        if len(self._steps) == self._steps.maxlen:
+            self._sum -= self._steps[0]            # about to drop out of the window
+        self._steps.append(seconds)
+        self._sum += seconds
+
+    def validation(self, seconds: float) -> None:
+        """One validation pass (with the epoch's bookkeeping) took `seconds`."""
+        self._val.append(seconds)
+
+    @property
+    def step_s(self) -> float | None:
+        return self._sum / len(self._steps) if self._steps else None
+
+    @property
+    def validation_s(self) -> float | None:
+        if self._val:
+            return sum(self._val[-5:]) / len(self._val[-5:])
+        rate = self.step_s
+        return None if rate is None else self.eval_guess_steps * rate
+
+    def left(self, step: int, epoch: int, validated: bool = False) -> float | None:
+        """Seconds left after `step` steps, in `epoch`, before (or after: `validated`) its validation pass.
+
+        None while no step has been timed beyond the first."""
+        rate = self.step_s
+        if rate is None:
+            return None
+        passes = (self.epochs - epoch + (0 if validated else 1)) if self.validates else 0
+        evals = max(0, passes) + self.finish_evals
+        return max(0, self.total_steps - step) * rate + evals * (self.validation_s or 0.0)
+
+    def finishing(self) -> float:
+        """Seconds left once training has stopped: the caller's evaluation passes."""
+        return self.finish_evals * (self.validation_s or 0.0)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -95,12 +159,17 @@ class Trainer:
     - `loss_fn(output, target)` returns a scalar tensor;
     - `evaluate(model, device)` returns a dict of validation metrics; `monitor` names the one
       to maximise (e.g. "accuracy", "r2") for early stopping and the best checkpoint;
-    - `steps_per_epoch` is used for ETA and schedules.
+    - `steps_per_epoch` is used for the time left (`TimeLeft`) and schedules; `finish_evals` is how
+      many validation passes' worth of work the caller does after the last epoch (counted in the
+      time left) and `eval_guess_steps` what one validation pass is guessed to cost, in steps,
+      until one has been timed.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, train_batches: Callable, steps_per_epoch: int,
                  loss_fn: Callable, evaluate: Callable | None = None, monitor: str = "accuracy",
-                 augment: Callable | None = None):
+                 augment: Callable | None = None, finish_evals: float = 0.0, eval_guess_steps: float = 1.0,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.finish_evals, self.eval_guess_steps, self.clock = finish_evals, eval_guess_steps, clock
         self.model, self.config = model, config
         self.train_batches, self.steps_per_epoch = train_batches, max(1, steps_per_epoch)
         self.loss_fn, self.evaluate, self.monitor, self.augment = loss_fn, evaluate, monitor, augment
@@ -165,7 +234,10 @@ class Trainer:
         total = c.epochs * self.steps_per_epoch
         sched = self._scheduler(opt, total)
         best_score, best_state = -math.inf, None
-        bad_epochs, step, t0 = 0, 0, time.perf_counter()
+        bad_epochs, step, t0 = 0, 0, self.clock()
+        left = TimeLeft(total, c.epochs, validates=self.evaluate is not None, finish_evals=self.finish_evals,
+                        eval_guess_steps=self.eval_guess_steps)
+        last = t0                                  # end of the previous step (or validation pass)
         self.history.device = dev.type
         for epoch in range(1, c.epochs + 1):
             model.train()
@@ -190,9 +262,11 @@ class Trainer:
                     sched.step()
                 step += 1
                 losses.append(loss.item())
-                elapsed = time.perf_counter() - t0
+                now = self.clock()
+                left.step(now - last)
+                last = now
                 self._emit(TrainEvent("batch_end", epoch, c.epochs, step, total, loss=losses[-1],
-                                      elapsed_s=elapsed, eta_s=elapsed / step * (total - step)))
+                                      elapsed_s=now - t0, eta_s=left.left(step, epoch)))
                 if self._stop.is_set():
                     break
             mean_loss = float(np.mean(losses)) if losses else float("nan")
@@ -209,22 +283,28 @@ class Trainer:
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 bad_epochs += 1
-            elapsed = time.perf_counter() - t0
+            now = self.clock()
+            if self.evaluate and losses:
+                left.validation(now - last)
+            last = now
+            elapsed = now - t0
             stopped = self._stop.is_set()
+            eta = left.finishing() if stopped else left.left(step, epoch, validated=True)
             self._emit(TrainEvent("epoch_end", epoch, c.epochs, step, total, loss=mean_loss, val=val,
-                                  elapsed_s=elapsed, eta_s=0.0 if stopped else elapsed / step * (total - step),
-                                  stopped=stopped))
+                                  elapsed_s=elapsed, eta_s=eta, stopped=stopped))
             if stopped:
                 break
             if c.patience is not None and bad_epochs >= c.patience:
                 self._emit(TrainEvent("early_stop", epoch, c.epochs, step, total, elapsed_s=elapsed,
+                                      eta_s=left.finishing(),
                                       message=f"no validation improvement for {c.patience} epochs"))
                 break
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()
         self.history.stopped = self._stop.is_set()
-        self.history.elapsed_s = time.perf_counter() - t0
+        self.history.elapsed_s = self.clock() - t0
         self._emit(TrainEvent("train_end", len(self.history.epochs), c.epochs, step, total,
-                              elapsed_s=self.history.elapsed_s, stopped=self.history.stopped))
+                              elapsed_s=self.history.elapsed_s, eta_s=left.finishing(),
+                              stopped=self.history.stopped))
         return self.history

@@ -20,6 +20,7 @@ from bigmodel_core.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError, ModelError
 from bigmodel_core.paths import models_dir
 from bigmodel_core.zoo import architectures_for
+from ui import live_chart
 from ui import studio as S
 from ui.data_panel import download_panel
 from ui.i18n import t
@@ -274,35 +275,38 @@ def live_panel(job_id: str) -> None:
     mgr.touch(owner)
     snap = job.snapshot()
     frac, last = S.progress_of(snap["events"])
-    st.subheader(f"📈 {t('train.live')}")
+    title_col, button_col = st.columns([2, 1], vertical_alignment="center")
+    title_col.subheader(f"📈 {t('train.live')}")
     st.caption(f"{snap['label']} · {status_text(snap)}")
     if snap["status"] == J.QUEUED:                 # starts by itself: this fragment reruns every second
+        button_col.button(t("train.cancel"), icon="✖️", key=f"cancel_{job_id}", on_click=mgr.stop,
+                          args=(job_id, owner), width="stretch", help=t("train.cancel_help"))
         stats = mgr.stats()
         st.info(S.queue_message(mgr.queue_position(job_id) or 1, stats["running"], stats["max_running"]), icon="⏳")
         st.progress(0.0)
-        st.button(t("train.cancel"), icon="✖️", key=f"cancel_{job_id}", on_click=mgr.stop, args=(job_id, owner),
-                  help=t("train.cancel_help"))
         return
-    elif last is None:
+    button_col.button(t("train.stop"), icon="⏹️", key=f"stop_{job_id}", on_click=mgr.stop, args=(job_id, owner),
+                      disabled=snap["status"] == J.STOPPING, width="stretch", help=t("train.stop_help"))
+    if snap["status"] == J.STOPPING:
+        st.caption(t("jobs.stopping"))
+    if last is None:
         st.progress(0.0, text=t("jobs.preparing"))
+    elif last["kind"] == "train_end":              # the epochs are done; the model is scored on the test split
+        st.progress(1.0, text=t("jobs.finishing", left=S.fmt_duration(S.time_left(last))))
     else:
         st.progress(frac, text=t("jobs.progress", epoch=last["epoch"], epochs=last["epochs"], step=last["step"],
                                  total=last["total_steps"], percent=f"{frac:.0%}",
-                                 left=S.fmt_duration(last.get("eta"))))
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 1.2])
+                                 left=S.fmt_duration(S.time_left(last))))
+    c1, c2, c3 = st.columns(3)                     # three wide columns: a loss such as 0.0123 fits whole
     batch = job.latest("batch_end")
     epoch = job.latest("epoch_end")
-    c1.metric(t("train.live.loss"), fmt(batch["loss"], 4) if batch else "—")
+    c1.metric(t("train.live.loss"), fmt(batch["loss"], 3) if batch else "—")
     names = S.val_metric_names(snap["events"])
     c2.metric(t("train.live.val", metric=metric_name(names[0])) if names else t("train.live.val_plain"),
               fmt(epoch["val"].get(names[0])) if names and epoch else "—")
     c3.metric(t("train.live.elapsed"), S.fmt_duration(last["elapsed"]) if last else "—")
-    with c4:
-        st.button(t("train.stop"), icon="⏹️", key=f"stop_{job_id}", on_click=mgr.stop, args=(job_id, owner),
-                  disabled=snap["status"] == J.STOPPING, width="stretch", help=t("train.stop_help"))
-        if snap["status"] == J.STOPPING:
-            st.caption(t("jobs.stopping"))
-    chart(S.curves_figure(snap["events"], uirevision=job_id), key=f"curves_{job_id}")
+    # one chart, mounted once and redrawn in place every second (st.plotly_chart would be re-created: blank)
+    live_chart.show(S.curves_figure(snap["events"], uirevision=job_id), key=f"curves_{job_id}")
 
 
 # ============================================================================ results (right column)
@@ -359,7 +363,8 @@ def export_section(job_id: str, trained) -> None:
     st.subheader(f"📦 {t('train.export.title')}")
     st.caption(t("train.export.about"))
     key = f"train_model_id_{job_id}"
-    st.session_state.setdefault(key, S.suggested_id(trained.spec.dataset, trained.spec.architecture))
+    if key not in st.session_state:                  # a fresh id: never one a shipped or trained model has
+        st.session_state[key] = S.suggested_id(trained.spec.dataset, trained.spec.architecture, taken=S.id_taken)
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     model_id = c1.text_input(t("train.export.id"), key=key, max_chars=64, help=t("train.export.id_help")).strip()
     ok = True
@@ -463,8 +468,11 @@ def results_panel(job: J.Job) -> None:
 with panel:
     if job is None:
         empty_state(t("train.empty"), icon="📈")
+        st.markdown(f"##### {t('train.how.title')}")
         st.markdown(t("train.how"))
     elif job.active:
-        live_panel(job.id)
+        st.html(S.LIVE_PANEL_CSS)
+        with st.container(key="train_live"):
+            live_panel(job.id)
     else:
         results_panel(job)

@@ -150,10 +150,8 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     page.locator(".st-key-train_start button").click()
     stop = page.locator("[class*='st-key-stop_'] button").first
     expect(stop).to_be_visible(timeout=60_000)
-    plot = page.locator(".js-plotly-plot").first
-    expect(plot).to_be_visible(timeout=30_000)
-    points = lambda: page.evaluate(  # noqa: E731 - steps drawn in the loss curve right now
-        "() => { const g = document.querySelector('.js-plotly-plot'); return g && g.data && g.data[0] ? g.data[0].x.length : 0 }")
+    expect(page.frame_locator(LIVE_CHART).locator(".js-plotly-plot")).to_be_visible(timeout=30_000)
+    points = lambda: live_chart(page)["points"]  # noqa: E731 - steps drawn in the loss curve right now
     first = points()
     page.screenshot(path=str(ARTIFACTS / "train-live.png"), full_page=True)
     deadline = time.monotonic() + 30
@@ -168,6 +166,115 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     assert time.monotonic() - t0 < 15
     wait_idle(page)
     assert_healthy(page, "train-stopped")
+
+
+LIVE_CHART = 'iframe[title*="live_chart"]'          # the training studio's live chart (ui/live_chart.py)
+LOOK = """() => {
+  const frame = document.querySelector('IFRAME');
+  const results = [...document.querySelectorAll('[data-testid="stMain"] h3')].some(h => h.innerText.includes('🏁'));
+  if (!frame) return {present: false, results: results, points: 0, val_points: 0};
+  let opacity = 1;
+  for (let e = frame; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+  const box = frame.getBoundingClientRect();
+  const graph = frame.contentDocument && frame.contentDocument.querySelector('.js-plotly-plot');
+  const traces = graph && graph.data ? graph.data : [];
+  const drawn = graph ? [...graph.querySelectorAll('.scatterlayer .trace path')]
+      .filter(p => (p.getAttribute('d') || '').length > 2).length : 0;
+  return {present: true, results: results, height: box.height, width: box.width, opacity: opacity,
+          shown: getComputedStyle(frame).display !== 'none' && getComputedStyle(frame).visibility !== 'hidden',
+          points: traces.length ? (traces[0].x || []).length : 0, drawn: drawn,
+          val_points: Math.max(0, ...traces.filter(t => t.xaxis === 'x2').map(t => (t.x || []).length))};
+}""".replace("IFRAME", LIVE_CHART)
+
+
+def live_chart(page) -> dict:
+    """What the live chart shows right now: there at full size and opacity, with drawn points (one look)."""
+    return page.evaluate(LOOK)
+
+
+def on_screen(look: dict) -> bool:
+    return (look["present"] and look["shown"] and look["height"] >= 300 and look["width"] >= 300
+            and look["opacity"] >= 0.9 and look["points"] > 0 and look["drawn"] > 0)
+
+
+def switch_language(page, lang: str) -> None:
+    page.locator(".st-key-lang_switch").get_by_text("English" if lang == "en" else "中文").click()
+    page.wait_for_url(lambda u: f"lang={lang}" in u, timeout=30_000)
+    wait_idle(page)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_train_live_chart_never_blanks(app_url, browser_page, lang):
+    """A short breast-cancer MLP training (batch 8, 5 epochs), the page looked at every 200 ms: from the first epoch's end until the
+    results appear, the live chart is on screen in every look (full size, not faded, its curves drawn).
+
+    Also: "How it works" reads as text with one bold word, and the suggested id for the new model is free."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_page(page, app_url, "train")
+    if lang != "en":
+        switch_language(page, lang)
+    try:
+        clear = page.locator("[class*='st-key-clear_'] button")
+        if clear.count():                                                   # an earlier test's results
+            clear.first.click()
+            wait_idle(page)
+        how = page.locator('[data-testid="stMarkdownContainer"] p').filter(
+            has_text="Stop" if lang == "en" else "停止").first
+        expect(how).to_be_visible()
+        bold = how.evaluate("p => [...p.querySelectorAll('strong, b')].map(b => b.innerText).join('').length "
+                            "/ p.innerText.length")
+        assert 0 < bold < 0.2, f"{bold:.0%} of 'How it works' is bold"
+        assert "**" not in how.inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"train-empty-{lang}.png"))
+        page.locator(".st-key-train_dataset").click()
+        page.get_by_role("option", name="Breast cancer diagnosis").click()
+        wait_idle(page)
+        page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)" if lang == "en"
+                                                       else "神经网络（多层感知机）").click()
+        wait_idle(page)
+        batch = page.locator(".st-key-train_mlp_bs input[type=range]")
+        batch.press("Home")                                                 # batch size 8: 57 steps an epoch
+        expect(batch).to_have_attribute("aria-valuetext", "8")
+        wait_idle(page)
+        epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
+        epochs.press("Home")
+        for _ in range(4):
+            epochs.press("ArrowRight")
+        expect(epochs).to_have_attribute("aria-valuetext", "5")            # several seconds on 2 quiet cores
+        wait_idle(page)
+        page.locator(".st-key-train_start button").click()
+        looks, shot, deadline = [], False, time.monotonic() + 300
+        while time.monotonic() < deadline:
+            look = live_chart(page)
+            if look["results"]:
+                break
+            looks.append(look)
+            if not shot and look["val_points"] >= 2:
+                page.locator(".st-key-train_live").scroll_into_view_if_needed()
+                page.screenshot(path=str(ARTIFACTS / f"train-live-{lang}.png"))
+                shot = True
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the training did not finish within 5 minutes")
+        after_first_epoch = looks[next((i for i, s in enumerate(looks) if s.get("val_points", 0) >= 1), len(looks)):]
+        assert len(after_first_epoch) >= 2, f"too few looks after the first epoch: {len(after_first_epoch)}"
+        gaps = [s for s in after_first_epoch if not on_screen(s)]
+        assert not gaps, f"{len(gaps)} of {len(after_first_epoch)} looks without the chart: {gaps[:3]}"
+        grown = [s["points"] for s in after_first_epoch]
+        assert grown == sorted(grown), f"the loss curve lost points: {grown}"
+        # the results, with a model id that no model has (breast-cancer-mlp ships with the app)
+        box = page.locator("[class*='st-key-train_model_id_'] input")
+        expect(box).to_have_value("breast-cancer-mlp-2", timeout=30_000)
+        expect(page.locator("[class*='st-key-export_'] button")).to_be_enabled()
+        box.scroll_into_view_if_needed()
+        wait_idle(page)
+        page.screenshot(path=str(ARTIFACTS / f"train-results-{lang}.png"))
+        assert_healthy(page, f"train-done-{lang}")
+    finally:
+        if lang != "en":
+            switch_language(page, "en")
 
 
 def test_upload_a_shipped_onnx_file_and_run_it(app_url, browser_page):

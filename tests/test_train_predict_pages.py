@@ -107,7 +107,7 @@ def test_one_epoch_training_shows_metrics_charts_and_exports(registry_copy):
     assert any("baseline" in c for c in texts(at, "caption"))
     assert len(at.get("plotly_chart")) >= 2                                   # predicted-vs-actual, residuals (+ curves)
     model_id = at.text_input(key=[w.key for w in at.text_input if w.key.startswith("train_model_id_")][0])
-    assert model_id.value == "diabetes-mlp"
+    assert model_id.value == "diabetes-mlp-2"                                # diabetes-mlp is a shipped model
     model_id.set_value("Not OK!").run()
     assert any("lower-case" in e for e in texts(at, "error"))
     model_id.set_value("mnist-mlp-seed").run()                                # shipped: protected
@@ -133,7 +133,8 @@ def test_live_panel_stop_button_stops_and_results_follow(registry_copy):
               and J.manager().jobs_for(OWNER)[-1].latest("batch_end") is not None, 60)
     assert "📈" in " ".join(texts(at, "subheader"))
     assert at.get("progress")                                                 # progress bar with time left
-    assert at.get("plotly_chart")                                             # live curves
+    [curves] = at.get("component_instance")                                   # live curves: one chart
+    assert curves.proto.component_name.endswith("live_chart")
     assert at.button(key="train_start").disabled, "one training per session at a time"
     job = J.manager().jobs_for(OWNER)[-1]
     again = page(TRAIN)                                   # the page opened anew (page switch, rerun): same job

@@ -7,6 +7,10 @@ the charts and tables can be tested without a browser. Training itself runs in
 from __future__ import annotations
 
 import io
+import itertools
+import math
+import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -30,6 +34,13 @@ AUGMENTS = ["none", "affine", "crop-flip"]
 QUICK_ROWS = {"image": 4000, "text": 2000, "tabular": 5000, "minilm": 800, "small-cnn": 3000}
 QUICK_THRESHOLD = 3000          # catalog datasets larger than this get "quick run" on by default
 HIGHER_IS_BETTER = {"accuracy": True, "macro_f1": True, "roc_auc": True, "r2": True, "rmse": False, "mae": False}
+
+
+# The live panel (a container keyed "train_live") is redrawn every second. Streamlit fades an
+# element while a rerun that may replace it is on its way; here that is every second, so on a busy
+# server the chart and progress would blink pale. The panel always shows the latest data: no fade.
+LIVE_PANEL_CSS = ('<style>.st-key-train_live [data-stale="true"] '
+                  '{ opacity: 1 !important; transition: none !important; }</style>')
 
 
 # ============================================================================ settings → spec
@@ -111,6 +122,17 @@ def fmt_duration(seconds, tr: Callable = _t) -> str:
     return tr("jobs.minutes", m=s // 60, s=f"{s % 60:02d}")
 
 
+def time_left(event: dict | None, now: float | None = None) -> float | None:
+    """Seconds left at `now` (default: the wall clock): the estimate `event` carried, less the time since it came.
+
+    The page redraws every second while events may come seldom (a long validation pass), so the
+    shown time keeps counting down between them. None while there is no estimate yet."""
+    if event is None or event.get("eta") is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, event["eta"] - max(0.0, now - event.get("time", now)))
+
+
 def progress_of(events: list[dict]) -> tuple[float, dict | None]:
     """(fraction done, the latest batch/epoch event) from a job's events."""
     last = next((e for e in reversed(events) if e.get("kind") in ("batch_end", "epoch_end", "train_end")), None)
@@ -147,8 +169,10 @@ def curves_figure(events: list[dict], problem: str | None = None, uirevision: st
                                  name=tr("train.chart.epoch_loss"), marker=dict(color=PALETTE[2], size=9),
                                  customdata=[e["epoch"] for e in epochs],
                                  hovertemplate="epoch %{customdata}<br>loss %{y:.4f}<extra></extra>"), row=1, col=1)
+    scores = []
     for i, name in enumerate(val_metric_names(events)):
         pts = [(e["epoch"], e["val"].get(name)) for e in epochs if e.get("val") and e["val"].get(name) is not None]
+        scores += [p[1] for p in pts]
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
                                  name=f"{tr('train.chart.val')} {metric_name(name)}",
                                  line=dict(color=PALETTE[1 + 3 * i], width=2.5), marker=dict(size=8),
@@ -159,6 +183,9 @@ def curves_figure(events: list[dict], problem: str | None = None, uirevision: st
     fig.update_yaxes(title_text=loss_name, row=1, col=1)
     fig.update_xaxes(title_text=tr("train.chart.epoch"), row=1, col=2, dtick=1 if len(epochs) <= 12 else None)
     fig.update_yaxes(title_text=tr("train.chart.metric"), row=1, col=2)
+    if scores and "r2" not in val_metric_names(events):     # accuracy, ROC AUC: never above 1
+        low = max(0.0, math.floor((min(scores) - 0.02) * 20) / 20)
+        fig.update_yaxes(range=[low, 1 + max(0.01, 0.05 * (1 - low))], row=1, col=2)
     style(fig, height=380)
     fig.update_layout(uirevision=uirevision, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"))
@@ -294,13 +321,28 @@ def metric_rows(trained) -> list[dict]:
     return rows
 
 
-def suggested_id(dataset: str, arch: str) -> str:
-    """A valid registry id from the dataset and architecture ('upload:My data.csv' + mlp → 'my-data-mlp')."""
+def suggested_id(dataset: str, arch: str, taken: Callable[[str], bool] = lambda model_id: False) -> str:
+    """A valid registry id from the dataset and architecture that no model has yet.
+
+    'upload:My data.csv' + mlp → 'my-data-mlp'; when `taken('breast-cancer-mlp')` (a shipped or
+    trained model has that id), the next free one of 'breast-cancer-mlp-2', '-3', …"""
     import re
 
     stem = dataset.split(":", 1)[-1].rsplit(".", 1)[0]
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{stem}-{arch}".lower()).strip("-")[:60].strip("-")
-    return slug or "my-model"
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{stem}-{arch}".lower()).strip("-")[:60].strip("-") or "my-model"
+    if not taken(slug):
+        return slug
+    for n in itertools.count(2):
+        candidate = f"{slug[:63 - len(str(n))].rstrip('-')}-{n}"
+        if not taken(candidate):
+            return candidate
+
+
+def id_taken(model_id: str, root=None) -> bool:
+    """True when the registry already has a folder named `model_id` (a shipped or a trained model)."""
+    from bigmodel_core.paths import models_dir
+
+    return (Path(root or models_dir()) / model_id).exists()
 
 
 def image_zip_bytes(data, per_class: int = 5) -> bytes:
