@@ -15,8 +15,8 @@ apply_style()
 language_switch()
 
 pages = {
-    t("nav.explore"): [
-        st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], url_path="home", default=True),
+    "": [                # the default page: Streamlit serves it at / only, so it declares no url_path
+        st.Page("pages/home.py", title=t("nav.home"), icon=PAGE_ICONS["home"], default=True),
     ],
     t("nav.learn"): [
         st.Page("pages/concepts.py", title=t("nav.concepts"), icon=PAGE_ICONS["concepts"], url_path="concepts"),
@@ -35,4 +35,5 @@ pages = {
         st.Page("pages/onnx_inspector.py", title=t("nav.onnx"), icon=PAGE_ICONS["onnx"], url_path="onnx-inspector"),
     ],
 }
-st.navigation(pages).run()
+# expanded: every page one click away from every page (no "View 6 more"); Home needs no section header
+st.navigation(pages, expanded=True).run()

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
-exec .venv/bin/python -m streamlit run app.py --server.headless true --server.port "${PORT:-8501}" \
+exec .venv/bin/python -m ui.server --server.headless true --server.port "${PORT:-8501}" \
   --browser.gatherUsageStats false "$@"

@@ -7,6 +7,7 @@ as ONNX Runtime. Results are plain dicts (the `bench --json` contract).
 """
 from __future__ import annotations
 
+import json
 import platform
 import time
 from dataclasses import dataclass
@@ -74,9 +75,11 @@ def torch_engine(entry: registry.Entry, threads: int) -> Engine | None:
     from .zoo import build_model
 
     torch.set_num_threads(threads)
+    from .nets import clamp_to_range
+
     model = build_model(entry.card["architecture"], dict(entry.card["arch_config"], pretrained=False))
     model.load_state_dict(load_file(str(weights)))
-    model.eval()
+    model = clamp_to_range(model.eval(), entry.card.get("target_range"))      # as the ONNX graph clips
 
     def run(feed):
         with torch.inference_mode():
@@ -275,6 +278,20 @@ def _benchmark(entry, batches, engines, rounds, warmup, threads, min_time_s, bur
         transfers = {b: transfer_times(f, session, GPU_DEVICE) for b, f in feeds.items()}
     return {"model": entry.id, "threads": threads, "results": results, "agreement": agreement,
             "transfers": transfers, "machine": machine_info()}
+
+
+CONTRACT_ENGINES = ("torch", "ort-cpu", "ort-cuda", "ort-int8")   # ort-cuda-host (GPU with host copies): reports only
+CONTRACT_KEYS = ("engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput")
+
+
+def contract_rows(result: dict) -> list[dict]:
+    """The rows `bench --json` prints (and the benchmark page downloads): one per engine and batch size."""
+    return [{k: r[k] for k in CONTRACT_KEYS} for r in result["results"] if r["engine"] in CONTRACT_ENGINES]
+
+
+def contract_json(result: dict) -> str:
+    """`contract_rows` as the one line of JSON that `bench --json` prints."""
+    return json.dumps(contract_rows(result), ensure_ascii=False) + "\n"
 
 
 def speedups(results: list[dict], base: str = "torch") -> dict:

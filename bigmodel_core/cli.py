@@ -242,12 +242,25 @@ def cmd_predict(args) -> int:
             what = "image paths" if task == "image" else "texts (or --text-file)"
             raise DataError("Nothing to predict.", hint=f"give {what}")
     preds = predictor.predict(inputs)
-    for p in preds:
+    verdicts = [None] * len(preds)
+    if task == "image":
+        from . import ood
+
+        if ood.calibrated(entry.card):          # "doesn't look like what I was trained on"
+            checker = ood.Checker(entry.folder, entry.card, device=args.device)
+            verdicts = checker.check(predictor.prepare(inputs)[predictor.input_names[0]])
+    for i, (p, verdict) in enumerate(zip(preds, verdicts)):
         obj = p.to_json()
+        if verdict is not None:
+            obj.update(verdict.to_json())
         if args.json:
             _print_json(obj)
         else:
             print(obj.get("label", obj.get("prediction")), json.dumps(obj.get("scores", {}), ensure_ascii=False))
+            if verdict is not None and verdict.unfamiliar:
+                print(f"note: input {i + 1} does not look like the model's training images "
+                      f"(familiarity score {verdict.score:.1f} > {verdict.threshold:.1f}); its label is a guess",
+                      file=sys.stderr)
     for notice in predictor.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(f"provider: {predictor.provider}", file=sys.stderr) if not args.json else None
@@ -255,7 +268,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import benchmark, speedups
+    from .bench import benchmark, contract_json, contract_rows, speedups
 
     batches = [int(b) for b in args.batches.split(",")] if args.batches else None
     engines = args.engines.split(",") if args.engines else None
@@ -265,11 +278,9 @@ def cmd_bench(args) -> int:
     result = benchmark(args.model, **kwargs)
     if args.report:
         Path(args.report).write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
-    contract = ("torch", "ort-cpu", "ort-cuda", "ort-int8")     # ort-cuda-host (GPU with host copies): --report only
-    rows = [{k: r[k] for k in ("engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput")}
-            for r in result["results"] if r["engine"] in contract]
+    rows = contract_rows(result)
     if args.json:
-        _print_json(rows)
+        sys.stdout.write(contract_json(result))
     else:
         print(_table([{k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
                      ["engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"]))
@@ -317,11 +328,35 @@ def cmd_build_defaults(args) -> int:
         from .examples import write_all
 
         results = write_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    elif args.ood_only:
+        from .ood import calibrate_all
+
+        results = calibrate_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     else:
         from .defaults import build_defaults
 
         results = build_defaults(args.only, device=args.device)
     _print_json(results) if args.json else print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_clip_range(args) -> int:
+    from . import registry
+    from .pipeline import clip_registered
+
+    ids = args.ids or [e.id for e in registry.list_models()[0] if e.card.get("problem") == "regression"]
+    results = []
+    for model_id in ids:
+        result = clip_registered(model_id)
+        results.append(result)
+        if not args.json:
+            rng = result["target_range"]
+            print(f"{model_id}: answers kept in [{rng['min']:g}, {rng['max']:g}] "
+                  f"(min: {rng['source']['min']}, max: {rng['source']['max']}); outside over "
+                  f"{result['rows']:,} rows: {result['outside_before']} before, {result['outside_after']} after; "
+                  f"test change {result['metric_change'].get('test', {})}")
+    if args.json:
+        _print_json(results)
     return 0
 
 
@@ -414,8 +449,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--examples-only", action="store_true",
                    help="only re-sample each shipped model's built-in examples from its test split (no training)")
+    s.add_argument("--ood-only", action="store_true",
+                   help="only calibrate the shipped image models' familiarity check and measure its AUROC (no training)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_build_defaults)
+
+    s = sub.add_parser("clip-range", help="keep a regression model's answers inside its target's range "
+                                          "(a Clip in its ONNX graph; card re-scored), without retraining")
+    s.add_argument("ids", nargs="*", metavar="ID", help="registry ids (default: every regression model)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_clip_range)
     return p
 
 

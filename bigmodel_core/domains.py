@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import catalog
 from .errors import BigModelError
@@ -183,6 +184,32 @@ def build_command(model_ids) -> str:
     return "python -m bigmodel_core build-defaults --only " + " ".join(model_ids)
 
 
+def showcase_of(dataset_id: str) -> Showcase | None:
+    """The showcase of a dataset (its display units, its alert class …), or None for data no domain shows."""
+    for d in _DOMAINS:
+        for s in d.showcases:
+            if s.dataset == dataset_id:
+                return s
+    return None
+
+
+def display_scale(dataset_id: str) -> dict[str, float]:
+    """column → factor for the columns a dataset stores scaled: the data holds value/factor (the bike
+    data's temperature as °C/41, humidity as %/100) and people read value·factor. Empty for most data."""
+    show = showcase_of(dataset_id)
+    return dict(show.display_scale) if show else {}
+
+
+def to_display(dataset_id: str, column: str, value: float) -> float:
+    """A stored value in the units people read (bike temperature 0.5 → 20.5 °C); unscaled columns as they are."""
+    return float(value) * display_scale(dataset_id).get(column, 1.0)
+
+
+def to_model(dataset_id: str, column: str, value: float) -> float:
+    """A value in display units back to what the data (and so the model) holds (20.5 °C → 0.5)."""
+    return float(value) / display_scale(dataset_id).get(column, 1.0)
+
+
 def domain_of_dataset(dataset_id: str) -> str | None:
     for d in _DOMAINS:
         if dataset_id in d.datasets:
@@ -211,6 +238,22 @@ def cross_domain_map() -> list[dict]:
                 rows.append(dict(domain=d.id, icon=d.icon, kind=kind, datasets=[s.dataset for s in shows],
                                  models=[m for s in shows for m in s.models]))
     return rows
+
+
+def tour(domain_id: str, models_root) -> dict:
+    """The home page's guided demo through one domain: its first dataset, the model to try and the one to time.
+
+    {"domain", "dataset", "train_preset", "try_model", "bench_model"}. The model to try is the first one
+    built in `models_root`; the one to time is the first built one that also keeps its PyTorch weights
+    (weights.safetensors), so the benchmark can set PyTorch against ONNX Runtime. Either is the showcase's
+    first model when none is built (its page then says how to build it).
+    """
+    show = get(domain_id).showcases[0]
+    built = [m for m in show.models if (Path(models_root) / m / "model.onnx").is_file()]
+    timed = [m for m in built if (Path(models_root) / m / "weights.safetensors").is_file()]
+    first = show.models[0]
+    return dict(domain=domain_id, dataset=show.dataset, train_preset=show.train_preset(),
+                try_model=(built or [first])[0], bench_model=(timed or built or [first])[0])
 
 
 def check() -> list[str]:

@@ -54,6 +54,13 @@ def evaluate(model: str, dataset: str | None = None, split: str = "test", device
     if split not in data.split:
         raise DataError(f"No split '{split}'.", hint="use train, val or test")
     predictor = Predictor(entry.folder, card, device=device)
+    result = score_split(predictor, data, split, batch_size)
+    result.update(dataset=dataset, provider=predictor.provider)
+    return result
+
+
+def predict_split(predictor: Predictor, data, split: str, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(model outputs, y_true) of one split through ONNX Runtime: values [N] for regression, probabilities [N, K]."""
     inputs, y_true = dataset_inputs(predictor, data, split)
     outs = []
     for sl in _batches(len(y_true), batch_size):
@@ -61,11 +68,20 @@ def evaluate(model: str, dataset: str | None = None, split: str = "test", device
             outs.append(predictor.run({predictor.input_names[0]: np.ascontiguousarray(inputs[sl])}))
         else:
             outs.append(predictor.run(predictor.prepare(inputs[sl])))
-    if card["problem"] == "regression":
-        pred = np.concatenate([o.reshape(len(o), -1)[:, 0] for o in outs])
-        result = M.regression_metrics(y_true.astype(np.float64), pred)
+    if predictor.problem == "regression":
+        pred = np.concatenate([o.reshape(len(o), -1)[:, 0] for o in outs]) if outs else np.zeros(0)
+        return pred, y_true
+    return M.softmax(np.concatenate(outs).astype(np.float64)), y_true
+
+
+def score_split(predictor: Predictor, data, split: str, batch_size: int = 256) -> dict:
+    """Metrics of one split of `data` through `predictor`'s ONNX Runtime session."""
+    if split not in data.split:
+        raise DataError(f"No split '{split}'.", hint="use train, val or test")
+    out, y_true = predict_split(predictor, data, split, batch_size)
+    if predictor.problem == "regression":
+        result = M.regression_metrics(y_true.astype(np.float64), out)
     else:
-        probs = M.softmax(np.concatenate(outs).astype(np.float64))
-        result = M.classification_metrics(y_true.astype(np.int64), probs)
-    result.update(n=int(len(y_true)), split=split, dataset=dataset, provider=predictor.provider)
+        result = M.classification_metrics(y_true.astype(np.int64), out)
+    result.update(n=int(len(y_true)), split=split, dataset=data.id, provider=predictor.provider)
     return result

@@ -158,6 +158,9 @@ def _pick_target(scores: np.ndarray, problem: str, target: int | None) -> int | 
 def load_torch_model(folder: Path, card: dict):
     """The PyTorch model rebuilt from `weights.safetensors` in eval mode, or None when it cannot be.
 
+    A regression model whose card gives a `target_range` comes back clamped to it, as its ONNX
+    graph is (`nets.ClampOutput`), so the two answer alike.
+
     None when the folder keeps no weights (shipped ONNX-only and int8 models) or the
     architecture cannot be rebuilt on this machine (MiniLM without its config files).
     """
@@ -173,7 +176,9 @@ def load_torch_model(folder: Path, card: dict):
         model.load_state_dict(load_file(str(weights)))
     except (ModelError, KeyError, OSError, RuntimeError, ValueError):   # ValueError: a card naming no known option
         return None
-    return model.eval()
+    from .nets import clamp_to_range
+
+    return clamp_to_range(model.eval(), card.get("target_range"))
 
 
 def word_embeddings(model):

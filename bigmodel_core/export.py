@@ -2,7 +2,9 @@
 
 One self-contained `.onnx` file (`external_data=False`), a dynamic batch axis
 (and a dynamic sequence axis for text). The exporter's progress lines are kept
-off stdout so `--json` output stays clean.
+off stdout so `--json` output stays clean. A regression model's output is then
+clamped to its target's valid range by a `Clip` appended to the graph
+(`clip_output`), so ONNX Runtime never answers −6 bikes an hour.
 """
 from __future__ import annotations
 
@@ -65,3 +67,68 @@ def parity(model: torch.nn.Module, onnx_path: Path, feed: dict[str, np.ndarray])
     if ort_out.shape != ref.shape:
         raise ModelError(f"ONNX output shape {ort_out.shape} differs from PyTorch {ref.shape}.")
     return float(np.max(np.abs(ort_out.astype(np.float64) - ref.astype(np.float64)))) if ref.size else 0.0
+
+
+CLIP_NODE = "target_range_clip"           # the Clip that `clip_output` appends (found again by this name)
+
+
+def clip_output(model, lo: float | None, hi: float | None):
+    """`model` (an onnx.ModelProto) with its first output clamped to [lo, hi] by a `Clip` node.
+
+    Either bound may be None (no limit on that side). The producer of the output now writes
+    `<output>_unclipped`, and the Clip writes the output under its old name, so callers see
+    the same graph interface. Calling it again on a clipped graph replaces the bounds instead
+    of stacking a second Clip. Needs the default-domain opset ≥ 11 (Clip with min/max inputs).
+    """
+    import copy
+
+    import onnx
+    from onnx import helper, numpy_helper
+
+    if lo is None and hi is None:
+        raise ModelError("clip_output needs at least one bound.")
+    if lo is not None and hi is not None and lo > hi:
+        raise ModelError(f"Invalid target range: min {lo} > max {hi}.")
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset < 11:
+        raise ModelError(f"Cannot clip the output of an opset {opset} graph.", hint="re-export with opset 11 or newer")
+    model = copy.deepcopy(model)
+    graph = model.graph
+    out = graph.output[0]
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(out.type.tensor_type.elem_type)
+    lo_name, hi_name = f"{CLIP_NODE}_min", f"{CLIP_NODE}_max"
+    old = next((n for n in graph.node if n.name == CLIP_NODE), None)
+    if old is not None:                                    # clipped before: drop that Clip and its bounds
+        raw = old.input[0]
+        graph.node.remove(old)
+        for init in [i for i in graph.initializer if i.name in (lo_name, hi_name)]:
+            graph.initializer.remove(init)
+    else:
+        raw = f"{out.name}_unclipped"
+        for node in graph.node:
+            for field in (node.input, node.output):
+                for k, name in enumerate(field):
+                    if name == out.name:
+                        field[k] = raw
+    inputs = [raw]
+    for name, bound in ((lo_name, lo), (hi_name, hi)):
+        if bound is None:
+            inputs.append("")                              # an omitted optional input
+        else:
+            graph.initializer.append(numpy_helper.from_array(np.asarray(bound, dtype=dtype), name))
+            inputs.append(name)
+    while inputs[-1] == "":
+        inputs.pop()
+    graph.node.append(helper.make_node("Clip", inputs, [out.name], name=CLIP_NODE))
+    onnx.checker.check_model(model)
+    return model
+
+
+def clip_onnx_file(path: Path, lo: float | None, hi: float | None, out: Path | None = None) -> Path:
+    """`clip_output` on a file: read `path`, write the clipped graph to `out` (default: over `path`)."""
+    import onnx
+
+    model = clip_output(onnx.load(str(path)), lo, hi)
+    out = Path(out or path)
+    onnx.save(model, str(out))
+    return out

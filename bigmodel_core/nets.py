@@ -151,5 +151,26 @@ class Ensemble(nn.Module):
         return torch.stack(outs).mean(0)                       # [N, classes] or [N]
 
 
+class ClampOutput(nn.Module):
+    """A regression model whose answers are kept inside [lo, hi]: the PyTorch twin of the `Clip`
+    that `export.clip_output` appends to the ONNX graph. Either bound may be None. It holds no
+    weights of its own: only the wrapped model's weights are ever saved (the card's architecture
+    rebuilds them), and the wrapper is put back around it from the card's `target_range`."""
+
+    def __init__(self, model: nn.Module, lo: float | None, hi: float | None):
+        super().__init__()
+        self.model, self.lo, self.hi = model, lo, hi
+
+    def forward(self, *inputs):
+        return self.model(*inputs).clamp(min=self.lo, max=self.hi)
+
+
+def clamp_to_range(model: nn.Module, target_range: dict | None) -> nn.Module:
+    """`model` wrapped in `ClampOutput` when a card's `target_range` is given, else `model` itself."""
+    if not target_range:
+        return model
+    return ClampOutput(model, target_range.get("min"), target_range.get("max")).eval()
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -28,6 +28,7 @@ from .zoo import ARCHITECTURES, build_model, architectures_for
 
 PARITY_LIMIT = 1e-4
 MAX_MEMBERS = 16                                  # seeds averaged in one ensemble (options.ensemble)
+RANGE_PADDING = 0.05                              # a range side taken from the training split: its extreme ± 5 % of the span
 
 
 @dataclass
@@ -67,9 +68,37 @@ class TrainedModel:
     test_true: np.ndarray | None = None
     test_scores: np.ndarray | None = None         # probabilities [N, K] or predictions [N]
     test_index: np.ndarray | None = None
+    target_range: dict | None = None              # regression: the range every answer is kept in (see target_range)
 
 
 # ============================================================================ task adapters
+
+def target_range(data, padding: float = RANGE_PADDING) -> dict:
+    """The range a regression model's answers are kept in, and where each side comes from.
+
+    A side with a known physical bound (`data.target_bounds`: bikes ≥ 0, grades 0-20) takes it;
+    any other side comes from the training split (never validation or test), padded by
+    `padding` × its span, so the model may answer a little beyond the values it saw but
+    never something absurd (a negative count, a grade of 23).
+    """
+    y = data.frame[data.target].to_numpy(dtype=np.float64)[data.split["train"]]
+    y = y[np.isfinite(y)]
+    if not len(y):
+        raise TrainingError("The training split has no target values.", hint="check the target column")
+    lo_train, hi_train = float(y.min()), float(y.max())
+    span = hi_train - lo_train
+    step = 10.0 ** np.floor(np.log10(span)) / 100 if span > 0 else 1.0    # round outwards, to 2-3 digits
+    known_lo, known_hi = getattr(data, "target_bounds", (None, None))
+    lo = float(known_lo) if known_lo is not None else float(np.floor((lo_train - padding * span) / step) * step)
+    hi = float(known_hi) if known_hi is not None else float(np.ceil((hi_train + padding * span) / step) * step)
+    out = dict(min=round(lo, 10), max=round(hi, 10),
+               source=dict(min="known bound" if known_lo is not None else "training split",
+                           max="known bound" if known_hi is not None else "training split"),
+               training=dict(min=lo_train, max=hi_train), padding=padding)
+    if getattr(data, "target_bounds_why", ""):
+        out["why"] = data.target_bounds_why
+    return out
+
 
 def _class_weight(name: str | None, y_train: torch.Tensor, classes: int, problem: str = "classification"):
     """None, or ("balanced") one loss weight per class, inversely proportional to its training count."""
@@ -238,9 +267,11 @@ class _TabularTask(_Task):
                                           bins=int(o.get("bins", 0)), bin_edges=o.get("bin_edges", "quantile"),
                                           target=target[data.split["train"]], regression=self.problem == "regression")
         self.x = {s: torch.from_numpy(self.encoder.transform(p)) for s, p in parts.items()}
+        self.target_range = None
         if self.problem == "regression":
             self.labels = []
             self.y = {s: torch.from_numpy(target[data.split[s]].astype(np.float32)) for s in parts}
+            self.target_range = target_range(data)
             mean, std = float(self.y["train"].mean()), float(self.y["train"].std().clamp(min=1e-6))
             out = 1
         else:
@@ -281,6 +312,13 @@ class _TabularTask(_Task):
         if self.problem == "regression":
             return F.mse_loss(out, target) / (self.target_std ** 2)             # MSE in standardised units
         return super().loss(out, target)
+
+    def outputs(self, model, split, device, batch_size=512) -> np.ndarray:
+        """The model's answers, kept inside the target range as the exported graph keeps them."""
+        out = super().outputs(model, split, device, batch_size)
+        if self.target_range:
+            out = np.clip(out, self.target_range["min"], self.target_range["max"])
+        return out
 
     def score(self, model, split, device) -> tuple[dict, np.ndarray]:
         metrics, out = super().score(model, split, device)
@@ -527,7 +565,8 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
                         arch_config=task.arch_config, preprocessing=task.preprocessing, input_spec=task.input_spec,
                         assets=task.assets, history=history, metrics=metrics, baseline=baseline,
                         example_feed=task.example_feed(), test_true=task.y["test"].numpy(),
-                        test_scores=test_scores, test_index=np.asarray(data.split["test"]))
+                        test_scores=test_scores, test_index=np.asarray(data.split["test"]),
+                        target_range=getattr(task, "target_range", None))
 
 
 def _history_part(arch_config: dict) -> dict:
@@ -560,6 +599,7 @@ def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float
         history=dict(epochs=h.epochs, train_loss=[round(x, 6) for x in h.train_loss], val=h.val,
                      best_epoch=h.best_epoch, stopped=h.stopped, **_history_part(trained.arch_config)),
         device=h.device, shipped=shipped, notes=notes, weights="weights.safetensors",
+        **({"target_range": trained.target_range} if trained.target_range else {}),
     )
 
 
@@ -568,7 +608,8 @@ def export(trained: TrainedModel, model_id: str, root: Path | None = None, title
     """Export to ONNX, check parity (≤ 1e-4) on a real test batch, write the registry entry atomically."""
     from safetensors.torch import save_file
 
-    from .export import export_onnx, parity
+    from .export import clip_onnx_file, export_onnx, parity
+    from .nets import clamp_to_range
 
     registry.validate_id(model_id)
     model = trained.model.to("cpu").eval().to(memory_format=torch.contiguous_format)
@@ -577,7 +618,10 @@ def export(trained: TrainedModel, model_id: str, root: Path | None = None, title
         onnx_path = export_onnx(model, example, Path(tmp) / "model.onnx",
                                 output_name="logits" if trained.problem == "classification" else "prediction",
                                 sequence_axis=trained.task == "text")
-        diff = parity(model, onnx_path, trained.example_feed)
+        rng = trained.target_range if trained.problem == "regression" else None
+        if rng:                                   # answers kept inside the target's range, in ONNX and PyTorch
+            clip_onnx_file(onnx_path, rng["min"], rng["max"])
+        diff = parity(clamp_to_range(model, rng), onnx_path, trained.example_feed)
         if not diff <= PARITY_LIMIT:
             raise ModelError(f"ONNX parity check failed: max |ONNX − PyTorch| = {diff:.2e} > {PARITY_LIMIT:g}.",
                              hint="the model was not saved; report this architecture")
@@ -591,6 +635,68 @@ def export(trained: TrainedModel, model_id: str, root: Path | None = None, title
             card["weights"] = None
         folder = registry.save(model_id, onnx_path, card, assets, root=root)
     return registry.load(folder, root)
+
+
+def clip_registered(model_id: str, root: Path | None = None, data=None) -> dict:
+    """Keep an exported regression model's answers inside its target range, without retraining.
+
+    The in-place upgrade of models exported before answers were clamped (the `clip-range`
+    CLI verb): the range comes from the model's own training split (`target_range`, with the
+    dataset's known bounds), `export.clip_output` appends the Clip to its model.onnx, and the
+    card's validation and test metrics are re-scored through ONNX Runtime on the clipped graph,
+    its parity re-measured against the clamped PyTorch weights (when kept), and its sha256 and
+    size updated — all in one atomic `registry.update`. Running it again replaces the bounds.
+    Returns what changed, with the number of answers outside the range over the whole dataset
+    before and after.
+    """
+    import shutil
+
+    from .datasets import load_dataset
+    from .evaluation import predict_split, score_split
+    from .explain import load_torch_model
+    from .export import clip_onnx_file, parity
+    from .runtime import Predictor
+
+    entry = registry.load(model_id, root)
+    card = entry.card
+    if card.get("problem") != "regression":
+        raise ModelError(f"'{model_id}' is not a regression model: it has no target range to keep.")
+    split = card.get("split") or {}
+    if data is None:
+        data = load_dataset(card["dataset"], seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+    rng = target_range(data)
+    everything = replace(data, split=dict(data.split, all=np.arange(len(data))))
+
+    def outside(pred: np.ndarray) -> int:             # float32 answers against the float32 bounds of the Clip
+        return int(np.sum((pred < np.float32(rng["min"])) | (pred > np.float32(rng["max"]))))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / model_id
+        shutil.copytree(entry.folder, work)
+        clip_onnx_file(entry.folder / "model.onnx", rng["min"], rng["max"], out=work / "model.onnx")
+        before = Predictor(entry.folder, card, device="cpu")
+        after = Predictor(work, dict(card, target_range=rng), device="cpu")
+        metrics = dict(card.get("metrics") or {})
+        changes = {}
+        for name in ("val", "test"):
+            if name in metrics and name in data.split:
+                new = score_split(after, data, name)
+                metrics[name] = {k: new[k] for k in metrics[name] if k in new}
+                changes[name] = {k: round(metrics[name][k] - card["metrics"][name][k], 6) for k in metrics[name]}
+        diff = card.get("parity_max_abs_diff")
+        torch_model = load_torch_model(entry.folder, dict(card, target_range=rng))
+        if torch_model is not None:
+            rows = data.frame.iloc[data.split["test"][:256]]
+            diff = parity(torch_model, work / "model.onnx", after.prepare(rows))
+            if not diff <= PARITY_LIMIT:
+                raise ModelError(f"ONNX parity check failed after clipping: {diff:.2e} > {PARITY_LIMIT:g}.",
+                                 hint="the model was left as it was")
+        result = dict(id=model_id, target_range=rng, metric_change=changes, parity=diff, rows=len(data),
+                      outside_before=outside(predict_split(before, everything, "all")[0]),
+                      outside_after=outside(predict_split(after, everything, "all")[0]))
+        registry.update(model_id, dict(target_range=rng, metrics=metrics, parity_max_abs_diff=diff), root=root,
+                        onnx_file=work / "model.onnx")
+    return result
 
 
 # ============================================================================ runs on disk
@@ -609,7 +715,7 @@ def save_run(trained: TrainedModel, folder: Path) -> Path:
     run = dict(spec=trained.spec.to_dict(), task=trained.task, problem=trained.problem, labels=trained.labels,
                arch_config=trained.arch_config, preprocessing=trained.preprocessing, input_spec=trained.input_spec,
                assets=sorted(trained.assets), metrics=trained.metrics, baseline=trained.baseline,
-               history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
+               target_range=trained.target_range, history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
                             stopped=h.stopped, elapsed_s=h.elapsed_s, device=h.device))
     (folder / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False), encoding="utf-8")
     return folder
@@ -637,4 +743,4 @@ def load_run(folder: Path) -> TrainedModel:
     return TrainedModel(spec=spec, model=model, task=run["task"], problem=run["problem"], labels=run["labels"],
                         arch_config=run["arch_config"], preprocessing=run["preprocessing"],
                         input_spec=run["input_spec"], assets=assets, history=history, metrics=run["metrics"],
-                        baseline=run.get("baseline"), example_feed=feed)
+                        baseline=run.get("baseline"), example_feed=feed, target_range=run.get("target_range"))

@@ -26,7 +26,7 @@ CARD_FIELDS = {
     "id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
     "metrics", "baseline", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff",
     "created", "sha256", "onnx_bytes", "seed", "training_time_s", "train_config", "history", "shipped",
-    "notes", "quantized_from", "weights", "device", "assets", "card_version", "examples",
+    "notes", "quantized_from", "weights", "device", "assets", "card_version", "examples", "ood", "target_range",
 }
 EXAMPLES_DIR = "examples"     # the one sub-folder an entry may have: its built-in examples (see examples.py)
 REQUIRED_FIELDS = {"id", "task", "problem", "labels", "input_spec", "preprocessing", "sha256"}
@@ -208,12 +208,13 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
 
 
 def update(model_id: str, card_changes: dict, files: dict[str, bytes | str | Path] | None = None,
-           replace_examples: bool = False, root: Path | None = None) -> Path:
+           replace_examples: bool = False, root: Path | None = None, onnx_file: Path | None = None) -> Path:
     """Change an entry's card and add files, atomically: a full copy is edited, then swapped in.
 
     `files` use the same names as `save`'s assets (`examples/<name>` included); with
-    `replace_examples` the old `examples/` folder is dropped first. model.onnx is never
-    touched, so its sha256 in the card stays true.
+    `replace_examples` the old `examples/` folder is dropped first. model.onnx is replaced
+    only by `onnx_file`, and then the card's sha256 and onnx_bytes are those of the new file,
+    so the card always tells the truth about the graph beside it.
     """
     root = Path(root or models_dir())
     target = root / validate_id(model_id)
@@ -227,7 +228,11 @@ def update(model_id: str, card_changes: dict, files: dict[str, bytes | str | Pat
         if replace_examples:
             shutil.rmtree(tmp / EXAMPLES_DIR, ignore_errors=True)
         _write_files(tmp, files or {})
-        _write_card(tmp, dict(card, **card_changes))
+        card = dict(card, **card_changes)
+        if onnx_file is not None:
+            shutil.copyfile(onnx_file, tmp / "model.onnx")
+            card.update(sha256=sha256_file(tmp / "model.onnx"), onnx_bytes=(tmp / "model.onnx").stat().st_size)
+        _write_card(tmp, card)
         _swap_into_place(root, model_id, tmp, tag)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,11 +1,16 @@
-"""Benchmark: PyTorch eager vs ONNX Runtime (CPU, CUDA, int8) for a registry model, timed side by side."""
+"""Benchmark: PyTorch eager vs ONNX Runtime (CPU, CUDA, int8) for a registry model, timed side by side.
+
+The model lives in the address (`?model=…`), so a link opens the page on it; results
+download as CSV and as the JSON that `python -m bigmodel_core bench --json` prints.
+"""
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import bench, jobs, registry
+from bigmodel_core import batch, bench, jobs, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.runtime import default_threads, gpu_usable
+from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
 from ui.i18n import t
 from ui.layout import PAGE_ICONS, chart, empty_state, fact_cards, fmt, fmt_bytes, metric_cards, metric_name, page_header, show_error
@@ -43,9 +48,13 @@ if not candidates:
 
 ids = [e.id for e in candidates]
 wanted = st.query_params.get("model")
-model_id = st.selectbox(t("bench.model"), ids, index=ids.index(wanted) if wanted in ids else
-                        (ids.index("sst2-tiny") if "sst2-tiny" in ids else 0),
-                        format_func=lambda i: f"{by_id[i].card.get('title', i)}  ·  {i}", key="bench_model")
+if wanted in ids and links.is_new("benchmark", {"model": wanted}):      # a link to follow, not an echo
+    st.session_state["bench_model"] = wanted
+if st.session_state.get("bench_model") not in ids:
+    st.session_state["bench_model"] = "sst2-tiny" if "sst2-tiny" in ids else ids[0]
+model_id = st.selectbox(t("bench.model"), ids, format_func=lambda i: f"{by_id[i].card.get('title', i)}  ·  {i}",
+                        key="bench_model")
+links.publish("benchmark", {"model": model_id}, lambda k: k == "model")
 entry = by_id[model_id]
 has_torch = (entry.folder / "weights.safetensors").exists()
 int8 = _int8_sibling(entry, by_id)
@@ -101,8 +110,8 @@ if not result:
 else:
     st.subheader(t("bench.results"))
     ratios = headline_ratios(result["results"])
-    if ratios:
-        metric_cards([(label, text) for label, text, _ in ratios])
+    if ratios:                                    # cards that wrap: the engines' full names, never "ONNX Runti…"
+        fact_cards([(label, text) for label, text, _ in ratios])
     left, right = st.columns(2)
     with left:
         chart(latency_figure(result["results"]), key="bench_latency")
@@ -118,6 +127,17 @@ else:
             f"batch {b}: ↑{v['h2d_ms']:.3f} ↓{v['d2h_ms']:.3f}" for b, v in result["transfers"].items())))
     with st.expander(t("bench.table_title")):
         st.dataframe(results_table(result["results"]), hide_index=True, width="stretch")
+    rows = bench.contract_rows(result)
+    d1, d2, d3 = st.columns([1, 1, 3], vertical_alignment="center")
+    with d1:
+        st.download_button(t("bench.download_csv"), data=batch.csv_bytes(pd.DataFrame(rows)), icon="⬇️",
+                           file_name=f"bench-{model_id}.csv", mime="text/csv", on_click="ignore", key="bench_dl_csv",
+                           width="stretch")
+    with d2:
+        st.download_button(t("bench.download_json"), data=bench.contract_json(result), icon="⬇️",
+                           file_name=f"bench-{model_id}.json", mime="application/json", on_click="ignore",
+                           key="bench_dl_json", width="stretch")
+    d3.caption(t("bench.download_help"))
 
 if int8:
     st.subheader(t("bench.int8_title"))

@@ -6,7 +6,7 @@ from bigmodel_core import domains
 from bigmodel_core.paths import models_dir
 from bigmodel_core.runtime import CPU, choose_providers
 from ui.i18n import t
-from ui.layout import PAGE_ICONS, PALETTE, chart, nav_card, page_header, style
+from ui.layout import PAGE_ICONS, PALETTE, chart, nav_card, page_header, style, tr
 
 
 def domain_page(domain_id: str) -> str:
@@ -30,6 +30,45 @@ if goto:
     st.switch_page(domain_page(goto))
 
 page_header("🧠", t("app.title"), t("app.tagline"))
+
+# --- start here: a 3-minute tour in four clicks, each landing pre-set on the chosen domain ---------
+with st.container(border=True, key="home_tour"):
+    head, pick = st.columns([3, 1], vertical_alignment="bottom")
+    with head:
+        st.markdown(f"### ▶️ {t('home.start_title')}")
+        st.caption(t("home.start_caption"))
+    tour_domain = pick.selectbox(t("home.start_domain"), list(domains.DOMAINS), key="home_tour_domain",
+                                 format_func={d.id: f"{d.icon} {t(f'domain.{d.id}.title')}"
+                                              for d in domains.DOMAINS.values()}.get,
+                                 persist_state="session")         # still chosen when the tour comes back home
+    tour = domains.tour(tour_domain, models_dir())
+    dataset = tr(f"domain.ds.{tour['dataset']}.title", tour["dataset"])
+    steps = [
+        (domains.DOMAINS[tour_domain].icon, t("home.step1_title"), t("home.step1_body"),
+         t(f"domain.{tour_domain}.title")),
+        (PAGE_ICONS["predict"], t("home.step2_title"), t("home.step2_body"), t("home.step2_button")),
+        (PAGE_ICONS["train"], t("home.step3_title"), t("home.step3_body", dataset=dataset, start=t("train.start")),
+         t("home.step3_button")),
+        (PAGE_ICONS["benchmark"], t("home.step4_title"), t("home.step4_body", run=t("bench.run")),
+         t("home.step4_button")),
+    ]
+    for n, (col, (_, title, body, _)) in enumerate(zip(st.columns(4), steps), start=1):
+        col.markdown(f"**{n} · {title}**")
+        col.caption(body)
+    clicked = None
+    for n, (col, (icon, _, _, label)) in enumerate(zip(st.columns(4), steps), start=1):   # one row: aligned
+        kind = "primary" if n == 1 else "secondary"
+        if col.button(label, icon=icon, key=f"home_tour_{n}", type=kind, width="stretch"):
+            clicked = n
+    if clicked == 1:
+        st.switch_page(domain_page(tour_domain))
+    elif clicked == 2:
+        st.switch_page("pages/predict.py", query_params={"model": tour["try_model"]})
+    elif clicked == 3:
+        st.session_state["train_preset"] = tour["train_preset"]
+        st.switch_page("pages/train.py")
+    elif clicked == 4:
+        st.switch_page("pages/benchmark.py", query_params={"model": tour["bench_model"]})
 
 # --- what a large model is, pre-training, fine-tuning ---------------------------------------
 cols = st.columns(3)

@@ -22,9 +22,73 @@ from ui.layout import (
     metric_name,
     page_header,
     style,
+    tr,
 )
 
 METRICS = ("accuracy", "macro_f1", "roc_auc", "r2", "mae", "rmse")
+SHARES = ("accuracy", "macro_f1", "roc_auc")            # metrics that are shares: never below 0 or above 1
+
+
+def _score(value) -> str:
+    """A metric for a table cell: three decimals, or a dash where the model has none (never 'None')."""
+    return "—" if value is None else f"{value:.3f}"
+
+
+def metric_axis(name: str, values: list) -> list[float] | None:
+    """The y range of a validation-metric curve: [0, 1] for shares (a ROC AUC axis never reads 1.03),
+    up to 1 for R² (down to its worst epoch); None (automatic) for errors in the target's units."""
+    if name in SHARES:
+        return [0.0, 1.0]
+    if name == "r2":
+        seen = [v for v in values if v is not None]
+        return [min([0.0] + seen), 1.0]
+    return None
+
+
+def headline(card: dict) -> str:
+    """The card's first sentence: what the model scores on the held-out test split, beside its baseline."""
+    main = _main_metric(card)
+    value = ((card.get("metrics") or {}).get("test") or {}).get(main)
+    if value is None:
+        return t("models.headline_none")
+    base = (((card.get("baseline") or {}).get("metrics") or {}).get(main))
+    n = (card.get("examples") or {}).get("test_rows")
+    where = t("models.headline_rows", n=fmt(n)) if n else t("models.headline_split")
+    text = t("models.headline", metric=metric_name(main), value=f"{value:.3f}", where=where)
+    if base is not None:
+        text += " " + t("models.headline_base", base=f"{base:.3f}")
+    return text
+
+
+def _plain(value) -> str:
+    """A bound as people write it: 977, 1,026, 4.1 (no trailing '.0')."""
+    if value is None:
+        return "—"
+    return f"{int(value):,}" if float(value).is_integer() else fmt(value)
+
+
+def range_text(card: dict) -> str | None:
+    """Where a regression model's answers are kept, and why each side is where it is (None without a range)."""
+    rng = card.get("target_range")
+    if not rng:
+        return None
+    from ui.domain_page import unit_of
+
+    unit = unit_of(card.get("dataset", ""))
+    why = tr(f"models.range_why.{card.get('dataset', '')}", rng.get("why") or "—")
+    source = rng.get("source") or {}
+    if source.get("min") == source.get("max") == "known bound":
+        sides = [t("models.range_both_known", why=why)]
+    else:
+        sides = []
+        for side in ("min", "max"):
+            if source.get(side) == "known bound":
+                sides.append(t(f"models.range_{side}_known", why=why))
+            elif source.get(side) == "training split":
+                sides.append(t(f"models.range_{side}_train", seen=_plain((rng.get("training") or {}).get(side)),
+                               pad=f"{rng.get('padding', 0):.0%}"))
+    span = f"{_plain(rng['min'])} – {_plain(rng['max'])}" + (f" {unit}" if unit else "")
+    return t("models.range", span=span, sides=t("models.range_sep").join(sides))
 
 
 def _delete(model_id: str) -> None:
@@ -76,33 +140,29 @@ for e in shown:
     test = (c.get("metrics") or {}).get("test") or {}
     base = ((c.get("baseline") or {}).get("metrics") or {})
     main = _main_metric(c)
-    row = {
-        t("models.col.id"): e.id,
-        t("models.col.lead"): metric_name(main),
-        t("models.col.score"): test.get(main),
-        t("models.col.baseline"): base.get(main),
+    # Eight columns that fit a 1280-px screen; every metric, the architecture and the parity are in the card below.
+    rows.append({
+        t("models.col.id"): e.id + ("" if c.get("shipped") else " 🛠️"),
         t("models.col.task"): t(f"common.task.{c['task']}"),
-        t("models.col.dataset"): c.get("dataset", "—"),
-        t("models.col.architecture"): c.get("architecture", "—"),
-        t("models.col.parameters"): c.get("parameters"),
+        t("models.col.dataset"): c.get("dataset") or "—",
+        t("models.col.lead"): metric_name(main),
+        t("models.col.score"): test.get(main, 0.0),
+        t("models.col.baseline"): _score(base.get(main)),
+        t("models.col.parameters"): fmt(c.get("parameters")),
         t("models.col.size"): fmt_bytes(c.get("onnx_bytes")),
-        t("models.col.kind"): t("models.kind_shipped") if c.get("shipped") else t("models.kind_trained"),
-        t("models.col.parity"): c.get("parity_max_abs_diff"),
-    }
-    for m in METRICS:
-        row[metric_name(m)] = test.get(m)
-    rows.append(row)
+    })
 table = pd.DataFrame(rows)
-table = table.dropna(axis=1, how="all")
 fmt3 = st.column_config.NumberColumn(format="%.3f")
-config = {metric_name(m): fmt3 for m in METRICS}
-config.update({
-    t("models.col.parameters"): st.column_config.NumberColumn(format="localized"),
-    t("models.col.score"): st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1,
+config = {
+    t("models.col.id"): st.column_config.TextColumn(help=t("models.id_help")),
+    t("models.col.task"): st.column_config.TextColumn(width="small"),
+    t("models.col.lead"): st.column_config.TextColumn(width="small"),
+    t("models.col.score"): st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1, width="small",
                                                           help=t("models.score_help")),
-    t("models.col.baseline"): st.column_config.NumberColumn(format="%.3f", help=t("models.baseline_help")),
-    t("models.col.parity"): st.column_config.NumberColumn(format="%.1e", help=t("models.parity_help")),
-})
+    t("models.col.baseline"): st.column_config.TextColumn(width="small", help=t("models.baseline_help")),
+    t("models.col.parameters"): st.column_config.TextColumn(width="small"),
+    t("models.col.size"): st.column_config.TextColumn(width="small"),
+}
 st.dataframe(table, hide_index=True, width="stretch", column_config=config, height=min(36 * (len(table) + 1) + 4, 480))
 
 # The lead metric of each model beside its linear baseline.
@@ -128,13 +188,14 @@ card = entry.card
 main = _main_metric(card)
 test = (card.get("metrics") or {}).get("test") or {}
 st.markdown(f"#### {card.get('title') or entry.id}")
-st.caption(" · ".join([
+st.markdown(headline(card))                                   # the headline first; caveats come last
+st.caption(" · ".join(part for part in [
     t("models.kind_shipped") if card.get("shipped") else t("models.kind_trained"),
     t(f"common.task.{card['task']}"),
-    f"{t('models.col.dataset')}: {card.get('dataset', '—')}",
-    f"{t('models.col.architecture')}: {card.get('architecture', '—')}",
-    card.get("created", ""),
-]))
+    f"{t('models.col.dataset')}: {card.get('dataset') or '—'}",
+    f"{t('models.col.architecture')}: {card.get('architecture') or '—'}",
+    (card.get("created") or "")[:10],
+] if part))
 metric_cards([
     (metric_name(main), fmt(test.get(main)), t("models.on_test")),
     (t("models.col.parameters"), fmt(card.get("parameters"))),
@@ -150,9 +211,9 @@ with left:
     st.dataframe(pd.DataFrame({
         t("models.metric"): [metric_name(m) for m in names],
         t("models.this_model"): [test[m] for m in names],
-        t("models.col.baseline"): [base_metrics.get(m) for m in names],
+        t("models.col.baseline"): [_score(base_metrics.get(m)) for m in names],
     }), hide_index=True, width="stretch", column_config={
-        t("models.this_model"): fmt3, t("models.col.baseline"): fmt3})
+        t("models.this_model"): fmt3, t("models.col.baseline"): st.column_config.TextColumn()})
     if base.get("model"):
         st.caption(t("models.baseline_is", model=base["model"]))
     labels = card.get("labels") or []
@@ -161,15 +222,20 @@ with left:
     else:
         target = (card.get("preprocessing") or {}).get("target")
         if target:
-            st.markdown(f"**{t('models.target')}:** `{target}`")
+            from ui.domain_page import feature_label
+
+            readable = feature_label(card.get("dataset") or "", target)
+            st.markdown(f"**{t('models.target')}:** "
+                        + (f"{readable} (`{target}`)" if readable != target else f"`{target}`"))
+        kept = range_text(card)
+        if kept:
+            st.markdown(f"**{t('models.range_title')}:** {kept}")
     cfg = card.get("train_config") or {}
     if cfg:
         st.markdown(f"**{t('models.recipe')}:** " + ", ".join(
             f"{k}={cfg[k]}" for k in ("epochs", "batch_size", "lr", "optimizer", "scheduler") if cfg.get(k) is not None)
             + (f" · {t('models.trained_on', device=card.get('device', '?'), s=fmt(card.get('training_time_s')))}"
                if card.get("training_time_s") else ""))
-    if card.get("notes"):
-        st.info(card["notes"], icon="📝")
 with right:
     hist = card.get("history") or {}
     if hist.get("epochs") and hist.get("train_loss"):
@@ -181,13 +247,23 @@ with right:
         if any(v is not None for v in val):
             fig.add_scatter(x=hist["epochs"][:len(val)], y=val, name=f"{t('models.val')} {metric_name(main)}",
                             mode="lines+markers", line=dict(color=GOOD), yaxis="y2")
+            axis = metric_axis(main, val)
             fig.update_layout(yaxis2=dict(overlaying="y", side="right", title=dict(text=metric_name(main)),
-                                          showgrid=False))
+                                          showgrid=False, range=axis))
+            if axis and axis[1] - axis[0] <= 1.5:  # its own ticks (0, 0.25 … 1), not ones lined up with the loss
+                fig.update_layout(yaxis2=dict(tickmode="linear", tick0=0, dtick=0.25))
         chart(fig, key="models_history")
-        if hist.get("part") in ("transformer", "first-member"):          # the curve is not the whole model's
-            st.caption(t(f"models.history_part.{hist['part']}"))
     else:
         st.caption(t("models.no_history"))
+
+# --- caveats, after the headline and the numbers ---------------------------------------------
+caveats = ([t(f"models.history_part.{hist['part']}")] if hist.get("part") in ("transformer", "first-member") else [])
+if card.get("notes"):
+    caveats.insert(0, card["notes"])
+if caveats:
+    st.markdown(f"##### 📝 {t('models.notes_title')}")
+    for note in caveats:
+        st.caption(note)
 
 # --- actions -------------------------------------------------------------------------------
 a1, a2, a3 = st.columns(3)

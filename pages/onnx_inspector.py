@@ -133,13 +133,17 @@ if out and out[0] == hashlib.sha256(data).hexdigest():
         for oname, value in result["outputs"].items():
             st.caption(t("onnx.output_shape", name=oname, shape=list(value.shape)))
         value = next(iter(result["outputs"].values()))
-        if value.size and value.ndim <= 2 and value.reshape(value.shape[0] if value.ndim == 2 else 1, -1).shape[-1] <= 1000:
+        scores = value.reshape(value.shape[0] if value.ndim == 2 else 1, -1).shape[-1] if value.ndim <= 2 else 0
+        if value.size and 2 <= scores <= 1000:                     # class scores: the likeliest classes
             top = oi.top_classes(value[0] if value.ndim == 2 else value)
             st.markdown(f"### {t('onnx.top_guess', index=top[0][0], pct=f'{top[0][1]:.1%}')}")
             fig = go.Figure(go.Bar(x=[str(i) for i, _ in top], y=[p for _, p in top], marker_color=PRIMARY,
                                    hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
             fig.update_yaxes(range=[0, 1], tickformat=".0%")
+            fig.update_xaxes(type="category")
             chart(style(fig, t("onnx.top_title"), t("onnx.class_axis"), t("onnx.prob_axis"), height=280), key="onnx_top")
+        elif value.size:                                           # one number per input (a regression): say it
+            st.markdown(f"### {t('onnx.first_values', values=', '.join(fmt(float(v), 4) for v in value.reshape(-1)[:5]))}")
         provider_caption(result["provider"], result["latency_ms"], None)
 
 # ----------------------------------------------------------------------------- time it

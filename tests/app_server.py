@@ -34,7 +34,7 @@ def running_app(tmp: Path, **extra_env: str):
     port = free_port()
     log_path = tmp / "streamlit.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "streamlit", "run", "app.py",
+    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
                              "--server.headless", "true", "--server.port", str(port),
                              "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -65,6 +65,43 @@ def test_home_page_renders(lang):
     assert any("ExecutionProvider" in m.value for m in at.markdown)
 
 
+TOUR_STEPS = ["home_tour_1", "home_tour_2", "home_tour_3", "home_tour_4"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_home_starts_with_a_four_click_tour(lang):
+    at = open_page(None, lang)
+    tab = EN if lang == "en" else ZH
+    assert any(tab["home.start_title"] in m.value for m in at.markdown)
+    assert at.selectbox(key="home_tour_domain").value == "healthcare"
+    assert [at.button(key=k).label for k in TOUR_STEPS] == [
+        tab["domain.healthcare.title"], tab["home.step2_button"], tab["home.step3_button"], tab["home.step4_button"]]
+    shown = " ".join(c.value for c in at.caption)
+    assert tab["domain.ds.diabetes.title"] in shown and tab["train.start"] in shown and tab["bench.run"] in shown
+    at.button(key="home_tour_3").click().run()                    # step 3: the studio, pre-set on the domain's data
+    no_traceback(at)
+    assert tab["train.title"] in at.title[0].value
+    assert at.selectbox(key="train_dataset").value == "diabetes"
+
+
+@pytest.mark.parametrize("step, page, widget, value", [
+    (1, "customer-service", None, None),
+    (2, "predict", "predict_model", "sst2-minilm"),
+    (4, "benchmark", "bench_model", "sst2-tiny"),                  # the one that keeps its PyTorch weights
+])
+def test_each_tour_step_lands_on_its_page_for_the_chosen_domain(step, page, widget, value):
+    need("sst2-minilm", "sst2-tiny")
+    at = open_page(None)
+    at.selectbox(key="home_tour_domain").set_value("customer-service").run()
+    at.button(key=f"home_tour_{step}").click().run()
+    no_traceback(at)
+    title = {"customer-service": EN["domain.customer-service.title"], "predict": EN["predict.title"],
+             "benchmark": EN["nav.benchmark"]}[page]
+    assert title in at.title[0].value
+    if widget:
+        assert at.selectbox(key=widget).value == value
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("domain_id", list(domains.DOMAINS))
 def test_domain_page_renders(domain_id, lang):
@@ -148,7 +185,7 @@ def test_public_safety_image_from_test_set_and_uploads():
     at = open_page(DOMAIN_PAGES["public-safety"])
     cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     assert {m.value for m in prediction_metrics(at)} & set(cifar)
-    at.button(key="rimg:cifar10-images").click().run()             # another test image
+    at.button(key="gallery:cifar10-images:tile:4").click().run()   # another test image from the gallery
     no_traceback(at)
     assert prediction_metrics(at)
     at.radio(key="imgsrc:cifar10-images").set_value("upload").run()

@@ -50,8 +50,8 @@ def test_benchmark_page_runs_and_shows_ratios_charts_and_int8(registry_with_mode
     at.slider(key="bench_rounds").set_value(10).run()
     at.button(key="bench_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    labels = [m.label for m in at.metric]
-    assert any(tab["bench.engine.ort-cpu"] in lab and tab["bench.engine.torch"] in lab for lab in labels), labels
+    cards = [m.value for m in at.markdown]                                  # fact cards: full names, wrapped
+    assert any(tab["bench.engine.ort-cpu"] in c and tab["bench.engine.torch"] in c for c in cards), cards
     charts = at.get("plotly_chart")
     assert len(charts) >= 2                                                  # latency and throughput
     table = at.dataframe[0].value

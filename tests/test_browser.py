@@ -49,9 +49,7 @@ def browser_page(app_url):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.set_default_timeout(30_000)
-        # Open "/" first: until app.py has run once, Streamlit serves a deep link such as /train from the
-        # pages/ folder on its own (no st.navigation, no language switch) — a first-visitor quirk.
-        open_page(page, app_url, "home")
+        open_page(page, app_url, "home")          # cold deep links have their own test (test_navigation.py)
         yield page
         browser.close()
 
@@ -242,3 +240,27 @@ def test_playground_play_makes_the_loss_fall(app_url, browser_page):
     assert epoch.inner_text() == paused, "training went on after Pause"
     assert "dataset=xor" in page.url and "layers=2" in page.url
     assert_healthy(page, "playground-paused")
+
+
+# Title and legend boxes of every plotly chart on the page that has both: [title, overlaps?].
+LEGEND_VS_TITLE = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => {
+  const t = plot.querySelector('.gtitle'), l = plot.querySelector('.legend');
+  if (!t || !l || !t.textContent) return null;
+  const a = t.getBoundingClientRect(), b = l.getBoundingClientRect();
+  return [t.textContent, a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom];
+}).filter(x => x)"""
+
+
+def test_models_page_table_fits_and_legends_keep_off_titles(app_url, browser_page):
+    """At 1280×800 the side-by-side table needs no sideways scrolling, and no legend covers a chart title."""
+    page = browser_page
+    open_page(page, app_url, "models")
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)          # the comparison and the history
+    wait_idle(page)
+    overflow = page.locator('[data-testid="stDataFrame"]').first.evaluate(
+        "el => { const s = el.querySelector('.dvn-scroller'); return s.scrollWidth - s.clientWidth }")
+    assert overflow <= 1, f"the table is {overflow} px wider than its frame"
+    pairs = page.evaluate(LEGEND_VS_TITLE)
+    assert len(pairs) >= 2 and not [title for title, overlap in pairs if overlap], pairs
+    assert "None" not in page.locator('[data-testid="stMain"]').inner_text()
+    assert_healthy(page, "models-fits")

@@ -56,3 +56,17 @@ def test_visible_words_exist_in_both_languages():
                     assert f"domain.feat.{s.dataset}.{domains.slug(col)}" in words, (lang, s.dataset, col)
         for kind in domains.KINDS:
             assert f"common.kind.{kind}" in words
+
+
+def test_the_home_tour_tries_a_built_model_and_times_one_that_keeps_its_pytorch_weights(tmp_path):
+    nothing = domains.tour("customer-service", tmp_path)              # no model built: the pages say how
+    assert nothing == dict(domain="customer-service", dataset="sst2", train_preset={"task": "text", "dataset": "sst2"},
+                           try_model="sst2-minilm", bench_model="sst2-minilm")
+    (tmp_path / "sst2-minilm").mkdir()
+    (tmp_path / "sst2-minilm" / "model.onnx").write_bytes(b"onnx")
+    (tmp_path / "sst2-tiny").mkdir()
+    (tmp_path / "sst2-tiny" / "model.onnx").write_bytes(b"onnx")
+    (tmp_path / "sst2-tiny" / "weights.safetensors").write_bytes(b"torch")
+    built = domains.tour("customer-service", tmp_path)
+    assert built["try_model"] == "sst2-minilm" and built["bench_model"] == "sst2-tiny"
+    assert domains.tour("healthcare", tmp_path)["train_preset"] == {"task": "tabular", "dataset": "diabetes"}

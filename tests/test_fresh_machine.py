@@ -110,11 +110,14 @@ def test_predict_offers_real_examples_offline(fresh_machine, model_id):
     at.run()
     if model_id.startswith(("mnist", "cifar")):
         at.segmented_control(key=f"predict_src_{model_id}").set_value("example").run()
-    at.button(key=f"predict_next_{model_id}").click().run()
+        at.button(key=f"predict_gallery_{model_id}:tile:1").click().run()      # a gallery of built-in examples
+    else:
+        at.button(key=f"predict_next_{model_id}").click().run()
     assert_nothing_technical(at)
     assert any(m.label == EN["predict.label"] or m.label for m in at.metric)
     if model_id.startswith(("mnist", "cifar")):
         assert any(type(e).__name__ == "Image" for e in at.main), "the example picture is not shown"
+        assert any(c.value.startswith(EN["predict.true_label"].split("{")[0]) for c in at.caption)
     else:
         assert any(c.value.startswith(EN["predict.true_label"].split("{")[0]) for c in at.caption)
 

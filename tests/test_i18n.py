@@ -18,3 +18,22 @@ def test_placeholders_match_and_nothing_is_empty():
             assert set(re.findall(r"{(\w+)}", en[key])) == set(re.findall(r"{(\w+)}", zh[key])), key
         else:
             assert type(en[key]) is type(zh[key]) and len(en[key]) == len(zh[key]), key
+
+
+def _texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _texts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v)
+
+
+def test_no_page_cites_the_seed_article():
+    """Visitors never saw the source documents: the app speaks of classic examples, not of 'the seed article'."""
+    for lang, phrases in (("en", ("seed article", "from the seed")), ("zh", ("种子文章", "原文示例"))):
+        for key, value in table(lang).items():
+            for text in _texts(value):
+                assert not any(p in text.lower() for p in phrases), f"{lang} {key}: {text[:120]}"

@@ -285,7 +285,7 @@ def test_prediction_helpers_for_each_task(registry_copy):
 
 def test_widget_specs_and_digit_framing():
     spec = P.feature_widget_spec(dict(name="age", type="numeric", min=19, max=79, default=50, integer=True))
-    assert spec == dict(kind="slider", min=19, max=79, default=50, step=1, integer=True)
+    assert spec == dict(kind="slider", min=19, max=79, default=50, step=1, integer=True, scale=1.0)
     spec = P.feature_widget_spec(dict(name="bmi", type="numeric", min=0.0123, max=0.97, default=0.4, integer=False))
     assert spec["min"] <= 0.0123 and spec["max"] >= 0.97 and spec["min"] <= spec["default"] <= spec["max"]
     assert P.feature_widget_spec(dict(name="c", type="categorical", categories=["a", "b"], default="b"))["index"] == 1

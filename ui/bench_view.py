@@ -1,6 +1,8 @@
 """Charts and tables for benchmark results (the `bench.benchmark` / `onnx_inspect.bench_onnx` dicts)."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -23,6 +25,35 @@ def _engines(results: list[dict]) -> list[str]:
     return [e for e in ENGINE_ORDER if e in names] + sorted(names - set(ENGINE_ORDER))
 
 
+def tick_text(value: float) -> str:
+    """A log-axis tick as people write it: 0.005, 0.1, 1, 20, 1,000, 2,000,000 (no '5' for 50, no '1M')."""
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
+def log_ticks(values: list[float]) -> tuple[list[float], list[str]]:
+    """Tick values and texts for a log axis over `values`: each power of ten (0.1, 1, 10 …) in the range,
+    or 1-2-5 steps (0.02, 0.05, 0.1 …) where the data spans less than two of them."""
+    values = [v for v in values if v and v > 0 and math.isfinite(v)]
+    if not values:
+        return [], []
+    lo, hi = min(values) / 1.25, max(values) * 1.25          # the axis shows a little beyond the data
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    ticks = [10.0 ** k for k in range(first, last + 1) if lo <= 10.0 ** k <= hi]
+    if len(ticks) < 2:
+        ticks = [m * 10.0 ** k for k in range(first, last + 1) for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
+    if len(ticks) < 2:                                        # a sliver of a decade: plotly's own ticks read fine
+        return [], []
+    ticks = [float(f"{v:.12g}") for v in ticks]
+    return ticks, [tick_text(v) for v in ticks]
+
+
+def _log_axis(fig: go.Figure, values: list[float]) -> None:
+    ticks, texts = log_ticks(values)
+    fig.update_yaxes(type="log", tickvals=ticks or None, ticktext=texts or None, minor=dict(showgrid=False))
+
+
 def latency_figure(results: list[dict]) -> go.Figure:
     """p50 latency vs batch size per engine, log-log, with a bar up to p90."""
     fig = go.Figure()
@@ -34,7 +65,7 @@ def latency_figure(results: list[dict]) -> go.Figure:
                                      arrayminus=[0] * len(rows), thickness=1.2),
                         hovertemplate="batch %{x}: %{y:.3f} ms<extra>" + engine_label(e) + "</extra>")
     fig.update_xaxes(type="log", tickvals=sorted({r["batch"] for r in results}))
-    fig.update_yaxes(type="log")
+    _log_axis(fig, [r["p50_ms"] for r in results] + [r["p90_ms"] for r in results])
     return style(fig, t("bench.latency_title"), t("bench.batch_axis"), t("bench.latency_axis"), height=380, legend="")
 
 
@@ -47,7 +78,7 @@ def throughput_figure(results: list[dict]) -> go.Figure:
                         name=engine_label(e), line=dict(color=ENGINE_COLORS.get(e), width=3), marker=dict(size=9),
                         hovertemplate="batch %{x}: %{y:,.0f}/s<extra>" + engine_label(e) + "</extra>")
     fig.update_xaxes(type="log", tickvals=sorted({r["batch"] for r in results}))
-    fig.update_yaxes(type="log")
+    _log_axis(fig, [r["throughput"] for r in results])
     return style(fig, t("bench.throughput_title"), t("bench.batch_axis"), t("bench.throughput_axis"), height=380,
                  legend="")
 

@@ -6,6 +6,9 @@ are cached with `st.cache_data`, ONNX Runtime predictors with
 `st.cache_resource` (keyed by model folder + the sha256 in its card), and the
 hands-on panel is a fragment, so moving a slider re-runs only the prediction.
 Every answer has an "Explain this prediction" expander (`ui/explain_view.py`).
+The chosen example lives in the address (`?example=` — a real row's index, a test
+image's number, or the text; `&dataset=` on pages with several datasets), so a link
+opens the page on it.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from bigmodel_core.domains import Chart, Domain, Showcase, slug
 from bigmodel_core.errors import BigModelError, DataError, ModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.paths import models_dir
-from ui import explain_view
+from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t
 from ui.layout import (
@@ -47,6 +50,7 @@ from ui.layout import (
     style,
     tr,
 )
+from ui.predict_tools import feature_widget_spec, model_value, widget_value
 
 SAMPLE_ROWS = 300          # rows in the explorer's table
 IMAGE_SAMPLE = 240         # test images offered in the image picker
@@ -172,6 +176,21 @@ def code_text(dataset: str, column: str, value) -> str:
     return key if isinstance(value, (int, float, np.integer, np.floating)) else str(value)
 
 
+def value_text(dataset: str, column: str, value) -> str:
+    """A value as the data (and the model) holds it, written as people read it: in display units (the bike
+    data's temperature 0.5 → '20.5', °C), codes in words (weather 1 → 'clear'), other numbers rounded.
+    The explanations of the domain pages and of the predict page both label their bars with it."""
+    if isinstance(value, str):
+        return code_text(dataset, column, value)
+    if column in domains.display_scale(dataset):
+        return fmt(domains.to_display(dataset, column, value))
+    shown = code_text(dataset, column, value)
+    if shown != _code_key(value):
+        return shown                                                # a code in words
+    v = float(value)
+    return f"{int(v):,}" if v.is_integer() else fmt(v)              # hour 12, not 12.0
+
+
 def has_codes(dataset: str, column: str) -> bool:
     """Whether the column's values have names in words (a code book) for this dataset."""
     return isinstance(tr(f"domain.codes.{dataset}.{slug(column)}", None), dict)
@@ -203,6 +222,7 @@ def render(domain_id: str) -> None:
     with head:
         page_header(dom.icon, t(f"domain.{dom.id}.title"), t(f"domain.{dom.id}.tagline"))
     _use_cases(dom)
+    _read_link(dom)
     show = _pick_showcase(dom)
     with action:
         if st.button(t("domain.train_button"), type="primary", key=f"train:{dom.id}", width="stretch",
@@ -215,6 +235,39 @@ def render(domain_id: str) -> None:
         model_panel(dom.id, show.dataset)
     with tab_data:
         _explorer(show)
+
+
+# ---------------------------------------------------------------------------- the example in the address
+
+LINK_KEYS = ("dataset", "example")
+MAX_LINK_TEXT = 1500                     # longer texts stay out of the address
+
+
+def _read_link(dom: Domain) -> None:
+    """A link opened in this session for the first time: its dataset now, its example for the panel to load."""
+    link = {k: st.query_params[k] for k in LINK_KEYS if k in st.query_params}
+    if not links.is_new(dom.id, link):
+        return
+    links.remember(dom.id, link)
+    if link.get("dataset") in dom.datasets and len(dom.showcases) > 1:
+        st.session_state[f"ds:{dom.id}"] = link["dataset"]
+    if "example" in link:
+        st.session_state[f"link_example:{dom.id}"] = link["example"]
+
+
+def _link_example(domain_id: str) -> str | None:
+    """The example a just-opened link asks for (once)."""
+    return st.session_state.pop(f"link_example:{domain_id}", None)
+
+
+def _publish(domain_id: str, show: Showcase, example=None) -> None:
+    """Put the dataset (on pages with several) and the chosen example in the address, keeping the rest."""
+    params = {}
+    if len(domains.get(domain_id).showcases) > 1:
+        params["dataset"] = show.dataset
+    if example is not None and len(str(example)) <= MAX_LINK_TEXT:
+        params["example"] = str(example)
+    links.publish(domain_id, params, lambda k: k in LINK_KEYS)
 
 
 def _pick_showcase(dom: Domain) -> Showcase:
@@ -328,7 +381,7 @@ def _explore_tabular(show: Showcase) -> None:
 def _display_frame(show: Showcase, data: dict) -> pd.DataFrame:
     """The data as people read it: scaled units (°C, %) and class names in words."""
     view = data["frame"].copy()
-    for col, factor in show.display_scale.items():
+    for col, factor in domains.display_scale(show.dataset).items():
         if col in view.columns:
             view[col] = view[col] * factor
     if data["class_names"]:
@@ -564,11 +617,11 @@ def model_panel(domain_id: str, dataset: str) -> None:
         return
     try:
         if show.task == "tabular":
-            _tabular_panel(show, entries, missing)
+            _tabular_panel(show, entries, missing, domain_id)
         elif show.task == "image":
-            _image_panel(show, entries, missing)
+            _image_panel(show, entries, missing, domain_id)
         else:
-            _text_panel(show, entries, missing)
+            _text_panel(show, entries, missing, domain_id)
     except BigModelError as exc:
         show_error(exc)
 
@@ -663,15 +716,7 @@ def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> No
     elif show.task == "text":
         kwargs["texts"] = [str(x) for x in inputs]
     else:
-        scale = show.display_scale
-
-        def value_label(column, value):
-            if isinstance(value, str):
-                return code_text(show.dataset, column, value)
-            shown = float(value) * scale.get(column, 1.0)
-            return code_text(show.dataset, column, shown) if column not in scale else fmt(shown)
-
-        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=value_label,
+        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=lambda column, value: value_text(show.dataset, column, value),
                       feature_label=lambda column: feature_label(show.dataset, column))
     explain_view.panel(pred, entry.folder, entry.card, key=f"domain:{show.dataset}:{entry.id}",
                        model_name=model_name, **kwargs)
@@ -705,7 +750,7 @@ def _form_specs(show: Showcase, card: dict, data: dict | None) -> list[dict]:
     frame = data["frame"] if data else None
     for f in card["preprocessing"].get("features", []):
         name = f["name"]
-        scale = float(show.display_scale.get(name, 1.0))
+        scale = float(domains.display_scale(show.dataset).get(name, 1.0))
         spec = dict(name=name, scale=scale, label=feature_label(show.dataset, name))
         if f["type"] == "categorical":
             cats = [str(c) for c in f["categories"]]
@@ -717,51 +762,30 @@ def _form_specs(show: Showcase, card: dict, data: dict | None) -> list[dict]:
                 uniq = np.sort(pd.to_numeric(frame[name], errors="coerce").dropna().unique())
                 if len(uniq) <= FEW_VALUES:
                     values = uniq
-            lo, hi, default = (float(f["min"]) * scale, float(f["max"]) * scale, float(f["default"]) * scale)
             if values is not None:
+                default = float(f["default"]) * scale
                 opts = [(int(v) if integer else round(float(v) * scale, 6)) for v in values]
                 default = min(opts, key=lambda o: abs(o - default))
                 spec.update(kind="steps", options=opts, default=default)
-            elif integer and scale == 1.0:
-                spec.update(kind="slider", min=round(lo), max=round(hi),
-                            default=round(default), step=1)
-            else:
-                hi = hi if hi > lo else lo + 1.0
-                step = _nice_step((hi - lo) / 100)
-                spec.update(kind="slider", min=_snap(lo, step, "down"), max=_snap(hi, step, "up"),
-                            default=_snap(default, step), step=step)
+            else:                                   # the predict page's slider, in display units too
+                w = feature_widget_spec(f, scale)
+                spec.update(kind="slider", min=w["min"], max=max(w["max"], w["min"] + w["step"]),
+                            default=w["default"], step=w["step"], integer=w["integer"])
         specs.append(spec)
     return specs
 
 
-def _nice_step(raw: float) -> float:
-    if raw <= 0:
-        return 1.0
-    power = 10 ** np.floor(np.log10(raw))
-    for m in (1, 2, 5, 10):
-        if raw <= m * power:
-            return float(m * power)
-    return float(10 * power)
-
-
-def _snap(value: float, step: float, how: str = "near") -> float:
-    f = {"down": np.floor, "up": np.ceil, "near": np.round}[how]
-    digits = max(0, int(-np.floor(np.log10(step)))) if step < 1 else 0
-    return round(float(f(value / step) * step), digits)
-
-
 def _coerce(spec: dict, value):
-    """A data value as a valid widget value for this spec."""
+    """A data value as a valid widget value for this spec (display units, snapped as on the predict page)."""
     if spec["kind"] == "select":
         return str(value) if str(value) in spec["options"] else spec["default"]
-    v = float(value) * spec["scale"]
     if spec["kind"] == "steps":
+        v = float(value) * spec["scale"]
         return min(spec["options"], key=lambda o: abs(o - v))
-    v = min(max(v, spec["min"]), spec["max"])
-    return round(v) if isinstance(spec["step"], int) else _snap(v, spec["step"])
+    return widget_value(spec, value)
 
 
-def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
+def _tabular_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
     entry = entries[0]
     card = entry.card
     try:
@@ -769,6 +793,9 @@ def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
     except DataError:
         data = None
     specs = _form_specs(show, card, data)
+    wanted = _link_example(domain_id)
+    if wanted is not None and data is not None and str(wanted).isdigit() and int(wanted) < len(data["frame"]):
+        _load_row(data, entry.id, specs, int(wanted))
     for spec in specs:
         st.session_state.setdefault(_widget_key(entry.id, spec["name"]), spec["default"])
     left, right = st.columns([5, 4], gap="large")
@@ -797,11 +824,12 @@ def _tabular_panel(show: Showcase, entries, missing: list[str]) -> None:
     row = {}
     for spec in specs:
         value = st.session_state[_widget_key(entry.id, spec["name"])]
-        row[spec["name"]] = value if spec["kind"] == "select" else float(value) / spec["scale"]
-    truth = None
+        row[spec["name"]] = model_value(spec, value)                 # display units (°C, %) → model units
+    truth = example = None
     loaded = st.session_state.get(f"loaded:{entry.id}")
     if loaded and all(st.session_state.get(_widget_key(entry.id, n)) == v for n, v in loaded["values"].items()):
-        truth = loaded["truth"]
+        truth, example = loaded["truth"], loaded.get("row")
+    _publish(domain_id, show, example)
     with right:
         st.markdown(f"##### {t('domain.result_title')}")
         _results(show, [entry], pd.DataFrame([row]), truth, missing)
@@ -824,7 +852,12 @@ def _load_example(dataset: str, model_id: str, specs: list[dict]) -> None:
     data = tabular_data(dataset)
     counter = st.session_state.get(f"draw:{model_id}", 0) + 1
     st.session_state[f"draw:{model_id}"] = counter
-    row = data["frame"].iloc[int(np.random.default_rng(counter).choice(data["test"]))]
+    _load_row(data, model_id, specs, int(np.random.default_rng(counter).choice(data["test"])))
+
+
+def _load_row(data: dict, model_id: str, specs: list[dict], index: int) -> None:
+    """Put row `index` of the data into the form, remembering its true answer and its index (for the address)."""
+    row = data["frame"].iloc[index]
     values = {}
     for spec in specs:
         if spec["name"] in row.index:
@@ -833,7 +866,7 @@ def _load_example(dataset: str, model_id: str, specs: list[dict]) -> None:
             values[spec["name"]] = value
     target = row[data["target"]]
     truth = data["class_names"][int(target)] if data["class_names"] else float(target)
-    st.session_state[f"loaded:{model_id}"] = {"values": values, "truth": truth}
+    st.session_state[f"loaded:{model_id}"] = {"values": values, "truth": truth, "row": index}
 
 
 def _reset_form(model_id: str, specs: list[dict]) -> None:
@@ -844,29 +877,41 @@ def _reset_form(model_id: str, specs: list[dict]) -> None:
 
 # ---------------------------------------------------------------------------- images
 
-def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
+def _image_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
+    """A gallery of real test images (each model's answers, mistakes marked) or an upload; then the answer."""
+    from bigmodel_core.gallery import answer
+    from bigmodel_core.preprocess import prepare_images
+    from ui import gallery_view, predict_tools
+
     spec = entries[0].card["preprocessing"]
     seen = (spec["width"], spec["height"])
+    truth, source, example = None, None, None
+    pick = f"gallery:{show.dataset}"
+    wanted = _link_example(domain_id)
+    if wanted is not None and str(wanted).isdigit():                 # a link to gallery image no. N (from 1)
+        st.session_state[f"imgsrc:{show.dataset}"] = "test"
+        st.session_state[f"{pick}:pick"] = max(1, int(wanted)) - 1
+    mode = st.radio(t("domain.image_source"), ["test", "upload"], horizontal=True, key=f"imgsrc:{show.dataset}",
+                    format_func={m: t(f"domain.image_{m}") for m in ("test", "upload")}.get)
+    if mode == "test":
+        try:
+            gal = gallery_view.load_gallery(str(entries[0].folder), entries[0].card["sha256"])
+        except DataError as exc:
+            show_error(exc, warning=True)
+            return
+        if gal is None:
+            st.info(t("gallery.none"), icon="🖼️")
+            return
+        answers = [(_short_name(entry), entry.card, answer(predictor(str(entry.folder), entry.card["sha256"]), gal))
+                   for entry in entries]
+        idx = gallery_view.render(pick, gal, answers, per_row=6)
+        example = idx + 1
+        source = gal.images[idx]
+        truth = gal.class_names[int(gal.labels[idx])]
     left, right = st.columns([1, 2], gap="large")
-    truth, source = None, None
     with left:
         st.markdown(f"##### {t('domain.inputs_title')}")
-        mode = st.radio(t("domain.image_source"), ["test", "upload"], horizontal=True, key=f"imgsrc:{show.dataset}",
-                        format_func={m: t(f"domain.image_{m}") for m in ("test", "upload")}.get)
         if mode == "test":
-            try:
-                data = image_data(show.dataset)
-            except DataError as exc:
-                show_error(exc, warning=True)
-                return
-            n = len(data["labels"])
-            key = f"imgidx:{show.dataset}"
-            st.session_state.setdefault(key, 1)
-            st.button(t("domain.random_image"), on_click=_random_image, args=(key, n), key=f"rimg:{show.dataset}",
-                      width="stretch")
-            idx = st.slider(t("domain.image_pick"), 1, n, key=key) - 1
-            source = data["images"][idx]
-            truth = data["class_names"][int(data["labels"][idx])]
             _show_image(source, seen)
             st.caption(t("domain.true_label", label=label_text(truth)))
         else:
@@ -877,16 +922,25 @@ def _image_panel(show: Showcase, entries, missing: list[str]) -> None:
             else:
                 source = upload.getvalue()
                 _show_image(source, seen)
+    _publish(domain_id, show, example)
     with right:
         st.markdown(f"##### {t('domain.result_title')}")
         if source is None:
             st.caption(t("domain.waiting_input"))
             return
+        try:
+            x = prepare_images([source], spec)[0]
+        except DataError as exc:                         # an unreadable upload, in the page's language
+            show_error(predict_tools.picture_error(exc))
+            return
+        gallery_view.warn([(_short_name(e), gallery_view.familiarity(e.folder, e.card, x)) for e in entries],
+                          show.dataset)
         _results(show, entries, [source], truth, missing)
 
 
-def _random_image(key: str, n: int) -> None:
-    st.session_state[key] = int(np.random.default_rng().integers(1, n + 1))
+def _short_name(entry) -> str:
+    """A model's title without its dataset ("Small CNN — CIFAR-10 photos" → "Small CNN")."""
+    return (entry.card.get("title") or entry.id).split(" — ")[0].split(" (")[0]
 
 
 def _show_image(source, seen: tuple[int, int]) -> None:
@@ -911,8 +965,11 @@ def _show_image(source, seen: tuple[int, int]) -> None:
 
 # ---------------------------------------------------------------------------- texts
 
-def _text_panel(show: Showcase, entries, missing: list[str]) -> None:
+def _text_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
     key = f"text:{show.dataset}"
+    wanted = _link_example(domain_id)
+    if wanted is not None:                                             # a link to this text
+        st.session_state[key] = str(wanted)
     st.session_state.setdefault(key, show.examples[0] if show.examples else "")
     st.markdown(f"##### {t('domain.inputs_title')}")
     if show.examples:
@@ -923,6 +980,7 @@ def _text_panel(show: Showcase, entries, missing: list[str]) -> None:
     b1.button(t("domain.classify"), type="primary", key=f"go:{show.dataset}")
     b2.button(t("domain.random_text"), on_click=_real_text, args=(show,), key=f"realtext:{show.dataset}")
     text = st.session_state.get(key, "")
+    _publish(domain_id, show, text if text.strip() else None)
     drawn = st.session_state.get(f"truth:{show.dataset}")
     truth = drawn["truth"] if drawn and drawn["text"] == text else None
     if isinstance(drawn, dict) and drawn.get("error"):

@@ -14,6 +14,7 @@ The computations live in `bigmodel_core.explain`; here they are cached — resul
 """
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Callable
@@ -23,12 +24,18 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bigmodel_core import explain as E
+from bigmodel_core.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
 from ui.i18n import t
-from ui.layout import BAD, GOOD, MUTED, chart, fmt, label_text, metric_name, show_error, style, tr
+from ui.layout import BAD, GOOD, MUTED, PALETTE, chart, class_colors, fmt, label_text, metric_name, show_error, style, tr
 
 TOP_FEATURES = 12           # bars in the tabular charts
 STRONG, WEAK = 0.5, 0.1     # word chips: bold above STRONG × the largest |score|, plain below WEAK ×
+ROW_PX, FRAME_PX = 46, 120  # bar charts: one bar with its name above it, plus title and axis
+# Streamlit's markdown colours nearest to the app's class colours (the word chips can only use these names)
+CHIP_COLOURS = {GOOD: "green", BAD: "red", MUTED: "gray", PALETTE[0]: "violet", PALETTE[2]: "orange",
+                PALETTE[4]: "blue", PALETTE[5]: "violet", PALETTE[6]: "green", PALETTE[7]: "orange",
+                PALETTE[8]: "gray", PALETTE[9]: "red"}
 
 
 # ============================================================================ cached work
@@ -95,6 +102,56 @@ def _class_name(card: dict, target: int | None) -> str:
     return label_text(labels[target]) if target is not None and target < len(labels) else ""
 
 
+def push_colours(card: dict, target: int | None) -> tuple[str, str, str | None]:
+    """(colour of a push towards class `target`, colour of a push away from it, the class "away" leads to).
+
+    The colours are the classes' own, as the domain pages draw them (`class_colors` with the showcase's
+    alert class): on the customer-service page "negative" is rose, so a word that pushes towards
+    "negative" is rose as well, whichever class was predicted. With two classes a push away from one
+    is a push towards the other, in the other's colour; with more, away is grey. Regression (no
+    class): teal pushes the value up, rose down."""
+    labels = [str(x) for x in card.get("labels") or []]
+    if target is None or not 0 <= target < len(labels):
+        return GOOD, BAD, None
+    show = showcase_of(card.get("dataset") or "")
+    colours = class_colors(labels, show.positive if show else None)
+    if len(labels) == 2:
+        other = labels[1 - target]
+        return colours[labels[target]], colours[other], other
+    return colours[labels[target]], MUTED, None
+
+
+def colour_word(colour: str) -> str:
+    """The name of a chip colour in the current language ('green', '绿色')."""
+    return t(f"explain.colour.{CHIP_COLOURS.get(colour, 'blue')}")
+
+
+def bar_rows(names: list[str], values, colours: list[str], hovertemplate: str) -> go.Figure:
+    """Horizontal bars, top to bottom, each with its full name written above it.
+
+    The names are not y-axis labels, so a long one ("Feels-like temperature (°C) = 24.5") never
+    squeezes the bars into a sliver or gets cut in a narrow column; each row is ROW_PX high."""
+    n = len(names)
+    fig = go.Figure(go.Bar(x=list(values), y=list(range(n)), orientation="h", width=0.42, marker_color=colours,
+                           customdata=names, hovertemplate=hovertemplate))
+    for i, name in enumerate(names):
+        fig.add_annotation(text=html.escape(name), x=0, xref="paper", xanchor="left", y=i - 0.24, yref="y",
+                           yanchor="bottom", showarrow=False, align="left", font=dict(size=12, color="#374151"),
+                           bgcolor="rgba(255,255,255,0.85)")              # legible over the zero line
+    fig.update_yaxes(range=[n - 0.5, -0.95], showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(zeroline=True, zerolinecolor=MUTED, zerolinewidth=1)
+    fig.update_layout(height=ROW_PX * n + FRAME_PX)
+    return fig
+
+
+def wrap(text: str, width: int = 36) -> str:
+    """A long axis title on several lines, so a narrow column shows all of it ("change in Progression after one
+    year (score)" is wider than the chart beside a domain page's form)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
 def _points(card: dict) -> float:
     """Probabilities are shown in percentage points; regression values in their own units."""
     return 1.0 if card.get("problem") == "regression" else 100.0
@@ -141,8 +198,9 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
 
 
-def word_chips(res: E.TextExplanation) -> str:
-    """The words as markdown: green background pushes towards the class, red away, bold for the strongest."""
+def word_chips(res: E.TextExplanation, towards: str = GOOD, away: str = BAD) -> str:
+    """The words as markdown: the background colour is that of the class a word pushes towards (`towards`
+    for the explained class, `away` otherwise; see push_colours), bold for the strongest."""
     top = float(np.abs(res.scores).max()) if len(res.scores) else 0.0
     parts = []
     for word, s in zip(res.words, res.scores):
@@ -152,19 +210,19 @@ def word_chips(res: E.TextExplanation) -> str:
             continue
         if abs(s) >= STRONG * top:
             w = f"**{w}**"
-        parts.append(f":{'green' if s > 0 else 'red'}-background[{w}]")
+        colour = CHIP_COLOURS.get(towards if s > 0 else away, "blue")
+        parts.append(f":{colour}-background[{w}]")
     return " ".join(parts)
 
 
 def text_figure(res: E.TextExplanation, card: dict) -> go.Figure:
-    scale = _points(card)
-    names = [f"{i + 1}. {w if len(w) <= 24 else w[:23] + '…'}" for i, w in enumerate(res.words)]
-    values = res.scores * scale
-    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=[GOOD if v > 0 else BAD for v in values],
-                           hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", type="category", automargin=True)
-    return style(fig, t("explain.text.chart", label=_class_name(card, res.target)), t("explain.text.axis"),
-                 t("explain.text.word_axis"), height=max(220, 24 * len(names) + 110), showlegend=False)
+    """Each word's push, in the colour of the class it pushes towards (see push_colours)."""
+    towards, away, _ = push_colours(card, res.target)
+    names = [f"{i + 1}. {w}" for i, w in enumerate(res.words)]
+    values = res.scores * _points(card)
+    fig = bar_rows(names, values, [towards if v > 0 else away for v in values], "%{customdata}: %{x:.2f}<extra></extra>")
+    return style(fig, t("explain.text.chart", label=_class_name(card, res.target)), wrap(t("explain.text.axis")),
+                 None, height=fig.layout.height, showlegend=False)
 
 
 def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], key: str) -> None:
@@ -181,8 +239,13 @@ def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], 
             st.caption(t("explain.text.method.ig_wide"))
     else:
         st.caption(t("explain.text.method.ablation", label=label))
-    st.markdown(word_chips(res))
-    st.caption(t("explain.text.legend", label=label))
+    towards, away, other = push_colours(card, res.target)
+    st.markdown(word_chips(res, towards, away))
+    if other is not None:
+        st.caption(t("explain.text.legend", towards=colour_word(towards), away=colour_word(away), label=label,
+                     other=label_text(other)))
+    else:
+        st.caption(t("explain.text.legend_away", towards=colour_word(towards), away=colour_word(away), label=label))
     chart(text_figure(res, card), key=f"explain_text:{key}")
     if res.method == E.INTEGRATED_GRADIENTS and res.baseline_score is not None:
         st.caption(t("explain.text.completeness", total=f"{res.total * 100:+.1f}", score=f"{res.score:.1%}",
@@ -196,32 +259,30 @@ def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], 
 
 def contributions_figure(res: E.TabularContributions, card: dict, feature_label: Callable,
                          value_label: Callable) -> go.Figure:
-    scale = _points(card)
-    order = np.argsort(-np.abs(res.contributions))[:TOP_FEATURES][::-1]
+    """This row's Shapley contributions, the largest on top, each in the colour of the class it pushes towards
+    (regression: teal up, rose down)."""
+    order = np.argsort(-np.abs(res.contributions))[:TOP_FEATURES]
     names = [f"{feature_label(res.features[j])} = {value_label(res.features[j], res.values[j])}" for j in order]
-    values = res.contributions[order] * scale
-    fig = go.Figure(go.Bar(x=values, y=names, orientation="h",
-                           marker_color=[GOOD if v > 0 else BAD if v < 0 else MUTED for v in values],
-                           hovertemplate="%{y}: %{x:+.3g}<extra></extra>"))
-    fig.update_yaxes(type="category", automargin=True)
+    values = res.contributions[order] * _points(card)
+    towards, away, _ = push_colours(card, res.target)
+    fig = bar_rows(names, values, [towards if v > 0 else away if v < 0 else MUTED for v in values],
+                   "%{customdata}: %{x:+.3g}<extra></extra>")
     if res.target is None:
         target = (card.get("preprocessing") or {}).get("target") or ""
         axis = t("explain.tab.contrib_axis_value", target=feature_label(target) if target else t("predict.value"))
     else:
         axis = t("explain.tab.contrib_axis_class", label=_class_name(card, res.target))
-    return style(fig, t("explain.tab.contrib_title"), axis, t("explain.tab.feature_axis"),
-                 height=max(240, 28 * len(order) + 110), showlegend=False)
+    return style(fig, t("explain.tab.contrib_title"), wrap(axis), None, height=fig.layout.height, showlegend=False)
 
 
 def importance_figure(res: E.FeatureImportance, feature_label: Callable) -> go.Figure:
-    order = np.argsort(-res.mean)[:TOP_FEATURES][::-1]
-    fig = go.Figure(go.Bar(x=res.mean[order], y=[feature_label(res.features[j]) for j in order], orientation="h",
-                           error_x=dict(type="data", array=res.std[order], color=MUTED),
-                           marker_color=[GOOD if v > 0 else MUTED for v in res.mean[order]],
-                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    fig.update_yaxes(type="category", automargin=True)
-    return style(fig, t("explain.tab.imp_title"), t("explain.tab.imp_axis", metric=metric_name(res.metric)),
-                 t("explain.tab.feature_axis"), height=max(240, 28 * len(order) + 110), showlegend=False)
+    """Permutation importance, the most relied-on input on top, with the spread across shuffles."""
+    order = np.argsort(-res.mean)[:TOP_FEATURES]
+    fig = bar_rows([feature_label(res.features[j]) for j in order], res.mean[order],
+                   [GOOD if v > 0 else MUTED for v in res.mean[order]], "%{customdata}: %{x:.4f}<extra></extra>")
+    fig.update_traces(error_x=dict(type="data", array=res.std[order], color=MUTED))
+    return style(fig, t("explain.tab.imp_title"), wrap(t("explain.tab.imp_axis", metric=metric_name(res.metric))),
+                 None, height=fig.layout.height, showlegend=False)
 
 
 def _outcome(value: float, card: dict, target: int | None) -> str:

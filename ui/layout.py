@@ -94,6 +94,9 @@ CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3.6rem; padding-bottom: 3rem; }
 [data-testid="stMainBlockContainer"] h1 { padding-top: 0; }
 [data-testid="stMetric"] { background: #FFFFFF; }
+/* every page listed in the sidebar, and the language switch under it, without scrolling at 1280x800 */
+[data-testid="stSidebarHeader"] { margin-bottom: 0; }
+[data-testid="stSidebarNavLink"] { margin-top: 0; margin-bottom: 0; }
 </style>
 """
 
@@ -165,23 +168,51 @@ def show_error(exc: BaseException, warning: bool = False) -> None:
 
 
 def provider_caption(provider: str, ort_ms: float | None, total_ms: float | None) -> None:
+    """Which execution provider ran and how long it took: only the times that were measured."""
     short = provider.replace("ExecutionProvider", "")
-    st.caption(t("common.ran_on", provider=short, ort=fmt(ort_ms, 2), total=fmt(total_ms, 2)))
+    if total_ms is None:
+        st.caption(t("common.ran_on_ort", provider=short, ort=fmt(ort_ms, 2)))
+    else:
+        st.caption(t("common.ran_on", provider=short, ort=fmt(ort_ms, 2), total=fmt(total_ms, 2)))
 
 
 # ----------------------------------------------------------------------------- charts
 
+TITLE_ROOM, LEGEND_ROOM = 44, 32     # px above the plot: the title's line; one row of the legend under it
+
+
+def legend_shown(fig) -> bool:
+    """Whether plotly will draw this figure's legend: asked for, or left to plotly with two or more named traces."""
+    if fig.layout.showlegend is not None:
+        return bool(fig.layout.showlegend)
+    return sum(1 for tr_ in fig.data if hasattr(tr_, "showlegend") and tr_.showlegend is not False) >= 2
+
+
+def fit_legend(fig):
+    """Keep the legend row (above the plot) and the title (at the top) apart: the top margin holds both.
+
+    `style` calls it, and `chart` again, since traces are often added after styling."""
+    title = bool(fig.layout.title.text)
+    top = (TITLE_ROOM if title else 20) + (LEGEND_ROOM if legend_shown(fig) else 0)
+    if (fig.layout.margin.t or 0) < top:
+        fig.update_layout(margin=dict(t=top))
+    return fig
+
+
 def style(fig, title: str | None = None, x: str | None = None, y: str | None = None,
           height: int = 340, legend: str | None = None, showlegend: bool | None = None):
-    """One look for every plotly figure: title, axis titles (with units), colours, compact margins."""
+    """One look for every plotly figure: title, axis titles (with units), colours, compact margins.
+
+    The legend, when there is one, is a row between the title and the plot, never over the title."""
     fig.update_layout(
         title=dict(text=title or "", font=dict(size=15), x=0, xanchor="left", y=1, yref="container",
                    yanchor="top", pad=dict(t=6, l=4)),
         colorway=PALETTE, height=height, font=dict(family=FONT, size=13),
-        margin=dict(l=10, r=10, t=(76 if legend is not None else 44) if title else 20, b=10),
+        margin=dict(l=10, r=10, t=(TITLE_ROOM + LEGEND_ROOM if legend is not None else TITLE_ROOM) if title else 20,
+                    b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, title=legend or "",
                     font=dict(size=12)),
-        hoverlabel=dict(font_size=13),
+        hoverlabel=dict(font_size=13, namelength=-1),          # full trace names in hover boxes, never "ONNX Runti…"
     )
     if showlegend is not None:
         fig.update_layout(showlegend=showlegend)
@@ -189,11 +220,12 @@ def style(fig, title: str | None = None, x: str | None = None, y: str | None = N
         fig.update_xaxes(title_text=x)
     if y is not None:
         fig.update_yaxes(title_text=y)
-    return fig
+    return fit_legend(fig)
 
 
 def chart(fig, key: str | None = None, **kwargs):
-    """Show a styled figure full-width, without the plotly logo."""
+    """Show a styled figure full-width, without the plotly logo (legend and title kept apart, see fit_legend)."""
+    fit_legend(fig)
     return st.plotly_chart(fig, width="stretch", key=key,
                            config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
                            **kwargs)

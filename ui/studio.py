@@ -19,6 +19,7 @@ from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig
 from ui.i18n import t as _t
 from ui.layout import BAD, GOOD, MUTED, PALETTE, SEQUENTIAL, metric_name, style
+from ui.layout import tr as optional_text
 
 TASKS = ("image", "text", "tabular")
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
@@ -215,10 +216,18 @@ def roc_figure(trained, tr: Callable = _t) -> go.Figure:
     return style(fig, tr("train.chart.roc_title", positive=positive), tr("train.chart.fpr"), tr("train.chart.tpr"))
 
 
+def target_label(trained) -> str:
+    """The regression target as people read it ('Bikes rented per hour', not the column name 'cnt')."""
+    from bigmodel_core.domains import slug
+
+    target = trained.preprocessing.get("target", "y")
+    return optional_text(f"domain.feat.{trained.spec.dataset}.{slug(target)}", target)
+
+
 def pred_actual_figure(trained, tr: Callable = _t) -> go.Figure:
     y, pred = np.asarray(trained.test_true, dtype=float), predictions(trained)
     lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
-    target = trained.preprocessing.get("target", "y")
+    target = target_label(trained)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name=tr("train.chart.perfect"),
                              line=dict(color=MUTED, dash="dash")))
@@ -226,20 +235,20 @@ def pred_actual_figure(trained, tr: Callable = _t) -> go.Figure:
                              marker=dict(color=PALETTE[0], size=7, opacity=0.6),
                              hovertemplate=tr("train.chart.actual") + " %{x:.3g}<br>" + tr("train.chart.predicted")
                              + " %{y:.3g}<extra></extra>"))
-    return style(fig, tr("train.chart.pva_title"), f"{tr('train.chart.actual')} {target}",
-                 f"{tr('train.chart.predicted')} {target}")
+    return style(fig, tr("train.chart.pva_title"), f"{target} ({tr('train.chart.actual')})",
+                 f"{target} ({tr('train.chart.predicted')})")
 
 
 def residual_figure(trained, tr: Callable = _t) -> go.Figure:
     y, pred = np.asarray(trained.test_true, dtype=float), predictions(trained)
-    target = trained.preprocessing.get("target", "y")
+    target = target_label(trained)
     fig = go.Figure()
     fig.add_hline(y=0, line=dict(color=MUTED, dash="dash"))
     fig.add_trace(go.Scatter(x=pred, y=y - pred, mode="markers", name=tr("train.chart.test_rows"),
                              marker=dict(color=PALETTE[1], size=7, opacity=0.6),
                              hovertemplate=tr("train.chart.predicted") + " %{x:.3g}<br>"
                              + tr("train.chart.residual") + " %{y:.3g}<extra></extra>"))
-    return style(fig, tr("train.chart.residual_title"), f"{tr('train.chart.predicted')} {target}",
+    return style(fig, tr("train.chart.residual_title"), f"{target} ({tr('train.chart.predicted')})",
                  f"{tr('train.chart.residual')} ({tr('train.chart.actual')} − {tr('train.chart.predicted')})",
                  showlegend=False)
 
