@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.app_server import RUNNING, Quiet, running_app
+from ui.i18n import table
 from tests.conftest import requires_dataset
 
 pytestmark = pytest.mark.browser
@@ -136,7 +137,7 @@ def test_train_live_curve_and_stop(app_url, browser_page):
     page.locator(".st-key-train_dataset").click()
     # scikit-learn's breast-cancer table: here on every machine, no download; at batch size 8 and 50
     # epochs it trains for about a minute on 2 cores, long enough to watch the curve and press Stop
-    page.get_by_role("option", name="Breast cancer diagnosis").click()
+    page.get_by_role("option", name=table("en")["domain.ds.breast-cancer.title"]).click()
     wait_idle(page)
     page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
     batch = page.locator(".st-key-train_mlp_bs input[type=range]")
