@@ -39,3 +39,34 @@ def models_dir() -> Path:
     """The model registry: shipped models plus the ones users train."""
     env = os.environ.get("BIGMODEL_MODELS_DIR")
     return Path(env).expanduser() if env else PROJECT_ROOT / "models"
+
+
+def static_folder(name: str, files: dict[str, Path | bytes]) -> Path:
+    """`cache_dir()/static/<name>/` holding `files` (name → source file or bytes), made once and atomically.
+
+    For assets a web page serves from disk (a custom chart component and its script): the folder is
+    built under a temporary name and renamed into place, so a reader never sees half of it. Give
+    `name` a content tag so a changed asset gets a new folder.
+    """
+    import shutil
+    import tempfile
+
+    folder = cache_dir() / "static" / name
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
+    try:
+        for file_name, content in files.items():
+            if isinstance(content, Path):
+                shutil.copyfile(content, tmp / file_name)
+            else:
+                (tmp / file_name).write_bytes(content)
+        tmp.rename(folder)
+    except OSError:
+        if not folder.is_dir():                   # not just another process winning the race
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+

@@ -53,7 +53,7 @@ if wanted in ids and links.is_new("benchmark", {"model": wanted}):      # a link
     st.session_state["bench_model"] = wanted
 if st.session_state.get("bench_model") not in ids:
     st.session_state["bench_model"] = "sst2-tiny" if "sst2-tiny" in ids else ids[0]
-model_id = st.selectbox(t("bench.model"), ids, format_func=lambda i: f"{model_title(by_id[i].card)}  ·  {i}",
+model_id = st.selectbox(t("bench.model"), ids, format_func={i: f"{model_title(by_id[i].card)}  ·  {i}" for i in ids}.get,
                         key="bench_model")
 links.publish("benchmark", {"model": model_id}, lambda k: k == "model")
 entry = by_id[model_id]

@@ -184,7 +184,7 @@ chart(style(fig, t("models.chart_title"), t("models.chart_y"), None, height=110 
 st.subheader(f"🪪 {t('models.detail_title')}")
 ids = [e.id for e in shown]
 pick = st.selectbox(t("models.pick"), ids, key="models_pick",
-                    format_func=lambda i: f"{i} — {model_title(next(e for e in shown if e.id == i).card)}")
+                    format_func={e.id: f"{e.id} — {model_title(e.card)}" for e in shown}.get)
 entry = next(e for e in shown if e.id == pick)
 card = entry.card
 main = _main_metric(card)

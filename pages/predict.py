@@ -122,7 +122,8 @@ def model_label(model_id: str) -> str:
 
 
 pick, share = st.columns([5, 1], vertical_alignment="bottom")
-model_id = pick.selectbox(t("predict.model"), ids, key="predict_model", format_func=model_label,
+model_id = pick.selectbox(t("predict.model"), ids, key="predict_model",
+                          format_func={i: model_label(i) for i in ids}.get,   # labels made now, in this language
                           persist_state="session", on_change=model_chosen)
 share_slot = share.empty()                  # the Share box, filled once the input is known
 entry = by_id[model_id]
@@ -211,7 +212,7 @@ if card["task"] == "image":
     with left:
         st.subheader(t("predict.input"))
         source = st.segmented_control(t("predict.source"), sources, key=f"predict_src_{model_id}",
-                                      format_func=lambda s: t(f"predict.source.{s}"), required=True,
+                                      format_func={s: t(f"predict.source.{s}") for s in sources}.get, required=True,
                                       label_visibility="collapsed") or sources[0]
         shown = None
         outcome, error = None, None

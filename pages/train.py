@@ -24,7 +24,7 @@ from ui import live_chart
 from ui import studio as S
 from ui.data_panel import download_panel
 from ui.i18n import t
-from ui.layout import chart, dataset_text, empty_state, fmt, metric_name, page_header, show_error
+from ui.layout import chart, dataset_text, empty_state, fmt, live_panel_style, metric_name, page_header, show_error
 
 UPLOAD = "__upload__"
 mgr = J.manager()
@@ -471,7 +471,7 @@ with panel:
         st.markdown(f"##### {t('train.how.title')}")
         st.markdown(t("train.how"))
     elif job.active:
-        st.html(S.LIVE_PANEL_CSS)
+        live_panel_style()
         with st.container(key="train_live"):
             live_panel(job.id)
     else:

@@ -230,7 +230,7 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         assert "**" not in how.inner_text()
         page.screenshot(path=str(ARTIFACTS / f"train-empty-{lang}.png"))
         page.locator(".st-key-train_dataset").click()
-        page.get_by_role("option", name="Breast cancer diagnosis").click()
+        page.get_by_role("option", name=table(lang)["domain.ds.breast-cancer.title"]).click()
         wait_idle(page)
         page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)" if lang == "en"
                                                        else "神经网络（多层感知机）").click()

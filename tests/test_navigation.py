@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bigmodel_core import catalog, domains
+from bigmodel_core import domains
 from tests.app_server import running_app
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_idle
 from ui.i18n import table
@@ -177,7 +177,7 @@ def test_the_tour_lands_on_the_right_pages_with_their_presets(chromium, app_url)
     back_home(page)
     tour_step(page, 3, "train")
     assert_on_page(page, "train", "tour step 3")
-    expect_chosen(page, "train_dataset", catalog.get("diabetes").title)
+    expect_chosen(page, "train_dataset", WORDS["en"]["domain.ds.diabetes.title"])
     page.screenshot(path=str(ARTIFACTS / "nav-tour-train-en.png"))
     back_home(page)
     tour_step(page, 4, "benchmark")
@@ -197,7 +197,7 @@ def test_the_tour_follows_the_chosen_domain_in_chinese(chromium, app_url):
     page.screenshot(path=str(ARTIFACTS / "nav-tour-home-zh.png"))
     tour_step(page, 3, "train")
     assert_on_page(page, "train", "zh tour step 3", "zh")
-    expect_chosen(page, "train_dataset", catalog.get("sst2").title)
+    expect_chosen(page, "train_dataset", WORDS["zh"]["domain.ds.sst2.title"])      # the title in Chinese
     back_home(page)
     tour_step(page, 4, "benchmark")
     assert_on_page(page, "benchmark", "zh tour step 4", "zh")

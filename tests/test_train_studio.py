@@ -116,11 +116,13 @@ def test_the_live_chart_is_one_element_that_keeps_its_identity_and_grows(scripte
     assert fig["layout"]["uirevision"] == job_id                            # a zoom survives the redraws
 
 
-def test_the_live_chart_page_and_plotly_js_are_served_from_one_folder(tmp_path):
-    folder = live_chart.component_folder(tmp_path)
+def test_the_live_chart_page_and_plotly_js_are_served_from_one_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIGMODEL_CACHE_DIR", str(tmp_path))
+    folder = live_chart.component_folder()
+    assert folder.is_relative_to(tmp_path)
     assert (folder / "index.html").read_bytes() == live_chart.PAGE.read_bytes()
     assert (folder / "plotly.min.js").stat().st_size == live_chart.PLOTLY_JS.stat().st_size
-    assert live_chart.component_folder(tmp_path) == folder and len(list(folder.parent.iterdir())) == 1
+    assert live_chart.component_folder() == folder and len(list(folder.parent.iterdir())) == 1   # made once
     spec = json.loads(live_chart.figure_json(S.curves_figure([], tr=lambda k, **kw: k)))
     assert spec["config"]["displaylogo"] is False                            # the app's chart config
     assert spec["layout"]["template"] == {"layout": live_chart.LOOK}         # Streamlit's look, not plotly's

@@ -101,6 +101,15 @@ CSS = """
 """
 
 
+# The training studio's live panel redraws every second: Streamlit must not fade it while a rerun runs.
+LIVE_PANEL_CSS = ('<style>.st-key-train_live [data-stale="true"] '
+                  '{ opacity: 1 !important; transition: none !important; }</style>')
+
+
+def live_panel_style() -> None:
+    st.html(LIVE_PANEL_CSS)
+
+
 def apply_style() -> None:
     """The app-wide touches the theme cannot express (tighter top margin for projectors)."""
     st.html(CSS)

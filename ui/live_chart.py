@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import plotly
@@ -49,26 +47,13 @@ _component = None
 _unavailable = False
 
 
-def component_folder(cache: Path | None = None) -> Path:
+def component_folder() -> Path:
     """The folder Streamlit serves for the component: the page plus plotly.min.js (made once, atomically)."""
-    from bigmodel_core.paths import cache_dir
+    from bigmodel_core.paths import static_folder
 
     page = PAGE.read_bytes()
     tag = hashlib.sha256(page).hexdigest()[:10]
-    folder = (cache or cache_dir()) / "components" / f"live-chart-{plotly.__version__}-{tag}"
-    if not (folder / "index.html").is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".live-chart-", dir=folder.parent))
-        try:
-            shutil.copyfile(PLOTLY_JS, tmp / "plotly.min.js")
-            (tmp / "index.html").write_bytes(page)            # written last: its presence means complete
-            tmp.rename(folder)
-        except OSError:
-            if not (folder / "index.html").is_file():         # not just another process winning the race
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return static_folder(f"live-chart-{plotly.__version__}-{tag}", {"plotly.min.js": PLOTLY_JS, "index.html": page})
 
 
 def _declared():

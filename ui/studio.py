@@ -39,10 +39,6 @@ HIGHER_IS_BETTER = {"accuracy": True, "macro_f1": True, "roc_auc": True, "r2": T
 # The live panel (a container keyed "train_live") is redrawn every second. Streamlit fades an
 # element while a rerun that may replace it is on its way; here that is every second, so on a busy
 # server the chart and progress would blink pale. The panel always shows the latest data: no fade.
-LIVE_PANEL_CSS = ('<style>.st-key-train_live [data-stale="true"] '
-                  '{ opacity: 1 !important; transition: none !important; }</style>')
-
-
 # ============================================================================ settings → spec
 
 def arch_defaults(task: str, arch: str) -> dict:
