@@ -341,8 +341,13 @@ def test_playground_play_makes_the_loss_fall(app_url, browser_page):
     page.locator(".st-key-pg_play button").click()
     expect(page.locator(".st-key-pg_play button")).to_contain_text("Play", timeout=30_000)
     wait_idle(page)
-    assert page.locator(".js-plotly-plot").count() == 2                   # the boundary and the loss curves
-    paused = epoch.inner_text()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=10_000)   # the boundary and the loss curves
+    # A tick that was already running when Pause was pressed may still land once; after that, nothing moves.
+    paused, deadline = epoch.inner_text(), time.monotonic() + 5
+    time.sleep(1.0)
+    while epoch.inner_text() != paused and time.monotonic() < deadline:
+        paused = epoch.inner_text()
+        time.sleep(1.0)
     time.sleep(1.5)
     assert epoch.inner_text() == paused, "training went on after Pause"
     assert "dataset=xor" in page.url and "layers=2" in page.url
