@@ -206,7 +206,7 @@ def switch_language(page, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_train_live_chart_never_blanks(app_url, browser_page, lang):
-    """A short breast-cancer MLP training (batch 8, 5 epochs), the page looked at every 200 ms: from the first epoch's end until the
+    """A short breast-cancer MLP training (batch 8, 50 epochs), the page looked at every 200 ms: from the first epoch's end until the
     results appear, the live chart is on screen in every look (full size, not faded, its curves drawn).
 
     Also: "How it works" reads as text with one bold word, and the suggested id for the new model is free."""
@@ -221,9 +221,9 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         if clear.count():                                                   # an earlier test's results
             clear.first.click()
             wait_idle(page)
-        how = page.locator('[data-testid="stMarkdownContainer"] p').filter(
-            has_text="Stop" if lang == "en" else "停止").first
-        expect(how).to_be_visible()
+        opening = table(lang)["train.how"].replace("**", "")[:24]          # the paragraph's own first words
+        how = page.locator('[data-testid="stMarkdownContainer"] p').filter(has_text=opening).first
+        expect(how).to_be_visible(timeout=30_000)
         bold = how.evaluate("p => [...p.querySelectorAll('strong, b')].map(b => b.innerText).join('').length "
                             "/ p.innerText.length")
         assert 0 < bold < 0.2, f"{bold:.0%} of 'How it works' is bold"
@@ -240,15 +240,17 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         expect(batch).to_have_attribute("aria-valuetext", "8")
         wait_idle(page)
         epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
-        epochs.press("Home")
-        for _ in range(4):
-            epochs.press("ArrowRight")
-        expect(epochs).to_have_attribute("aria-valuetext", "5")            # several seconds on 2 quiet cores
+        epochs.press("End")                                                 # 50 epochs: several seconds, so many
+        expect(epochs).to_have_attribute("aria-valuetext", "50")           # looks even on an idle machine
         wait_idle(page)
         page.locator(".st-key-train_start button").click()
+        expect(page.locator(".st-key-train_live")).to_be_visible(timeout=60_000)   # this run's panel, not old results
         looks, shot, deadline = [], False, time.monotonic() + 300
         while time.monotonic() < deadline:
             look = live_chart(page)
+            if not looks and not look["present"]:     # an earlier job's results, or this one still queued
+                time.sleep(0.2)
+                continue
             if look["results"]:
                 break
             looks.append(look)
@@ -260,11 +262,12 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         else:
             raise AssertionError("the training did not finish within 5 minutes")
         after_first_epoch = looks[next((i for i, s in enumerate(looks) if s.get("val_points", 0) >= 1), len(looks)):]
-        assert len(after_first_epoch) >= 2, f"too few looks after the first epoch: {len(after_first_epoch)}"
+        assert len(after_first_epoch) >= 2, f"too few looks after the first epoch: {len(after_first_epoch)} of {len(looks)}: {looks[:2]} {looks[-1:]}"
         gaps = [s for s in after_first_epoch if not on_screen(s)]
         assert not gaps, f"{len(gaps)} of {len(after_first_epoch)} looks without the chart: {gaps[:3]}"
         grown = [s["points"] for s in after_first_epoch]
-        assert grown == sorted(grown), f"the loss curve lost points: {grown}"
+        # Long runs thin old batch points (jobs.MAX_EVENTS), so the count may dip; it never drops to nothing.
+        assert min(grown) > 0, f"the loss curve lost its points: {grown}"
         # the results, with a model id that no model has (breast-cancer-mlp ships with the app)
         box = page.locator("[class*='st-key-train_model_id_'] input")
         expect(box).to_have_value("breast-cancer-mlp-2", timeout=30_000)
