@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_server import RUNNING, Quiet, running_app
+from tests.app_server import CHROMIUM, RUNNING, Quiet, app_for_browser
 from ui.i18n import table
 from tests.conftest import requires_dataset
 
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 DOMAINS = ["healthcare", "finance", "education", "manufacturing", "public-safety", "transport", "smart-home",
@@ -33,11 +32,7 @@ PAGES = ["home", "concepts", "playground", *DOMAINS, "train", "predict", "models
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with running_app(tmp_path_factory.mktemp("app")) as (url, _, _):
-        yield url
+    yield from app_for_browser(tmp_path_factory.mktemp("app"))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlparse
 import pandas as pd
 import pytest
 
-from tests.app_server import running_app
+from tests.app_server import app_for_browser
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -28,11 +28,7 @@ METRIC = '[data-testid="stMetricValue"]'
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with running_app(tmp_path_factory.mktemp("share-app")) as (url, _, _):
-        yield url
+    yield from app_for_browser(tmp_path_factory.mktemp("share-app"))
 
 
 @pytest.fixture(scope="module")
