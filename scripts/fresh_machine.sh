@@ -5,8 +5,8 @@
 #
 # Only committed work is tested (the clone is of HEAD). Nothing is installed and nothing installed is
 # changed: the clone's .venv links to the parts of this checkout's virtualenv (or of $FRESH_VENV),
-# which must already hold every pin of requirements.txt (run ./test.sh once first); the clone's own
-# requirements stamp is written only after checking that. Outbound connections go to a closed local port through the proxy
+# which must already hold every pin of requirements.txt and requirements-dev.txt (run ./test.sh once
+# first); the clone's own requirements stamp is written only after checking that. Outbound connections go to a closed local port through the proxy
 # variables; as root, where `unshare --net` works, the run is also inside a network namespace with
 # only loopback up. The temporary folder is removed at the end, whatever happens.
 set -euo pipefail
@@ -25,15 +25,15 @@ trap 'exit 130' INT TERM
 
 # $TMP/repo is the clone; $TMP holds nothing else a test could mistake for ../shared/data.
 git clone --quiet --no-hardlinks "$SRC" "$TMP/repo"
-# Every pin of the clone's requirements.txt must be installed as pinned: test.sh would otherwise try to
-# pip-install, which fails with no network (and must not change someone else's virtualenv anyway).
-if ! "$VENV/bin/python" - "$TMP/repo/requirements.txt" <<'PY'
+# Every pin of the clone's requirements.txt and requirements-dev.txt must be installed as pinned: test.sh
+# would otherwise try to pip-install, which fails with no network (and must not change someone else's virtualenv anyway).
+if ! "$VENV/bin/python" - "$TMP/repo/requirements.txt" "$TMP/repo/requirements-dev.txt" <<'PY'
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
 wrong = []
-for line in open(sys.argv[1], encoding="utf-8"):
+for line in (line for path in sys.argv[1:] for line in open(path, encoding="utf-8")):
     pin = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", line.split("#")[0].strip())
     if pin:
         try:
@@ -50,7 +50,8 @@ then
 fi
 mkdir "$TMP/repo/.venv"
 ln -s "$VENV"/* "$TMP/repo/.venv/"                      # bin, lib, pyvenv.cfg, …: not the hidden stamp
-sha256sum "$TMP/repo/requirements.txt" | cut -d' ' -f1 > "$TMP/repo/.venv/.requirements.sha256"
+cat "$TMP/repo/requirements.txt" "$TMP/repo/requirements-dev.txt" | sha256sum | cut -d' ' -f1 \
+  > "$TMP/repo/.venv/.requirements.sha256"                # the same stamp as scripts/setup.sh
 mkdir -p "$TMP/home/.cache" "$TMP/home/.config" "$TMP/home/.local/share" "$TMP/tmp"
 echo "[fresh] clone of $(git -C "$SRC" rev-parse --short HEAD) in $TMP/repo; HOME=$TMP/home"
 

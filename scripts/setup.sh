@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Shared set-up for run.sh and test.sh: create .venv if missing and install requirements.txt
-# (skipped when the installed set already matches the file's hash).
+# Shared set-up for run.sh and test.sh: create .venv if missing and install requirements.txt (runtime)
+# and requirements-dev.txt (tests, lint); skipped when the installed set already matches both files' hash.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=${PYTHON:-python3}
@@ -8,12 +8,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv with $($PY --version)"
   "$PY" -m venv .venv
 fi
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 have=$(cat .venv/.requirements.sha256 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
   echo "[setup] installing requirements (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
   echo "$want" > .venv/.requirements.sha256
 fi
 # Offline by default: no model hub, ever.
