@@ -221,7 +221,8 @@ with setup:
         if not knobs["width"] and not knobs["depth"]:
             st.caption(t("train.fixed_shape"))
         if knobs["dropout"]:
-            dropout = st.slider(t("train.dropout"), 0.0, 0.5, step=0.05, key=number_state(k + "dropout", d["dropout"]),
+            lo, hi, step = knobs["dropout"]
+            dropout = st.slider(t("train.dropout"), lo, hi, step=step, key=number_state(k + "dropout", d["dropout"]),
                                 persist_state="session", help=t("train.dropout_help"))
         if task == "image":
             augment = st.selectbox(t("train.augment"), S.AUGMENTS, key=number_state(k + "aug", d["augment"]),

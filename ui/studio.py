@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bigmodel_core import metrics as M
+from bigmodel_core.options import FAMILIES, options_for, parse
+from bigmodel_core.options import sliders as option_sliders
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig
 from ui.i18n import t as _t
@@ -42,57 +44,38 @@ HIGHER_IS_BETTER = {"accuracy": True, "macro_f1": True, "roc_auc": True, "r2": T
 # ============================================================================ settings → spec
 
 def arch_defaults(task: str, arch: str) -> dict:
-    """Sensible starting hyper-parameters per architecture (what the widgets show first)."""
+    """Sensible starting hyper-parameters per architecture (what the widgets show first).
+
+    The shape controls (width, depth, dropout) start where the architecture's options say
+    (`bigmodel_core.options`, their `sliders`)."""
     d = dict(epochs=3, batch_size=64, lr=1e-3, optimizer="adam", width=128, depth=2, dropout=0.1,
              augment="none", seed=0)
     if task == "tabular":
-        d.update(epochs=30, batch_size=32, lr=3e-3 if arch == "mlp" else 1e-2, optimizer="adamw",
-                 width=64, depth=2, dropout=0.0)
+        d.update(epochs=30, batch_size=32, lr=3e-3 if arch == "mlp" else 1e-2, optimizer="adamw", dropout=0.0)
     elif arch == "mlp-seed":
-        d.update(epochs=5, lr=1e-3, width=256, depth=2, dropout=0.0)
+        d.update(epochs=5, lr=1e-3, dropout=0.0)
     elif arch == "lenet":
         d.update(epochs=5, lr=3e-3, dropout=0.0)
     elif arch == "small-cnn":
-        d.update(epochs=3, lr=3e-3, optimizer="adamw", width=32, depth=3, dropout=0.2)
+        d.update(epochs=3, lr=3e-3, optimizer="adamw")
     elif arch == "tiny-bert":
-        d.update(epochs=2, lr=1e-3, optimizer="adamw", width=128, depth=2, dropout=0.1)
+        d.update(epochs=2, lr=1e-3, optimizer="adamw")
     elif arch == "minilm":
-        d.update(epochs=1, batch_size=32, lr=3e-5, optimizer="adamw", dropout=0.1)
+        d.update(epochs=1, batch_size=32, lr=3e-5, optimizer="adamw")
+    d.update({name: knob.default for name, knob in option_sliders(arch).items()})
     return d
 
 
 def arch_knobs(arch: str) -> dict:
-    """Which shape controls an architecture has: {"width": (min, max, step) | None, "depth": (...) | None, "dropout": bool}."""
-    return {
-        "linear": dict(width=None, depth=None, dropout=False),
-        "mlp": dict(width=(8, 512, 8), depth=(1, 4, 1), dropout=True),
-        "mlp-seed": dict(width=(32, 512, 32), depth=(1, 3, 1), dropout=False),
-        "lenet": dict(width=None, depth=None, dropout=False),
-        "small-cnn": dict(width=(8, 64, 8), depth=(2, 4, 1), dropout=True),
-        "tiny-bert": dict(width=(64, 256, 64), depth=(1, 4, 1), dropout=True),
-        "minilm": dict(width=None, depth=None, dropout=True),
-    }.get(arch, dict(width=None, depth=None, dropout=False))
+    """Which shape controls an architecture has: {"width": (min, max, step) | None, "depth": (...) | None,
+    "dropout": (min, max, step) | None}, read from the architecture's options (`bigmodel_core.options`)."""
+    knobs = option_sliders(arch) if arch in FAMILIES else {}
+    return {name: tuple(knobs[name][:3]) if name in knobs else None for name in ("width", "depth", "dropout")}
 
 
 def arch_options(arch: str, width: int, depth: int, dropout: float, augment: str) -> dict:
-    """Widget values → `TrainSpec.options` for the architecture."""
-    if arch == "mlp":
-        return dict(hidden=[int(width)] * int(depth), dropout=float(dropout))
-    if arch == "mlp-seed":
-        return dict(hidden=[max(8, int(width) >> i) for i in range(int(depth))], augment=_aug(augment))
-    if arch == "small-cnn":
-        return dict(widths=[int(width) << i for i in range(int(depth))], dropout=float(dropout), augment=_aug(augment))
-    if arch == "lenet":
-        return dict(augment=_aug(augment))
-    if arch == "tiny-bert":
-        return dict(hidden=int(width), layers=int(depth), heads=4, intermediate=2 * int(width), dropout=float(dropout))
-    if arch == "minilm":
-        return dict(dropout=float(dropout))
-    return {}
-
-
-def _aug(kind: str):
-    return None if kind in (None, "", "none") else kind
+    """Widget values → `TrainSpec.options` for the architecture (its options model knows how)."""
+    return options_for(arch).from_sliders(width, depth, dropout, augment)
 
 
 def quick_rows(task: str, arch: str) -> int:
@@ -103,6 +86,7 @@ def make_spec(dataset: str, arch: str, *, epochs: int, batch_size: int, lr: floa
               options: dict, max_rows: int | None) -> TrainSpec:
     config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), optimizer=optimizer,
                          seed=int(seed), grad_clip=5.0)
+    parse(arch, options)                          # an unknown or misspelt option: a TrainingError the page shows
     return TrainSpec(dataset, arch, config, options, max_rows=max_rows, split_seed=0)
 
 
