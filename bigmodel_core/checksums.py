@@ -11,11 +11,9 @@ _known: dict[tuple[str, int, int], str] = {}   # (path, mtime_ns, size) -> sha25
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    """sha256 of the file at `path`, as hex."""
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _key(path: Path) -> tuple[str, int, int]:

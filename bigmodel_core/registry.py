@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,22 +58,29 @@ def _stale(path: Path, age_s: float) -> bool:
         return False
 
 
+LOCK_FILE = ".registry.lock"                 # hidden: never listed as a model
+
+
 @contextlib.contextmanager
-def _swap_lock(root: Path, blocking: bool = True):
+def _swap_lock(root: Path, blocking: bool = True) -> Iterator[None]:
     """An exclusive lock on the registry, held by a save only while it swaps folders.
 
-    `flock` is released by the kernel when its process dies, so a lock that can be
-    taken means no swap is half done by a living process. Raises BlockingIOError
-    when `blocking` is False and a swap is in progress.
+    A `filelock` lock (flock on Linux/macOS, LockFileEx on Windows) is released by the
+    operating system when its process dies, so a lock that can be taken means no swap
+    is half done by a living process. Raises BlockingIOError when `blocking` is False
+    and a swap is in progress.
     """
-    import fcntl
+    from filelock import FileLock, Timeout
 
-    fd = os.open(root, os.O_RDONLY)          # the registry folder itself: no lock file is left behind
+    lock = FileLock(root / LOCK_FILE, timeout=-1 if blocking else 0)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        lock.acquire()
+    except Timeout as exc:
+        raise BlockingIOError(f"the registry {root} is being swapped by another save") from exc
+    try:
         yield
     finally:
-        os.close(fd)              # closing releases the lock
+        lock.release()
 
 
 def _restore_old(root: Path, old: Path) -> None:
