@@ -12,7 +12,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from .errors import BigModelError, DataError
 
@@ -36,7 +38,7 @@ def _megabytes(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB"
 
 
-def cmd_datasets(args) -> int:
+def cmd_datasets(args: argparse.Namespace) -> int:
     from .catalog import availability, list_datasets
 
     rows = [dict(id=d.id, title=d.title, domain=d.domain, task=d.task, rows=d.rows, licence=d.licence,
@@ -58,7 +60,7 @@ class TextProgress:
     the total is unknown). Call it as a `download.fetch` progress callback, then `close()`.
     """
 
-    def __init__(self, label: str, stream=None, clock=time.monotonic):
+    def __init__(self, label: str, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic):
         self.label, self.stream, self.clock = label, stream or sys.stderr, clock
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.started = clock()
@@ -100,7 +102,7 @@ class TextProgress:
             self.stream.flush()
 
 
-def cmd_fetch(args) -> int:
+def cmd_fetch(args: argparse.Namespace) -> int:
     from . import catalog
     from .download import fetch
 
@@ -159,15 +161,18 @@ def _parse_options(pairs: list[str]) -> dict:
     return opts
 
 
-def cmd_train(args) -> int:
-    from . import pipeline
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import options, pipeline
     from .paths import cache_dir
     from .training import TrainConfig
+
+    opts = _parse_options(args.option)
+    options.parse(args.arch, opts)                # a misspelt or unknown option: one line, before any work
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                          weight_decay=args.weight_decay, scheduler=args.scheduler, seed=args.seed,
                          patience=args.patience, device=args.device, threads=args.threads)
-    spec = pipeline.TrainSpec(args.dataset, args.arch, config, _parse_options(args.option), args.max_rows)
+    spec = pipeline.TrainSpec(args.dataset, args.arch, config, opts, args.max_rows)
 
     def report(ev):
         val = " ".join(f"{k}={v:.4f}" for k, v in (ev.val or {}).items() if isinstance(v, float))
@@ -188,7 +193,7 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from . import pipeline
 
     trained = pipeline.load_run(Path(args.run))
@@ -199,7 +204,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
     result = evaluate(args.model, args.dataset, args.split, device=args.device)
@@ -220,7 +225,7 @@ def _read_text_file(path: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def cmd_predict(args) -> int:
+def cmd_predict(args: argparse.Namespace) -> int:
     from . import registry
     from .runtime import Predictor
 
@@ -267,7 +272,7 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import benchmark, contract_json, contract_rows, speedups
 
     batches = [int(b) for b in args.batches.split(",")] if args.batches else None
@@ -290,7 +295,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def cmd_quantize(args) -> int:
+def cmd_quantize(args: argparse.Namespace) -> int:
     from .quantize import quantize_model
 
     result = quantize_model(args.model, new_id=args.id, per_channel=args.per_channel)
@@ -303,7 +308,7 @@ def cmd_quantize(args) -> int:
     return 0
 
 
-def cmd_models(args) -> int:
+def cmd_models(args: argparse.Namespace) -> int:
     from . import registry
 
     good, bad = registry.list_models()
@@ -323,7 +328,7 @@ def cmd_models(args) -> int:
     return 0
 
 
-def cmd_build_defaults(args) -> int:
+def cmd_build_defaults(args: argparse.Namespace) -> int:
     if args.examples_only:
         from .examples import write_all
 
@@ -340,7 +345,7 @@ def cmd_build_defaults(args) -> int:
     return 0
 
 
-def cmd_clip_range(args) -> int:
+def cmd_clip_range(args: argparse.Namespace) -> int:
     from . import registry
     from .pipeline import clip_registered
 
@@ -362,22 +367,45 @@ def cmd_clip_range(args) -> int:
 
 # ----------------------------------------------------------------------------- parser
 
+def _common(json_help: str = "print JSON instead of a table or text") -> argparse.ArgumentParser:
+    """Options several commands share (given to each through argparse `parents=`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help=json_help)
+    return common
+
+
+def _device(default: str) -> argparse.ArgumentParser:
+    """The --device option, with the command's own default."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--device", default=default, choices=["auto", "cpu", "cuda"])
+    return parent
+
+
+def _model_arg() -> argparse.ArgumentParser:
+    """The MODEL argument of the commands that work on one registry model."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("model", help="registry id or model folder")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bigmodel_core",
                                 description="BigModel Studio: datasets, training, ONNX export and inference.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common, model = _common(), _model_arg()
 
-    s = sub.add_parser("datasets", help="list the dataset catalog and what is available offline")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("datasets", help="list the dataset catalog and what is available offline",
+                       parents=[common])
     s.set_defaults(fn=cmd_datasets)
 
-    s = sub.add_parser("fetch", help="download datasets into the data cache (sha256-checked)")
+    s = sub.add_parser("fetch", help="download datasets into the data cache (sha256-checked)",
+                       parents=[_common("print a summary: one object per dataset")])
     s.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (see `datasets`)")
     s.add_argument("--all", action="store_true", help="every dataset of the catalog")
-    s.add_argument("--json", action="store_true", help="print a summary: one object per dataset")
     s.set_defaults(fn=cmd_fetch)
 
-    s = sub.add_parser("train", help="train a model on a catalog dataset")
+    s = sub.add_parser("train", help="train a model on a catalog dataset",
+                       parents=[common, _device("auto")])
     s.add_argument("--dataset", required=True, help="catalog id (see `datasets`)")
     s.add_argument("--arch", required=True, help="lenet, mlp-seed, small-cnn, tiny-bert, minilm, linear, mlp")
     s.add_argument("--epochs", type=int, default=5)
@@ -389,75 +417,66 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patience", type=int, default=None, help="early stopping patience (epochs)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--max-rows", type=int, default=None, help="stratified subsample for a quick run")
-    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--threads", type=int, default=None)
     s.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="architecture/data option, JSON value (e.g. hidden=[64,32], augment=affine)")
     s.add_argument("--out", help="run folder (default: a new folder in the cache)")
     s.add_argument("--export", metavar="ID", help="also export to the registry under this id")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_train)
 
-    s = sub.add_parser("export", help="export a training run to ONNX and add it to the registry")
+    s = sub.add_parser("export", help="export a training run to ONNX and add it to the registry",
+                       parents=[common])
     s.add_argument("run", help="run folder printed by `train`")
     s.add_argument("--id", required=True, help="registry id (lower-case letters, digits, - and _)")
     s.add_argument("--title")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_export)
 
-    s = sub.add_parser("eval", help="score a registry model through ONNX Runtime on a dataset split")
-    s.add_argument("model", help="registry id or model folder")
+    s = sub.add_parser("eval", help="score a registry model through ONNX Runtime on a dataset split",
+                       parents=[common, model, _device("cpu")])
     s.add_argument("--dataset", help="catalog id (default: the model's own)")
     s.add_argument("--split", default="test", choices=["train", "val", "test"])
-    s.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_eval)
 
-    s = sub.add_parser("predict", help="predict with ONNX Runtime")
-    s.add_argument("model", help="registry id or model folder")
+    s = sub.add_parser("predict", help="predict with ONNX Runtime",
+                       parents=[common, model, _device("auto")])
     s.add_argument("inputs", nargs="*", help="image paths (image models) or texts (text models)")
     s.add_argument("--text-file", help="one text per line, UTF-8")
     s.add_argument("--csv", help="rows with the model's feature columns (tabular models)")
-    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_predict)
 
-    s = sub.add_parser("bench", help="time PyTorch eager vs ONNX Runtime (CPU, CUDA, int8)")
-    s.add_argument("model", help="registry id or model folder")
+    s = sub.add_parser("bench", help="time PyTorch eager vs ONNX Runtime (CPU, CUDA, int8)",
+                       parents=[common, model])
     s.add_argument("--batches", help="comma-separated batch sizes (default 1,8,64,256)")
     s.add_argument("--engines", help="comma-separated: torch,ort-cpu,ort-cuda,ort-int8")
     s.add_argument("--rounds", type=int, default=30)
     s.add_argument("--threads", type=int, default=None)
-    s.add_argument("--json", action="store_true")
     s.add_argument("--report", metavar="FILE", help="also write the full result (machine, agreement, transfers) as JSON")
     s.set_defaults(fn=cmd_bench)
 
-    s = sub.add_parser("quantize", help="dynamic int8 copy of a registry model, scored beside its fp32 original")
-    s.add_argument("model", help="registry id or model folder")
+    s = sub.add_parser("quantize", help="dynamic int8 copy of a registry model, scored beside its fp32 original",
+                       parents=[common, model])
     s.add_argument("--id", help="id of the int8 model (default MODEL-int8)")
     s.add_argument("--per-channel", action="store_true",
                    help="one scale per output channel (closer to fp32, slower at batch 1; default: per tensor)")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_quantize)
 
-    s = sub.add_parser("models", help="list the model registry")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("models", help="list the model registry",
+                       parents=[common])
     s.set_defaults(fn=cmd_models)
 
-    s = sub.add_parser("build-defaults", help="retrain every shipped model from scratch into models/")
+    s = sub.add_parser("build-defaults", help="retrain every shipped model from scratch into models/",
+                       parents=[common, _device("auto")])
     s.add_argument("--only", nargs="*", metavar="ID")
-    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--examples-only", action="store_true",
                    help="only re-sample each shipped model's built-in examples from its test split (no training)")
     s.add_argument("--ood-only", action="store_true",
                    help="only calibrate the shipped image models' familiarity check and measure its AUROC (no training)")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_build_defaults)
 
     s = sub.add_parser("clip-range", help="keep a regression model's answers inside its target's range "
-                                          "(a Clip in its ONNX graph; card re-scored), without retraining")
+                                          "(a Clip in its ONNX graph; card re-scored), without retraining",
+                       parents=[common])
     s.add_argument("ids", nargs="*", metavar="ID", help="registry ids (default: every regression model)")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_clip_range)
     return p
 

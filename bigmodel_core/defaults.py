@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import BigModelError
@@ -172,12 +173,13 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
     return problems
 
 
-def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None, log=print) -> dict:
+def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
+              log: Callable[[str], object] = print) -> dict:
     from . import examples, pipeline
     from .evaluation import evaluate
 
-    spec = recipe.spec
-    spec.config.device = device
+    # a copy: the shared recipe table is never changed (a second build in this process sees the same recipe)
+    spec = replace(recipe.spec, config=replace(recipe.spec.config, device=device))
 
     def report(ev):
         val = " ".join(f"{k}={v:.4f}" for k, v in (ev.val or {}).items() if isinstance(v, float))

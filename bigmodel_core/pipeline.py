@@ -12,7 +12,7 @@ import json
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,14 @@ from . import registry
 from .errors import ModelError, TrainingError
 from .training import TrainConfig, Trainer, TrainHistory
 from .nets import Ensemble
+from .options import parse as parse_options
+from .options.text import Pretrain, Transfer, WideFirst
 from .zoo import ARCHITECTURES, build_model, architectures_for
 
+if TYPE_CHECKING:
+    from .datasets import Dataset, TabularDataset
+
 PARITY_LIMIT = 1e-4
-MAX_MEMBERS = 16                                  # seeds averaged in one ensemble (options.ensemble)
 RANGE_PADDING = 0.05                              # a range side taken from the training split: its extreme ± 5 % of the span
 
 
@@ -73,7 +77,7 @@ class TrainedModel:
 
 # ============================================================================ task adapters
 
-def target_range(data, padding: float = RANGE_PADDING) -> dict:
+def target_range(data: TabularDataset, padding: float = RANGE_PADDING) -> dict:
     """The range a regression model's answers are kept in, and where each side comes from.
 
     A side with a known physical bound (`data.target_bounds`: bikes ≥ 0, grades 0-20) takes it;
@@ -100,21 +104,27 @@ def target_range(data, padding: float = RANGE_PADDING) -> dict:
     return out
 
 
-def _class_weight(name: str | None, y_train: torch.Tensor, classes: int, problem: str = "classification"):
+def _class_weight(name: str | None, y_train: torch.Tensor, classes: int,
+                  problem: str = "classification") -> torch.Tensor | None:
     """None, or ("balanced") one loss weight per class, inversely proportional to its training count."""
     if name is None:
         return None
     if name != "balanced" or problem != "classification":
         raise TrainingError(f"Cannot weight classes by '{name}' here.",
                             hint="class_weight is 'balanced' or left out, and only for classification")
-    counts = torch.bincount(y_train, minlength=classes).float().clamp(min=1)
-    return counts.sum() / (len(counts) * counts)
+    from sklearn.utils.class_weight import compute_class_weight
+
+    # n / (classes × count) per class; a class with no training row counts as one row (as it always has)
+    y = y_train.numpy()
+    y = np.concatenate([y, np.setdiff1d(np.arange(classes), y)])
+    return torch.tensor(compute_class_weight("balanced", classes=np.arange(classes), y=y), dtype=torch.float32)
 
 
 class _Task:
     """Per-task glue: tensors, batches, loss, evaluation, preprocessing assets."""
 
     problem = "classification"
+    eval_batch_size = 512                         # rows per forward pass when scoring (TrainConfig.eval_batch_size)
 
     def batches(self, split, batch_size, shuffle, gen=None):
         n = len(self.y[split])
@@ -123,11 +133,11 @@ class _Task:
             idx = order[i:i + batch_size]
             yield self.inputs(split, idx), self.y[split][idx]
 
-    def outputs(self, model, split, device, batch_size=512) -> np.ndarray:
+    def outputs(self, model, split, device, batch_size=None) -> np.ndarray:
         model.eval()
         outs = []
         with torch.inference_mode():
-            for inputs, _ in self.batches(split, batch_size, shuffle=False):
+            for inputs, _ in self.batches(split, batch_size or self.eval_batch_size, shuffle=False):
                 outs.append(model(*(x.to(device) for x in inputs)).float().cpu())
         return torch.cat(outs).numpy() if outs else np.zeros((0,))
 
@@ -157,7 +167,8 @@ class _ImageTask(_Task):
         self.data, self.labels = data, list(data.class_names)
         # fancy indexing copies, so the loader's cached (read-only) array is never touched
         self.x = {s: torch.from_numpy(data.images[data.split[s]]) for s in ("train", "val", "test")}  # uint8 [N, C, H, W]
-        size = spec.options.get("size")
+        o = parse_options(spec.architecture, spec.options)
+        size = o.size
         c, h, w = self.x["train"].shape[1:]
         if spec.architecture == "lenet" and min(h, w) < 28:
             size = size or 32
@@ -170,13 +181,12 @@ class _ImageTask(_Task):
         mean = train.mean(dim=(0, 2, 3)).tolist()
         std = train.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
         k = len(self.labels)
-        o = spec.options
         self.arch_config = dict(in_channels=c, size=h, num_classes=k, mean=mean, std=std)
         if spec.architecture == "mlp-seed":
-            self.arch_config.update(in_features=c * h * w, hidden=o.get("hidden", [256, 128]))
+            self.arch_config.update(in_features=c * h * w, hidden=list(o.hidden))
         elif spec.architecture == "small-cnn":
-            self.arch_config.update(widths=o.get("widths", [32, 64, 128]), dropout=o.get("dropout", 0.2))
-        self.preprocessing = dict(channels=c, height=h, width=w, invert=bool(o.get("invert", False)),
+            self.arch_config.update(widths=list(o.widths), dropout=o.dropout)
+        self.preprocessing = dict(channels=c, height=h, width=w, invert=o.invert,
                                   scale="pixels / 255 → [0, 1]; per-channel normalisation is inside the model",
                                   mean=mean, std=std)
         self.input_spec = [dict(name="pixels", dtype="float32", shape=["batch", c, h, w])]
@@ -194,29 +204,27 @@ class _TextTask(_Task):
     def __init__(self, data, spec: TrainSpec):
         from .text_nets import minilm_tokenizer, tiny_bert_config, train_wordpiece
 
-        o = spec.options
+        o = parse_options(spec.architecture, spec.options)
         self.data, self.labels = data, list(data.class_names)
-        max_length = int(o.get("max_length", 64))
+        max_length = o.max_length
         texts = {s: [data.texts[i] for i in data.split[s]] for s in ("train", "val", "test")}
         if spec.architecture == "minilm":
             self.tokenizer = minilm_tokenizer(max_length)
-            self.arch_config = dict(num_classes=len(self.labels), dropout=o.get("dropout", 0.1))
+            self.arch_config = dict(num_classes=len(self.labels), dropout=o.dropout)
         else:
-            self.tokenizer = train_wordpiece(texts["train"], vocab_size=int(o.get("vocab_size", 8000)),
+            self.tokenizer = train_wordpiece(texts["train"], vocab_size=o.vocab_size,
                                              max_length=max_length)
             bert = tiny_bert_config(self.tokenizer.get_vocab_size(), len(self.labels),
-                                    hidden=int(o.get("hidden", 128)), layers=int(o.get("layers", 2)),
-                                    heads=int(o.get("heads", 4)), intermediate=int(o.get("intermediate", 256)),
-                                    max_position=max_length + 2, dropout=float(o.get("dropout", 0.1)))
-            self.arch_config = dict(bert=bert, num_classes=len(self.labels), pooling=o.get("pooling", "cls"))
-            if o.get("ngram_buckets"):
-                self.arch_config["ngram_buckets"] = int(o["ngram_buckets"])
-                if o.get("ngram_order", 2) != 2:
-                    self.arch_config["ngram_order"] = int(o["ngram_order"])
-            if o.get("ngram_fusion", "sum") != "sum":
-                if o["ngram_fusion"] != "late" or not (o.get("ngram_buckets") and o.get("wide_first")) \
-                        or o.get("transfer"):
-                    raise TrainingError(f"ngram_fusion={o['ngram_fusion']!r} is not possible here.",
+                                    hidden=o.hidden, layers=o.layers, heads=o.heads, intermediate=o.intermediate,
+                                    max_position=max_length + 2, dropout=o.dropout)
+            self.arch_config = dict(bert=bert, num_classes=len(self.labels), pooling=o.pooling)
+            if o.ngram_buckets:
+                self.arch_config["ngram_buckets"] = o.ngram_buckets
+                if o.ngram_order != 2:
+                    self.arch_config["ngram_order"] = o.ngram_order
+            if o.ngram_fusion != "sum":                       # "late" (the options refuse any other name)
+                if not (o.ngram_buckets and o.wide_first) or o.transfer:
+                    raise TrainingError(f"ngram_fusion={o.ngram_fusion!r} is not possible here.",
                                         hint="ngram_fusion='late' needs ngram_buckets and wide_first, and no "
                                              "transfer stage (it would train the halves together)")
                 self.arch_config["ngram_fusion"] = "late"
@@ -224,9 +232,9 @@ class _TextTask(_Task):
         for s, t in texts.items():
             self.ids[s], self.mask[s] = _encode(self.tokenizer, t)
         self.y = {s: torch.from_numpy(data.labels[data.split[s]].astype(np.int64)) for s in ("train", "val", "test")}
-        self.class_weight = _class_weight(o.get("class_weight"), self.y["train"], len(self.labels))
+        self.class_weight = _class_weight(o.class_weight, self.y["train"], len(self.labels))
         self.label_smoothing = spec.config.label_smoothing
-        self.choose_monitor(o.get("monitor"), ["accuracy", "macro_f1", "roc_auc"])   # macro_f1: imbalanced classes
+        self.choose_monitor(o.monitor, ["accuracy", "macro_f1", "roc_auc"])   # macro_f1: imbalanced classes
         self.preprocessing = dict(tokenizer="tokenizer.json", max_length=max_length, language=data.language)
         self.input_spec = [dict(name="input_ids", dtype="int64", shape=["batch", "sequence"]),
                            dict(name="attention_mask", dtype="int64", shape=["batch", "sequence"])]
@@ -258,13 +266,13 @@ class _TabularTask(_Task):
     def __init__(self, data, spec: TrainSpec):
         from .preprocess import TabularEncoder, category_strings
 
-        o = spec.options
+        o = parse_options(spec.architecture, spec.options)
         self.data, self.problem = data, data.problem
         frame = data.frame
         parts = {s: frame.iloc[data.split[s]] for s in ("train", "val", "test")}
         target = frame[data.target].to_numpy()
-        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types, derived=o.get("derived_features"),
-                                          bins=int(o.get("bins", 0)), bin_edges=o.get("bin_edges", "quantile"),
+        self.encoder = TabularEncoder.fit(parts["train"], data.feature_types, derived=o.derived_features,
+                                          bins=o.bins, bin_edges=o.bin_edges,
                                           target=target[data.split["train"]], regression=self.problem == "regression")
         self.x = {s: torch.from_numpy(self.encoder.transform(p)) for s, p in parts.items()}
         self.target_range = None
@@ -278,16 +286,16 @@ class _TabularTask(_Task):
             self.labels = list(data.class_names)
             self.y = {s: torch.from_numpy(target[data.split[s]].astype(np.int64)) for s in parts}
             mean, std, out = 0.0, 1.0, len(self.labels)
-        hidden = [] if spec.architecture == "linear" else list(o.get("hidden", [128, 64]))
+        hidden = list(getattr(o, "hidden", []))              # linear: no hidden layer
         self.arch_config = dict(in_features=self.x["train"].shape[1], out_features=out, hidden=hidden,
-                                dropout=float(o.get("dropout", 0.0)), target_mean=mean, target_std=std,
+                                dropout=o.dropout, target_mean=mean, target_std=std,
                                 regression=self.problem == "regression")
         self.target_std = std
-        self.class_weight, self.label_smoothing = _class_weight(o.get("class_weight"), self.y["train"], out,
+        self.class_weight, self.label_smoothing = _class_weight(o.class_weight, self.y["train"], out,
                                                                 self.problem), spec.config.label_smoothing
         # The validation metric that picks the best epoch. "neg_log_loss" (classification) is for tiny
         # validation sets, where accuracy and ROC-AUC reach their maximum early and the first such epoch wins.
-        self.choose_monitor(o.get("monitor"), ["r2"] if self.problem == "regression" else
+        self.choose_monitor(o.monitor, ["r2"] if self.problem == "regression" else
                             ["accuracy", "macro_f1", "neg_log_loss"] + (["roc_auc"] if out == 2 else []))
         features = []
         for col in self.encoder.columns:
@@ -313,7 +321,7 @@ class _TabularTask(_Task):
             return F.mse_loss(out, target) / (self.target_std ** 2)             # MSE in standardised units
         return super().loss(out, target)
 
-    def outputs(self, model, split, device, batch_size=512) -> np.ndarray:
+    def outputs(self, model, split, device, batch_size=None) -> np.ndarray:
         """The model's answers, kept inside the target range as the exported graph keeps them."""
         out = super().outputs(model, split, device, batch_size)
         if self.target_range:
@@ -345,29 +353,31 @@ class _TabularTask(_Task):
         return {"model": "logistic regression (scikit-learn)", "metrics": M.classification_metrics(yte, probs)}
 
 
-def make_task(data, spec: TrainSpec) -> _Task:
+def make_task(data: Dataset, spec: TrainSpec) -> _Task:
     task = {"image": _ImageTask, "text": _TextTask, "tabular": _TabularTask}[data_task(data)]
     if spec.architecture not in architectures_for(data_task(data)):
         raise TrainingError(f"'{spec.architecture}' does not fit a {data_task(data)} dataset.",
                             hint=f"choose one of: {', '.join(architectures_for(data_task(data)))}")
-    return task(data, spec)
+    made = task(data, spec)
+    made.eval_batch_size = spec.config.eval_batch_size
+    return made
 
 
-def data_task(data) -> str:
+def data_task(data: Dataset) -> str:
     name = type(data).__name__
     return {"ImageDataset": "image", "TextDataset": "text", "TabularDataset": "tabular"}[name]
 
 
 # ============================================================================ workflow
 
-def check_splits(data) -> None:
+def check_splits(data: Dataset) -> None:
     sizes = {s: len(data.split.get(s, [])) for s in ("train", "val", "test")}
     if min(sizes.values()) < 1 or sizes["train"] < 2:
         raise TrainingError(f"The dataset is too small to split (train/val/test = {sizes}).",
                             hint="use at least a few dozen rows")
 
 
-def _pretrain(model, task, data, opts: dict, spec: TrainSpec) -> None:
+def _pretrain(model, task, data, opts: Pretrain, spec: TrainSpec) -> None:
     """Masked-LM pre-training on the train + validation sentences (never test) and any extra corpora."""
     import sys
 
@@ -375,14 +385,14 @@ def _pretrain(model, task, data, opts: dict, spec: TrainSpec) -> None:
     from .pretrain import mlm_pretrain
 
     texts = [data.texts[i] for s in ("train", "val") for i in data.split[s]]
-    for corpus in opts.get("corpora", []):
+    for corpus in opts.corpora:
         texts += [t for t in load_dataset(corpus).texts if t]
-    mlm_pretrain(model, task.tokenizer, texts, epochs=int(opts.get("epochs", 10)),
-                 batch_size=int(opts.get("batch_size", 64)), lr=float(opts.get("lr", 1e-3)), seed=spec.config.seed,
+    mlm_pretrain(model, task.tokenizer, texts, epochs=opts.epochs,
+                 batch_size=opts.batch_size, lr=opts.lr, seed=spec.config.seed,
                  log=lambda line: print(f"[{spec.dataset}] {line}", file=sys.stderr, flush=True))
 
 
-def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) -> TrainHistory:
+def _transfer(model, task, opts: Transfer, spec: TrainSpec, callbacks: dict | None) -> TrainHistory:
     """Supervised pre-training on other labelled corpora with the same classes (transfer learning).
 
     The model first learns the task on the corpora (e.g. 43k Chinese shop and hotel reviews
@@ -392,7 +402,7 @@ def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) 
     from .datasets import load_dataset
 
     texts, labels = [], []
-    for corpus in opts.get("corpora", []):
+    for corpus in opts.corpora:
         ds = load_dataset(corpus)
         if list(ds.class_names) != list(task.labels):
             raise TrainingError(f"Cannot transfer from '{corpus}': its classes {ds.class_names} differ from "
@@ -403,8 +413,8 @@ def _transfer(model, task, opts: dict, spec: TrainSpec, callbacks: dict | None) 
         raise TrainingError("Transfer learning needs at least one corpus.", hint='options: {"transfer": {"corpora": [...]}}')
     ids, mask = _encode(task.tokenizer, texts)                                                # [N, T]
     y = torch.tensor(labels, dtype=torch.int64)
-    cfg = TrainConfig(**dict(spec.config.to_dict(), epochs=int(opts.get("epochs", 1)),
-                             lr=float(opts.get("lr", spec.config.lr)), patience=None))
+    cfg = TrainConfig(**dict(spec.config.to_dict(), epochs=opts.epochs,
+                             lr=spec.config.lr if opts.lr is None else opts.lr, patience=None))
 
     def batches(epoch, gen):
         order = torch.randperm(len(y), generator=gen)
@@ -448,7 +458,7 @@ class _DeepOnly(torch.nn.Module):
         return self.model.transformer_logits(input_ids, attention_mask)
 
 
-def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHistory:
+def _fit_wide(model, task, opts: WideFirst, cfg: TrainConfig, callbacks) -> TrainHistory:
     """Train the n-gram bag alone first, as a logistic regression is trained: to its best validation
     epoch, with an L2 penalty on its votes (`l2` per training example). `freeze` keeps it fixed
     afterwards, so the transformer learns only what the bag gets wrong; with ngram_fusion="late"
@@ -456,11 +466,11 @@ def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHist
     bag = getattr(model, "ngrams", None)
     if bag is None:
         raise TrainingError("wide_first needs a wide-and-deep model.", hint="set options.ngram_buckets too")
-    n, l2 = len(task.y["train"]), float(opts.get("l2", 0.0))
+    n, l2 = len(task.y["train"]), opts.l2
     wide = _WideOnly(bag)
-    wcfg = TrainConfig(**dict(cfg.to_dict(), epochs=int(opts.get("epochs", 20)), lr=float(opts.get("lr", 1e-3)),
+    wcfg = TrainConfig(**dict(cfg.to_dict(), epochs=opts.epochs, lr=opts.lr,
                               optimizer="adam", weight_decay=0.0, scheduler="none", label_smoothing=0.0,
-                              patience=opts.get("patience")))
+                              patience=opts.patience))
 
     def loss(out, target):
         penalty = sum(((bag.gain * p) ** 2).sum() for p in bag.parameters())   # on the votes the bag casts
@@ -471,7 +481,7 @@ def _fit_wide(model, task, opts: dict, cfg: TrainConfig, callbacks) -> TrainHist
                       lambda m, device: task.score(m, "val", device)[0], monitor=task.monitor())
     _subscribe(trainer, callbacks)
     history = trainer.run()                                   # the bag now holds its best validation epoch
-    if opts.get("freeze", False) or getattr(model, "fusion", "sum") == "late":    # late fusion: trained apart
+    if opts.freeze or getattr(model, "fusion", "sum") == "late":    # late fusion: trained apart
         for p in bag.parameters():
             p.requires_grad_(False)
     return history
@@ -481,16 +491,17 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     """Build one model and run its training stages. Returns (model, history, stop requested)."""
     from .augment import make_augment
 
+    opts = parse_options(spec.architecture, spec.options)
     model = build_model(spec.architecture, task.arch_config)
-    if spec.options.get("pretrain") and spec.architecture == "tiny-bert":
-        _pretrain(model, task, data, dict(spec.options["pretrain"]), spec)
+    if getattr(opts, "pretrain", None):                       # tiny-bert only
+        _pretrain(model, task, data, opts.pretrain, spec)
     transfer = None
-    if spec.options.get("transfer") and data_task(data) == "text":
-        transfer = _transfer(model, task, dict(spec.options["transfer"]), replace(spec, config=cfg), callbacks)
+    if getattr(opts, "transfer", None):                       # text only
+        transfer = _transfer(model, task, opts.transfer, replace(spec, config=cfg), callbacks)
     wide = None
-    if spec.options.get("wide_first") and data_task(data) == "text":
-        wide = _fit_wide(model, task, dict(spec.options["wide_first"]), cfg, callbacks)
-    if spec.options.get("channels_last") and data_task(data) == "image":
+    if getattr(opts, "wide_first", None):                     # tiny-bert only
+        wide = _fit_wide(model, task, opts.wide_first, cfg, callbacks)
+    if getattr(opts, "channels_last", False):                 # image only
         model = model.to(memory_format=torch.channels_last)
     steps = (len(task.y["train"]) + cfg.batch_size - 1) // cfg.batch_size
 
@@ -502,7 +513,7 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     trainer = Trainer(_DeepOnly(model) if late else model, cfg,
                       lambda epoch, gen: task.batches("train", cfg.batch_size, True, gen), steps,
                       task.loss, evaluate, monitor=task.monitor(),
-                      augment=make_augment(spec.options.get("augment")) if data_task(data) == "image" else None,
+                      augment=make_augment(getattr(opts, "augment", None)),
                       # after the last epoch `train` scores the validation and the test split once more
                       finish_evals=1.0 + n_test / max(1, n_val),
                       # a validation pass runs forward only (about a third of a training step's work per row)
@@ -519,7 +530,7 @@ def _fit_one(spec: TrainSpec, cfg: TrainConfig, task, data, callbacks, on_traine
     return model, history, trainer.stop_requested
 
 
-def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | None = None,
+def train(spec: TrainSpec, data: Dataset | None = None, callbacks: dict[str, list[Callable]] | None = None,
           on_trainer: Callable[[Trainer], None] | None = None) -> TrainedModel:
     """Train `spec.architecture` on `data` (or the catalog dataset `spec.dataset`) and score it.
 
@@ -530,17 +541,15 @@ def train(spec: TrainSpec, data=None, callbacks: dict[str, list[Callable]] | Non
 
     if spec.architecture not in ARCHITECTURES:
         raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
+    opts = parse_options(spec.architecture, spec.options)    # a misspelt or unknown option stops here
     if data is None:
         data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
-    if spec.options.get("validation") == "sentences":
+    if getattr(opts, "validation", "default") == "sentences":
         from .datasets import sentence_validation
 
         data = sentence_validation(data, seed=spec.split_seed)
     check_splits(data)
-    members = spec.options.get("ensemble", 1)
-    if not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
-        raise TrainingError(f"An ensemble has 1 to {MAX_MEMBERS} members, not {members!r}.",
-                            hint="set options.ensemble to a small whole number")
+    members = opts.ensemble                                   # 1 to options.MAX_MEMBERS (checked there)
     torch.manual_seed(spec.config.seed)
     task = make_task(data, spec)
     # the baseline needs only the data: fitted before training, so no work of unknown length is left
@@ -644,7 +653,7 @@ def export(trained: TrainedModel, model_id: str, root: Path | None = None, title
     return registry.load(folder, root)
 
 
-def clip_registered(model_id: str, root: Path | None = None, data=None) -> dict:
+def clip_registered(model_id: str, root: Path | None = None, data: TabularDataset | None = None) -> dict:
     """Keep an exported regression model's answers inside its target range, without retraining.
 
     The in-place upgrade of models exported before answers were clamped (the `clip-range`

@@ -38,7 +38,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"               # auto | cpu | cuda
     threads: int | None = None         # torch intra-op threads (None: torch's default)
-    eval_batch_size: int = 512
+    eval_batch_size: int = 512         # rows per forward pass when the pipeline scores a split
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -182,7 +182,7 @@ class Trainer:
     def add_callback(self, kind: str, fn: Callable[[TrainEvent], None]) -> None:
         self.callbacks[kind].append(fn)
 
-    def on(self, kind: str):
+    def on(self, kind: str) -> Callable[[Callable], Callable]:
         def register(fn):
             self.add_callback(kind, fn)
             return fn
