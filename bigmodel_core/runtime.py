@@ -1,6 +1,6 @@
 """ONNX Runtime sessions with honest provider choice, and the `Predictor` that serves a registry model.
 
-CUDA (or TensorRT) is requested only when a GPU is really usable
+CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really usable
 (`torch.cuda.is_available()`): onnxruntime-gpu lists CUDA on any machine and
 falls back to CPU with error spam otherwise. The provider that actually runs is
 reported with every prediction. Inference needs onnxruntime, numpy and
