@@ -16,12 +16,17 @@ import json
 import math
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .activations import softmax
 from .errors import ModelError
 from .paths import models_dir
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 EXAMPLE_SENTENCE = "我 喜欢 吃 苹果"
 TINY_MODEL = "sst2-tiny"
@@ -50,7 +55,7 @@ def embed(toks: list[str], d: int) -> np.ndarray:
     return np.stack([token_embedding(tok, d) for tok in toks]) if toks else np.zeros((0, d))   # [T, d]
 
 
-def self_attention(X, Wq, Wk, Wv) -> dict:
+def self_attention(X: ArrayLike, Wq: ArrayLike, Wk: ArrayLike, Wv: ArrayLike) -> dict:  # noqa: N803
     """Every intermediate of softmax(Q Kᵀ / √d) · V."""
     X = np.asarray(X, dtype=float)                       # [T, d]
     Q, K, V = X @ Wq, X @ Wk, X @ Wv                     # [T, d] each
@@ -68,7 +73,7 @@ def tiny_model_folder(model_id: str = TINY_MODEL) -> Path:
     return models_dir() / model_id
 
 
-def load_text_model(folder: Path):
+def load_text_model(folder: Path) -> tuple[Any, Tokenizer, dict]:
     """The tiny BERT of a registry folder, rebuilt from card.json + weights.safetensors, and its tokenizer.
 
     Raises ModelError (with what to do) when the folder or one of its files is missing.
@@ -93,7 +98,7 @@ def load_text_model(folder: Path):
     return model, load_tokenizer(tok_file), card
 
 
-def attention_maps(model, tokenizer, text: str) -> dict:
+def attention_maps(model: Any, tokenizer: Tokenizer, text: str) -> dict:
     """Tokens, attention weights [layers, heads, T, T] and class probabilities for one sentence."""
     import torch
 

@@ -6,13 +6,15 @@ shift of up to 4 pixels with zero padding and a horizontal flip (photos).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 
-def random_affine(x: torch.Tensor, gen: torch.Generator, degrees=10.0, scale=(0.9, 1.1), shift=0.1,
-                  flip=False) -> torch.Tensor:
+def random_affine(x: torch.Tensor, gen: torch.Generator, degrees: float = 10.0,
+                  scale: tuple[float, float] = (0.9, 1.1), shift: float = 0.1,
+                  flip: bool = False) -> torch.Tensor:
     """x: [N, C, H, W] float → same shape, each image with its own random transform."""
     n = x.shape[0]
     u = lambda: torch.rand(n, generator=gen) * 2 - 1          # noqa: E731 - uniform in [-1, 1], [N]
@@ -28,7 +30,7 @@ def random_affine(x: torch.Tensor, gen: torch.Generator, degrees=10.0, scale=(0.
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def crop_flip(x: torch.Tensor, gen: torch.Generator, pad=4) -> torch.Tensor:
+def crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
     """Random crop after zero-padding by `pad`, and a random horizontal flip. x: [N, C, H, W]."""
     n, _, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))                   # [N, C, H+2p, W+2p]
@@ -42,7 +44,7 @@ def crop_flip(x: torch.Tensor, gen: torch.Generator, pad=4) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
-def make_augment(kind: str):
+def make_augment(kind: str | None) -> Callable[[tuple, torch.Generator], tuple] | None:
     """A Trainer `augment(inputs, gen)` hook for the named augmentation, or None."""
     if kind in (None, "", "none"):
         return None

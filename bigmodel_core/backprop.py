@@ -43,7 +43,7 @@ def default_example(seed: int = 0) -> dict:
     }
 
 
-def forward(params: dict, x, y) -> dict:
+def forward(params: dict, x: np.ndarray, y: np.ndarray) -> dict:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     z1 = params["W1"] @ x + params["b1"]                 # [4]
     a1 = sigmoid(z1)                                     # [4]
@@ -71,7 +71,7 @@ def sgd_update(params: dict, grads: dict, lr: float) -> dict:
     return {name: params[name] - lr * grads[name] for name in PARAMS}
 
 
-def numerical_gradient(params: dict, x, y, name: str, h: float = 1e-6) -> np.ndarray:
+def numerical_gradient(params: dict, x: np.ndarray, y: np.ndarray, name: str, h: float = 1e-6) -> np.ndarray:
     """dL/d(param) by central differences, (L(θ + h) − L(θ − h)) / 2h, to check the chain rule."""
     grad = np.zeros_like(params[name], dtype=float)
     for idx in np.ndindex(grad.shape):
@@ -84,7 +84,7 @@ def numerical_gradient(params: dict, x, y, name: str, h: float = 1e-6) -> np.nda
     return grad
 
 
-def gradient_check(params: dict, x, y) -> float:
+def gradient_check(params: dict, x: np.ndarray, y: np.ndarray) -> float:
     """Largest |analytic − numerical| gradient over all weights."""
     grads = backward(params, forward(params, x, y))
     return max(float(np.abs(grads[n] - numerical_gradient(params, x, y, n)).max()) for n in PARAMS)

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .preprocess import category_strings
+from .preprocess import TabularEncoder, category_strings
 
 MAX_ROWS = 50_000            # rows of one uploaded table predicted at once
 CHUNK = 4096                 # rows per ONNX Runtime call
 SHOWN_VALUES = 5             # unknown categories named per column in a message
 
 
-def score_column(label) -> str:
+def score_column(label: object) -> str:
     return f"p_{label}"
 
 
@@ -87,7 +87,7 @@ class RowCheck:
         return not self.missing and not self.too_many and self.rows > 0
 
 
-def check_rows(frame: pd.DataFrame, encoder) -> RowCheck:
+def check_rows(frame: pd.DataFrame, encoder: TabularEncoder) -> RowCheck:
     """What a tabular model (its `TabularEncoder`) will make of `frame`, before predicting."""
     check = RowCheck(rows=len(frame), expected=list(encoder.columns))
     check.missing = [c for c in encoder.columns if c not in frame.columns]

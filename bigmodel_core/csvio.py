@@ -10,6 +10,7 @@ import csv
 import io
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -69,7 +70,8 @@ def decode(raw: bytes) -> tuple[str, str]:
     raise DataError("The file is not text in UTF-8, GBK or cp1252.", hint="save it as UTF-8 CSV")
 
 
-def read_csv_safely(source, max_bytes: int = MAX_CSV_BYTES, with_encoding: bool = False):
+def read_csv_safely(source: str | Path | bytes | BinaryIO, max_bytes: int = MAX_CSV_BYTES,
+                    with_encoding: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, str]:
     """A DataFrame from a path, bytes or file object. Raises DataError for anything unusable."""
     raw = _read_bytes(source, max_bytes)
     if not raw.strip():

@@ -31,6 +31,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -571,7 +572,7 @@ def _upload_id(name: str) -> str:
     return "upload:" + (Path(name).stem or "upload")
 
 
-def load_csv_tabular(path_or_buffer, target: str, problem: str | None = None, seed: int = 0) -> TabularDataset:
+def load_csv_tabular(path_or_buffer: str | Path | BinaryIO, target: str, problem: str | None = None, seed: int = 0) -> TabularDataset:
     """A user's table: features plus `target`. `problem` is guessed from the target when None."""
     frame, name, notes = _read_csv(path_or_buffer)
     target = _find_column(frame, target, name, "target")
@@ -626,7 +627,7 @@ def _language(texts: list[str]) -> str:
     return "zh" if letters and cjk / letters > 0.3 else "en"
 
 
-def load_csv_text(path_or_buffer, text_col: str | None = None, label_col: str | None = None,
+def load_csv_text(path_or_buffer: str | Path | BinaryIO, text_col: str | None = None, label_col: str | None = None,
                   seed: int = 0) -> TextDataset:
     """A user's labelled texts: a CSV with a text column and a label column (guessed when not given)."""
     frame, name, notes = _read_csv(path_or_buffer)
@@ -693,7 +694,7 @@ def _image_files(source) -> tuple[list[tuple[str, bytes]], str, list[str]]:
     return files, name, others
 
 
-def load_image_zip(path, size: int | None = None, seed: int = 0) -> ImageDataset:
+def load_image_zip(path: str | Path | bytes | BinaryIO, size: int | None = None, seed: int = 0) -> ImageDataset:
     """A user's images from a zip (or a folder) laid out as <class>/<image>; classes are the folder names.
 
     Images become grey-scale [N,1,H,W] when all of them are grey, RGB [N,3,H,W]

@@ -12,6 +12,7 @@ it; `Chart` records say which views of that data the explorer draws.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def slug(column: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", column.lower()).strip("_")
 
 
-def build_command(model_ids) -> str:
+def build_command(model_ids: Iterable[str]) -> str:
     """The CLI line that builds the given shipped models."""
     return "python -m bigmodel_core build-defaults --only " + " ".join(model_ids)
 
@@ -240,7 +241,7 @@ def cross_domain_map() -> list[dict]:
     return rows
 
 
-def tour(domain_id: str, models_root) -> dict:
+def tour(domain_id: str, models_root: Path) -> dict:
     """The home page's guided demo through one domain: its first dataset, the model to try and the one to time.
 
     {"domain", "dataset", "train_preset", "try_model", "bench_model"}. The model to try is the first one

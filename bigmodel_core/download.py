@@ -87,7 +87,7 @@ def ensure_dataset(info: DatasetInfo, progress: Progress | None = None, cancel: 
     return fetch(info, progress, cancel)
 
 
-def ensure_file(info, remote_file: RemoteFile, progress: Progress | None = None, cancel: Cancel = None,
+def ensure_file(info: DatasetInfo, remote_file: RemoteFile, progress: Progress | None = None, cancel: Cancel = None,
                 allow_download: bool = True) -> Path:
     """One file of a dataset, from the cache or downloaded. `info` needs only an `id`."""
     return _ensure_files(info, (remote_file,), progress, cancel, allow_download)[0]

@@ -21,8 +21,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,9 @@ import pandas as pd
 from . import catalog, registry
 from .errors import BigModelError, DataError
 from .paths import models_dir
+
+if TYPE_CHECKING:
+    from .datasets import Dataset
 
 SIZES = {"image": 30, "text": 40, "tabular": 200}   # items per model (images and texts: equal per class)
 MIN_PER_CLASS_TABLE = 8                              # a rare class still shows up in a table sample
@@ -40,7 +45,7 @@ SEED = 0
 
 # ----------------------------------------------------------------------------- picking
 
-def item_keys(ds) -> list[str]:
+def item_keys(ds: Dataset) -> list[str]:
     """One content key per row: equal keys mean the same image, sentence or feature row."""
     kind = type(ds).__name__
     if kind == "ImageDataset":
@@ -51,7 +56,7 @@ def item_keys(ds) -> list[str]:
     return ["\x1f".join(row) for row in features.itertuples(index=False, name=None)]
 
 
-def unseen_test_rows(ds) -> np.ndarray:
+def unseen_test_rows(ds: Dataset) -> np.ndarray:
     """Test rows whose content appears in neither the train nor the validation split."""
     keys = item_keys(ds)
     seen = {keys[i] for part in ("train", "val") for i in ds.split[part]}
@@ -79,7 +84,7 @@ def _quotas(counts: dict[int, int], total: int, equal: bool) -> dict[int, int]:
     return base
 
 
-def pick(ds, task: str, size: int | None = None, seed: int = SEED) -> np.ndarray:
+def pick(ds: Dataset, task: str, size: int | None = None, seed: int = SEED) -> np.ndarray:
     """Row indices of the sample: unseen test rows, stratified by class, sorted."""
     size = size or SIZES[task]
     pool = unseen_test_rows(ds)
@@ -114,7 +119,7 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def sample_files(ds, rows: np.ndarray, class_names: list[str] | None) -> dict[str, bytes]:
+def sample_files(ds: Dataset, rows: np.ndarray, class_names: list[str] | None) -> dict[str, bytes]:
     """The files of a sample: examples.csv (+ one PNG per image)."""
     kind = type(ds).__name__
     if kind == "ImageDataset":
@@ -129,7 +134,7 @@ def sample_files(ds, rows: np.ndarray, class_names: list[str] | None) -> dict[st
     return {INDEX: buffer.getvalue().encode("utf-8")}
 
 
-def write(model: str, ds=None, root: Path | None = None) -> dict:
+def write(model: str, ds: Dataset | None = None, root: Path | None = None) -> dict:
     """Sample the model's test split into `examples/` and record it in the card. Returns the card field.
 
     `ds` is the model's dataset with the card's split (loaded when not given).
@@ -160,7 +165,8 @@ def write(model: str, ds=None, root: Path | None = None) -> dict:
     return meta
 
 
-def write_all(only: list[str] | None = None, root: Path | None = None, log=print) -> list[dict]:
+def write_all(only: list[str] | None = None, root: Path | None = None,
+              log: Callable[[str], object] = print) -> list[dict]:
     """Re-sample the built-in examples of every shipped model (or those in `only`), without retraining."""
     entries, _ = registry.list_models(root, verify=False)
     shipped = [e for e in entries if e.card.get("shipped") and (not only or e.id in only)]
@@ -182,7 +188,7 @@ def _split_all(n: int) -> dict[str, np.ndarray]:
     return {"train": empty, "val": empty.copy(), "test": np.arange(n, dtype=np.int64)}
 
 
-def load(model: str | Path, root: Path | None = None):
+def load(model: str | Path, root: Path | None = None) -> Dataset:
     """The model's examples as the dataset type `datasets.load_dataset` returns (every row in "test")."""
     from .datasets import ImageDataset, TextDataset, _tabular
 
@@ -234,7 +240,7 @@ def model_with_examples(dataset_id: str, root: Path | None = None) -> str | None
     return None
 
 
-def for_dataset(dataset_id: str, root: Path | None = None):
+def for_dataset(dataset_id: str, root: Path | None = None) -> Dataset | None:
     """The built-in examples standing in for `dataset_id` when it is not in the data cache (None if none)."""
     model_id = model_with_examples(dataset_id, root)
     return load(model_id, root) if model_id else None

@@ -13,11 +13,15 @@ import inspect
 import io
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def export_onnx(model: torch.nn.Module, example: dict[str, torch.Tensor], path: Path,
@@ -72,7 +76,7 @@ def parity(model: torch.nn.Module, onnx_path: Path, feed: dict[str, np.ndarray])
 CLIP_NODE = "target_range_clip"           # the Clip that `clip_output` appends (found again by this name)
 
 
-def clip_output(model, lo: float | None, hi: float | None):
+def clip_output(model: onnx.ModelProto, lo: float | None, hi: float | None) -> onnx.ModelProto:
     """`model` (an onnx.ModelProto) with its first output clamped to [lo, hi] by a `Clip` node.
 
     Either bound may be None (no limit on that side). The producer of the output now writes

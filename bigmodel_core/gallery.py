@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import BigModelError
+
+if TYPE_CHECKING:
+    from .datasets import ImageDataset
 
 SIZE = 12
 SEED = 0
@@ -64,7 +68,7 @@ class Gallery:
         return len(self.labels)
 
 
-def from_dataset(ds, dataset_id: str, full: bool, rows_in_full: int, size: int = SIZE, seed: int = SEED) -> Gallery:
+def from_dataset(ds: ImageDataset, dataset_id: str, full: bool, rows_in_full: int, size: int = SIZE, seed: int = SEED) -> Gallery:
     rows = np.asarray(ds.split["test"])
     chosen = pick(ds.labels, rows, size, seed)
     return Gallery(np.ascontiguousarray(ds.images[chosen]), np.asarray(ds.labels[chosen], dtype=np.int64),

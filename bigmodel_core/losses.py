@@ -15,18 +15,19 @@ probability 1. Worked example (y = [1, 0], ŷ = [0.9, 0.1]):
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 EXAMPLE_Y = (1.0, 0.0)
 EXAMPLE_P = (0.9, 0.1)
 EPS = 1e-12                # keeps ln(0) finite when a probability is exactly 0
 
 
-def mse(y, y_hat) -> float:
+def mse(y: ArrayLike, y_hat: ArrayLike) -> float:
     y, y_hat = np.asarray(y, dtype=float), np.asarray(y_hat, dtype=float)   # [n], [n]
     return float(np.mean((y - y_hat) ** 2))
 
 
-def cross_entropy(y, p) -> float:
+def cross_entropy(y: ArrayLike, p: ArrayLike) -> float:
     """−Σ y_i ln p_i for a target distribution y and predicted probabilities p (both [n])."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     if np.any(p < 0) or np.any(p > 1):
@@ -34,12 +35,12 @@ def cross_entropy(y, p) -> float:
     return float(-np.sum(y * np.log(np.clip(p, EPS, 1.0))))
 
 
-def squared_terms(y, y_hat) -> np.ndarray:
+def squared_terms(y: ArrayLike, y_hat: ArrayLike) -> np.ndarray:
     """(y_i − ŷ_i)² for each entry, the pieces MSE averages."""
     return (np.asarray(y, dtype=float) - np.asarray(y_hat, dtype=float)) ** 2
 
 
-def log_terms(y, p) -> np.ndarray:
+def log_terms(y: ArrayLike, p: ArrayLike) -> np.ndarray:
     """−y_i ln p_i for each entry, the pieces CE adds up (each ≥ 0)."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     return -y * np.log(np.clip(p, EPS, 1.0))

@@ -20,7 +20,7 @@ class Normalize(nn.Module):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
 
@@ -32,7 +32,8 @@ class SeedLeNet(nn.Module):
     (16·4·4 = 256 features).
     """
 
-    def __init__(self, in_channels=3, size=32, num_classes=10, mean=None, std=None):
+    def __init__(self, in_channels: int = 3, size: int = 32, num_classes: int = 10, mean: list[float] | None = None,
+                 std: list[float] | None = None):
         super().__init__()
         self.norm = Normalize(mean or [0.5] * in_channels, std or [0.5] * in_channels)
         self.conv1 = nn.Conv2d(in_channels, 6, 5)
@@ -43,7 +44,7 @@ class SeedLeNet(nn.Module):
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, num_classes)
 
-    def forward(self, x):                      # x: [N, C, S, S]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:    # x: [N, C, S, S]
         x = self.norm(x)
         x = self.pool(F.relu(self.conv1(x)))   # [N, 6, (S-4)/2, (S-4)/2]
         x = self.pool(F.relu(self.conv2(x)))   # [N, 16, side, side]
@@ -56,7 +57,8 @@ class SeedLeNet(nn.Module):
 class SeedMLP(nn.Module):
     """The MLP of seed 003: flatten 28×28 → 256 → 128 → 10, ReLU between layers."""
 
-    def __init__(self, in_features=784, hidden=(256, 128), num_classes=10, mean=None, std=None, in_channels=1):
+    def __init__(self, in_features: int = 784, hidden: tuple[int, ...] = (256, 128), num_classes: int = 10,
+                 mean: list[float] | None = None, std: list[float] | None = None, in_channels: int = 1):
         super().__init__()
         self.norm = Normalize(mean or [0.5] * in_channels, std or [0.5] * in_channels)
         layers, width = [], in_features
@@ -66,14 +68,15 @@ class SeedMLP(nn.Module):
         layers.append(nn.Linear(width, num_classes))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x):                      # x: [N, C, H, W]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:    # x: [N, C, H, W]
         return self.net(torch.flatten(self.norm(x), 1))   # [N, classes]
 
 
 class SmallCNN(nn.Module):
     """A modern small CNN: blocks of (conv-BN-ReLU)×2 + max-pool, global average pool, dropout, linear."""
 
-    def __init__(self, in_channels=3, num_classes=10, widths=(32, 64, 128), dropout=0.2, mean=None, std=None):
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, widths: tuple[int, ...] = (32, 64, 128),
+                 dropout: float = 0.2, mean: list[float] | None = None, std: list[float] | None = None):
         super().__init__()
         self.norm = Normalize(mean or [0.5] * in_channels, std or [0.5] * in_channels)
         blocks, c = [], in_channels
@@ -87,7 +90,7 @@ class SmallCNN(nn.Module):
         self.features = nn.Sequential(*blocks)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, num_classes))
 
-    def forward(self, x):                      # x: [N, C, H, W]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:    # x: [N, C, H, W]
         x = self.features(self.norm(x))        # [N, widths[-1], H/2^k, W/2^k]
         x = x.mean(dim=(2, 3))                 # [N, widths[-1]] global average pool
         return self.head(x)                    # [N, classes]
@@ -101,7 +104,7 @@ class Denormalize(nn.Module):
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.register_buffer("std", torch.tensor(float(std)))
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.std + self.mean
 
 
@@ -111,8 +114,8 @@ class TabularNet(nn.Module):
     Classification: logits [N, classes]. Regression: [N] in target units.
     """
 
-    def __init__(self, in_features: int, out_features: int, hidden=(64, 64), dropout=0.0,
-                 target_mean=0.0, target_std=1.0, regression=False):
+    def __init__(self, in_features: int, out_features: int, hidden: tuple[int, ...] = (64, 64), dropout: float = 0.0,
+                 target_mean: float = 0.0, target_std: float = 1.0, regression: bool = False):
         super().__init__()
         layers, width = [], in_features
         for h in hidden:
@@ -125,7 +128,7 @@ class TabularNet(nn.Module):
         self.regression = regression
         self.out = Denormalize(target_mean, target_std) if regression else nn.Identity()
 
-    def forward(self, x):                      # x: [N, F] float32
+    def forward(self, x: torch.Tensor) -> torch.Tensor:    # x: [N, F] float32
         y = self.net(x)                        # [N, out]
         if self.regression:
             y = y.squeeze(-1)                  # [N]
@@ -144,7 +147,7 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
         self.regression = regression
 
-    def forward(self, *inputs):
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         outs = [m(*inputs) for m in self.members]              # K × [N, classes] or K × [N]
         if not self.regression:
             outs = [F.log_softmax(o, dim=-1) for o in outs]
@@ -161,7 +164,7 @@ class ClampOutput(nn.Module):
         super().__init__()
         self.model, self.lo, self.hi = model, lo, hi
 
-    def forward(self, *inputs):
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.model(*inputs).clamp(min=self.lo, max=self.hi)
 
 

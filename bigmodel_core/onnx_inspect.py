@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0][:240] if text else type(exc).__name__
 
 
-def read_bytes(source) -> bytes:
+def read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
     """Bytes of a path, bytes or file-like upload, refusing empty and oversized files before parsing."""
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -95,7 +96,7 @@ def _tensor_info(value_info) -> TensorInfo:
     return TensorInfo(value_info.name, np.dtype(dtype).name if dtype else f"onnx-type-{t.elem_type}", shape)
 
 
-def inspect_onnx(source, device: str = "cpu") -> OnnxReport:
+def inspect_onnx(source: str | Path | bytes | BinaryIO, device: str = "cpu") -> OnnxReport:
     """Check and describe an ONNX model; raises DataError/ModelError with a clear message when it is not usable."""
     import onnx
     from google.protobuf.message import DecodeError
@@ -147,7 +148,7 @@ def image_input(report: OnnxReport) -> TensorInfo | None:
     return t if ok else None
 
 
-def feed_for(report: OnnxReport, batch: int = 1, seed: int = 0, image=None, invert: bool | None = None,
+def feed_for(report: OnnxReport, batch: int = 1, seed: int = 0, image: object = None, invert: bool | None = None,
              scale: float = 1.0) -> dict[str, np.ndarray]:
     """An input batch: random values for every input, or `image` (any picture) fitted to an image-shaped input.
 

@@ -28,11 +28,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    import onnx
 
 METHOD = "feature-mahalanobis"     # over the input summary and every hidden layer
 QUANTILE = 0.95              # share of validation images below the threshold
@@ -182,7 +187,7 @@ def input_summary(x: np.ndarray, grid: int = GRID) -> np.ndarray:
     return np.concatenate([thumb, shares], axis=1)
 
 
-def tap_names(model) -> list[str]:
+def tap_names(model: onnx.ModelProto) -> list[str]:
     """The layers the score uses: the input, every ReLU output, and the input of the last layer."""
     graph = model.graph
     names = [INPUT] + [node.output[0] for node in graph.node if node.op_type == "Relu"]
@@ -333,7 +338,8 @@ def measure(tapped: Tapped, detector: Detector, familiar: np.ndarray, unfamiliar
     }
 
 
-def calibrate(model_id: str, root: Path | None = None, threads: int | None = None, log=print) -> dict:
+def calibrate(model_id: str, root: Path | None = None, threads: int | None = None,
+              log: Callable[[str], object] = print) -> dict:
     """Fit and store a shipped image model's familiarity check (no retraining), and measure its AUROC.
 
     Fits on (up to FIT_ROWS) training images of the card's own split, sets the threshold on its
@@ -373,7 +379,8 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
     return dict(id=entry.id, **info)
 
 
-def calibrate_all(only: list[str] | None = None, root: Path | None = None, log=print) -> list[dict]:
+def calibrate_all(only: list[str] | None = None, root: Path | None = None,
+                  log: Callable[[str], object] = print) -> list[dict]:
     """Calibrate every shipped image model of MNIST or CIFAR-10 (or those in `only`)."""
     from . import registry
     from .errors import DataError

@@ -22,33 +22,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 DIVERGED_AT = 1e6           # |θ| beyond this counts as diverged; the path stops there
 
 
 # ----------------------------------------------------------------------------- surfaces
 
-def bowl(x, y):
+def bowl(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     return x ** 2 + y ** 2
 
 
-def bowl_grad(x, y):
+def bowl_grad(x: float, y: float) -> np.ndarray:
     return np.array([2 * x, 2 * y])
 
 
-def valley(x, y):
+def valley(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     return 0.1 * x ** 2 + 2 * y ** 2
 
 
-def valley_grad(x, y):
+def valley_grad(x: float, y: float) -> np.ndarray:
     return np.array([0.2 * x, 4 * y])
 
 
-def rosenbrock(x, y):
+def rosenbrock(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
 
 
-def rosenbrock_grad(x, y):
+def rosenbrock_grad(x: float, y: float) -> np.ndarray:
     return np.array([-2 * (1 - x) - 400 * x * (y - x ** 2), 200 * (y - x ** 2)])
 
 
@@ -85,16 +86,17 @@ def grid(surface: Surface, points: int = 120) -> dict:
 
 # ----------------------------------------------------------------------------- optimisers (one step each)
 
-def sgd_step(theta, g, state: dict, lr: float):
+def sgd_step(theta: np.ndarray, g: np.ndarray, state: dict, lr: float) -> np.ndarray:
     return theta - lr * g
 
 
-def momentum_step(theta, g, state: dict, lr: float, mu: float = 0.9):
+def momentum_step(theta: np.ndarray, g: np.ndarray, state: dict, lr: float, mu: float = 0.9) -> np.ndarray:
     state["v"] = mu * state.get("v", 0.0) + g            # running sum of past gradients, decayed by μ
     return theta - lr * state["v"]
 
 
-def adam_step(theta, g, state: dict, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+def adam_step(theta: np.ndarray, g: np.ndarray, state: dict, lr: float, beta1: float = 0.9, beta2: float = 0.999,
+              eps: float = 1e-8) -> np.ndarray:
     t = state["t"] = state.get("t", 0) + 1
     state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g          # 1st moment: mean of g
     state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g ** 2     # 2nd moment: mean of g²
@@ -119,7 +121,8 @@ class Path:
         return len(self.points) - 1
 
 
-def run(optimiser: str, surface: Surface | str, start, lr: float, steps: int, **settings) -> Path:
+def run(optimiser: str, surface: Surface | str, start: tuple[float, float], lr: float, steps: int,
+        **settings: float) -> Path:
     """Take `steps` steps of `optimiser` from `start`; stop early if the point runs off to infinity."""
     surface = SURFACES[surface] if isinstance(surface, str) else surface
     step = OPTIMISERS[optimiser]
@@ -137,5 +140,5 @@ def run(optimiser: str, surface: Surface | str, start, lr: float, steps: int, **
     return Path(optimiser, points, surface.f(points[:, 0], points[:, 1]), diverged, dict(settings, lr=lr))
 
 
-def run_all(surface: Surface | str, start, lr: float, steps: int) -> dict[str, Path]:
+def run_all(surface: Surface | str, start: tuple[float, float], lr: float, steps: int) -> dict[str, Path]:
     return {name: run(name, surface, start, lr, steps) for name in OPTIMISERS}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -103,7 +104,7 @@ GENERATORS = {"circles": _circles, "xor": _xor, "spirals": _spirals, "gaussian":
               "regression": _regression}
 
 
-def make_dataset(name: str, n: int | None = None, noise: float = 0.2, seed: int = 0):
+def make_dataset(name: str, n: int | None = None, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`(x, y)` as float32 numpy arrays: x is [n, 2] (classes) or [n, 1] (regression), y is [n].
 
     The same name, n, noise and seed always give the same points; noise 0 gives clean data.
@@ -116,7 +117,7 @@ def make_dataset(name: str, n: int | None = None, noise: float = 0.2, seed: int 
     return x.astype(np.float32), y.astype(np.float32)
 
 
-def split(x, y, train_pct: int, seed: int = 0):
+def split(x: np.ndarray, y: np.ndarray, train_pct: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     """A seeded shuffle: (x_train, y_train, x_test, y_test) with round(n · train_pct / 100) training points."""
     n = len(x)
     n_train = min(max(int(round(n * train_pct / 100)), 1), n - 1)
@@ -242,7 +243,7 @@ class Playground:
 
 
 def grid_predictions(model: nn.Module, regression: bool = False, resolution: int = 60,
-                     bounds: tuple[float, float] | None = None):
+                     bounds: tuple[float, float] | None = None) -> tuple[np.ndarray, ...]:
     """The model over a grid: (xs, ys, P(class 1) as [len(ys), len(xs)]) in 2-D, or (xs, ŷ) in 1-D."""
     low, high = bounds or BOUNDS["regression" if regression else "classification"]
     xs = np.linspace(low, high, resolution, dtype=np.float32)
@@ -270,7 +271,7 @@ def _nearest(value: float, options) -> float:
     return min(options, key=lambda o: abs(o - value))
 
 
-def from_query_params(params) -> Config:
+def from_query_params(params: Mapping[str, str]) -> Config:
     """A `Config` from URL parameters; missing or unreadable values keep their defaults, others are clamped."""
     config, values = Config(), {}
     for field in fields(Config):

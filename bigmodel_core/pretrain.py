@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
 
 from .errors import TrainingError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 def mask_tokens(ids: torch.Tensor, mask: torch.Tensor, vocab_size: int, mask_id: int, special: torch.Tensor,
@@ -36,7 +39,7 @@ def mask_tokens(ids: torch.Tensor, mask: torch.Tensor, vocab_size: int, mask_id:
     return out, targets
 
 
-def mlm_pretrain(classifier, tokenizer, texts: list[str], epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+def mlm_pretrain(classifier: torch.nn.Module, tokenizer: Tokenizer, texts: list[str], epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
                  seed: int = 0, log: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None
                  ) -> list[float]:
     """Pre-train `classifier` (a `TinyBert`) with masked-language modelling on `texts`; returns the epoch losses.

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -24,7 +29,8 @@ MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 # ----------------------------------------------------------------------------- tokenizers
 
-def train_wordpiece(texts: list[str], vocab_size=8000, max_length=64, min_frequency=2):
+def train_wordpiece(texts: list[str], vocab_size: int = 8000, max_length: int = 64,
+                    min_frequency: int = 2) -> Tokenizer:
     """A BERT-style WordPiece tokenizer whose vocabulary is counted from the training texts.
 
     The vocabulary is every character seen (at a word's start, and inside words as "##x") plus
@@ -49,7 +55,8 @@ def train_wordpiece(texts: list[str], vocab_size=8000, max_length=64, min_freque
     return tok
 
 
-def counted_vocabulary(texts, normalizer, pre_tokenizer, vocab_size: int, min_frequency: int) -> list[str]:
+def counted_vocabulary(texts: list[str], normalizer: Any, pre_tokenizer: Any, vocab_size: int,
+                       min_frequency: int) -> list[str]:
     """WordPiece tokens by counting (no special tokens): every character seen at a word's start,
     the same characters inside words ("##x"), then whole words of two or more characters seen at
     least `min_frequency` times; each group most frequent first, ties in string order, until
@@ -74,7 +81,7 @@ def counted_vocabulary(texts, normalizer, pre_tokenizer, vocab_size: int, min_fr
     return sorted(chars + long_words[:max(0, budget - len(chars))])
 
 
-def configure_tokenizer(tok, max_length: int):
+def configure_tokenizer(tok: Tokenizer, max_length: int) -> Tokenizer:
     """Truncate to `max_length` and pad each batch to its longest text."""
     pad_id = tok.token_to_id("[PAD]")
     tok.enable_truncation(max_length=max_length)
@@ -84,8 +91,8 @@ def configure_tokenizer(tok, max_length: int):
 
 # ----------------------------------------------------------------------------- tiny BERT
 
-def tiny_bert_config(vocab_size: int, num_labels: int, hidden=128, layers=2, heads=4, intermediate=256,
-                     max_position=128, dropout=0.1) -> dict:
+def tiny_bert_config(vocab_size: int, num_labels: int, hidden: int = 128, layers: int = 2, heads: int = 4,
+                     intermediate: int = 256, max_position: int = 128, dropout: float = 0.1) -> dict:
     return dict(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                 intermediate_size=intermediate, max_position_embeddings=max_position, num_labels=num_labels,
                 hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, pad_token_id=0)
@@ -117,7 +124,8 @@ class TinyBert(nn.Module):
         self.ngrams = (NgramBag(config["vocab_size"], config["num_labels"], ngram_buckets, order=ngram_order)
                        if ngram_buckets else None)
 
-    def forward(self, input_ids, attention_mask):          # [N, T], [N, T] → [N, classes]
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        # [N, T], [N, T] → [N, classes]
         logits = self.transformer_logits(input_ids, attention_mask)
         if self.ngrams is None:
             return logits
@@ -126,7 +134,8 @@ class TinyBert(nn.Module):
             return 0.5 * (F.log_softmax(logits, dim=-1) + F.log_softmax(votes, dim=-1))
         return logits + votes
 
-    def transformer_logits(self, input_ids, attention_mask):   # the deep half alone: [N, T], [N, T] → [N, classes]
+    def transformer_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        # the deep half alone: [N, T], [N, T] → [N, classes]
         if self.pooling == "mean":
             hidden = self.bert.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [N, T, H]
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)                                         # [N, T, 1]
@@ -162,7 +171,7 @@ class NgramBag(nn.Module):
             if table is not None:
                 nn.init.zeros_(table.weight)           # start as "no opinion": the transformer leads at first
 
-    def forward(self, input_ids, attention_mask):                                  # [N, T], [N, T]
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:   # [N, T], [N, T]
         m1 = attention_mask.to(self.unigram.weight.dtype)                          # [N, T]
         votes = (self.unigram(input_ids) * m1.unsqueeze(-1)).sum(1)               # [N, classes]
         pairs = (input_ids[:, :-1] * self.vocab_size + input_ids[:, 1:]) % self.buckets   # [N, T-1]
@@ -200,7 +209,7 @@ def minilm_path() -> str:
             ) from exc
 
 
-def minilm_tokenizer(max_length=64):
+def minilm_tokenizer(max_length: int = 64) -> Tokenizer:
     """The MiniLM WordPiece tokenizer as a plain `tokenizers.Tokenizer`."""
     from tokenizers import Tokenizer
 
@@ -219,7 +228,7 @@ def minilm_tokenizer(max_length=64):
 class MiniLMClassifier(nn.Module):
     """all-MiniLM-L6-v2 encoder → mean pooling over real tokens → dropout → linear head."""
 
-    def __init__(self, num_labels: int, dropout=0.1, pretrained=True):
+    def __init__(self, num_labels: int, dropout: float = 0.1, pretrained: bool = True):
         super().__init__()
         from transformers import AutoConfig, AutoModel
         from transformers.utils import logging as hf_logging
@@ -243,7 +252,7 @@ class MiniLMClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.encoder.config.hidden_size, num_labels)
 
-    def forward(self, input_ids, attention_mask):                         # [N, T], [N, T]
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:   # [N, T], [N, T]
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [N, T, H]
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)              # [N, T, 1]
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)      # [N, H]

@@ -25,7 +25,7 @@ _LOCK = threading.Lock()
 _done = False
 
 
-def preload(modules=MODULES) -> None:
+def preload(modules: tuple[str, ...] = MODULES) -> None:
     """Import `modules` once per process, one thread at a time (others wait for the first)."""
     global _done
     if _done:
