@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Set up (first run only), then run the whole default test suite. Extra arguments go to pytest
-# (e.g. ./test.sh -m slow for the long trainings and benchmarks).
+# Set up (first run only), then run the whole default test suite (what CI runs). Extra arguments go
+# to pytest (e.g. ./test.sh -m slow for the long trainings and benchmarks; --lf reruns what failed).
+#   ./test.sh --fast   the quick tier: no browser, no slow and no heavy tests (about 2 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")"
+args=()
+for a in "$@"; do
+  if [ "$a" = --fast ]; then args+=(-m "not browser and not slow and not heavy"); else args+=("$a"); fi
+done
+set -- "${args[@]+"${args[@]}"}"
 source scripts/setup.sh
 # Browser tests drive Debian's Chromium; install it when missing and we may (root).
 # Fonts: CJK for the 中文 pages, colour emoji for the page icons.

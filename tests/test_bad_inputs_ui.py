@@ -8,33 +8,20 @@ every case sets its own input, reruns, and checks there is no exception.
 import io
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import jobs as J
 from bigmodel_core import limits
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig
+from tests.helpers import no_exception, open_page
+
 
 from test_bad_inputs import (BAD_IMAGES, DIABETES_COLUMNS, MODELS, TABLE_MODEL, TRAIN_CSV, TWO_CLASSES, ZIPS,
                              _break, _digit, _onnx_model, _zip)
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 OWNER = "test session id"
-
-
-def open_app(page: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = "en"
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at, kind) -> list[str]:
@@ -43,10 +30,6 @@ def texts(at, kind) -> list[str]:
 
 def messages(at) -> list[str]:
     return texts(at, "error") + texts(at, "warning")
-
-
-def ok(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def need(*model_ids):
@@ -60,16 +43,16 @@ def need(*model_ids):
 @pytest.fixture(scope="module")
 def image_app():
     need("mnist-mlp-seed")
-    at = open_app("pages/predict.py", predict_model="mnist-mlp-seed")
+    at = open_page("pages/predict.py", predict_model="mnist-mlp-seed")
     at.segmented_control(key="predict_src_mnist-mlp-seed").set_value("upload").run()
-    ok(at)
+    no_exception(at)
     return at
 
 
 def _upload(at, name, data, mime="image/png"):
     at.get("file_uploader")[0].set_value((name, data, mime))
     at.run()
-    ok(at)
+    no_exception(at)
     return at
 
 
@@ -94,7 +77,7 @@ def test_predict_page_converts_every_image_mode(mode, image_app):
 @pytest.fixture(scope="module")
 def text_app():
     need("sst2-tiny")
-    return open_app("pages/predict.py", predict_model="sst2-tiny")
+    return open_page("pages/predict.py", predict_model="sst2-tiny")
 
 
 TEXT_CASES = {"empty": ("", "empty"), "whitespace": ("   \n\t  \n", "empty"),
@@ -106,7 +89,7 @@ TEXT_CASES = {"empty": ("", "empty"), "whitespace": ("   \n\t  \n", "empty"),
 def test_predict_page_texts(kind, text_app):
     text, message = TEXT_CASES[kind]
     text_app.text_area[0].input(text).run()
-    ok(text_app)
+    no_exception(text_app)
     if message:
         assert any(message in m for m in texts(text_app, "error")), messages(text_app)
         return
@@ -121,7 +104,7 @@ def test_predict_page_texts(kind, text_app):
 @pytest.fixture(scope="module")
 def train_app():
     J.manager().cleanup(OWNER)
-    at = open_app("pages/train.py")
+    at = open_page("pages/train.py")
     yield at
     J.manager().cleanup(OWNER)
 
@@ -131,7 +114,7 @@ def _train_upload(at, task, name, data, mime):
     at.selectbox(key="train_dataset").set_value("__upload__").run()
     at.get("file_uploader")[0].set_value((name, data, mime))
     at.run()
-    ok(at)
+    no_exception(at)
     return at
 
 
@@ -149,7 +132,7 @@ def test_train_page_csv_uploads(kind, train_app):
         return
     if at.selectbox(key="train_up_target").value != target:
         at.selectbox(key="train_up_target").set_value(target).run()
-        ok(at)
+        no_exception(at)
     assert any("rows ready" in s for s in texts(at, "success")), messages(at)
     assert any(note in c for c in texts(at, "caption")), texts(at, "caption")
 
@@ -189,7 +172,7 @@ def test_train_page_shows_a_diverged_training_as_a_message():
     job_id = J.manager().submit(OWNER, TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, batch_size=32, lr=1e8),
                                                  {"hidden": [8]}))
     assert J.manager().wait(job_id, 60).status == J.FAILED
-    at = open_app("pages/train.py", train_job=job_id)
+    at = open_page("pages/train.py", train_job=job_id)
     assert any("diverged" in e for e in texts(at, "error")), messages(at)
     J.manager().cleanup(OWNER)
 
@@ -198,7 +181,7 @@ def test_train_page_shows_a_diverged_training_as_a_message():
 
 @pytest.fixture(scope="module")
 def onnx_app():
-    return open_app("pages/onnx_inspector.py")
+    return open_page("pages/onnx_inspector.py")
 
 
 def test_onnx_page_malformed_upload(onnx_app):
@@ -217,7 +200,7 @@ def test_onnx_page_input_it_cannot_feed(onnx_app):
     at = _upload(onnx_app, "strings.onnx", _onnx_model(TensorProto.STRING), "application/octet-stream")
     assert not messages(at)
     at.button(key="onnx_run").click().run()
-    ok(at)
+    no_exception(at)
     assert any("Cannot make an input" in m for m in messages(at)), messages(at)
 
 
@@ -227,7 +210,7 @@ def test_onnx_page_escapes_the_file_name(onnx_app):
     blocks = [m.value for m in at.markdown]
     assert not any("<img" in b for b in blocks) and any("&lt;img" in b for b in blocks)
     at.button(key="onnx_run").click().run()
-    ok(at)
+    no_exception(at)
     assert not messages(at)
 
 
@@ -251,10 +234,10 @@ def broken_registry(tmp_path, monkeypatch):
 @pytest.mark.parametrize("page", ["pages/predict.py", "pages/models.py"])
 def test_broken_model_on_disk_is_listed_and_the_rest_works(how, page, broken_registry):
     _break(broken_registry / "broken", how)
-    at = open_app(page)
+    at = open_page(page)
     shown = " ".join(texts(at, "warning") + texts(at, "caption") + [e.label for e in at.expander])
     assert "broken" in shown, shown
     if page == "pages/predict.py":
         at.text_area[0].input("A wonderful film.").run()
-        ok(at)
+        no_exception(at)
         assert at.metric and at.metric[0].value in ("positive", "negative")

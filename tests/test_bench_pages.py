@@ -3,13 +3,14 @@ import shutil
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import pipeline
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig
+from tests.helpers import open_page
+
 from tests.conftest import requires_dataset
-from tests.test_app import APP, EN, ZH
+from tests.helpers import EN, ZH
 
 BENCH, ONNX = "pages/benchmark.py", "pages/onnx_inspector.py"
 
@@ -26,15 +27,6 @@ def small_export(tmp_path_factory):
 def registry_with_model(small_export, tmp_registry):
     shutil.copytree(small_export.folder, tmp_registry / small_export.id)
     return small_export.id
-
-
-def open_page(page: str, lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import catalog, domains
 from bigmodel_core.paths import PROJECT_ROOT
-from tests.test_app import APP, DOMAIN_PAGES
+from tests.helpers import DOMAIN_PAGES, open_page, shown_texts
 from ui.i18n import table
 
 PAGES = [None, "pages/concepts.py", "pages/playground.py", "pages/train.py", "pages/predict.py", "pages/models.py",
@@ -18,22 +18,6 @@ ENGLISH = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z']*(?:[ ,;:()]+[A-Za-z][A-Za-z']
 PROPER_NAMES = [info.citation for info in catalog.list_datasets()]      # paper titles stay as published
 CARDS = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
          for p in sorted((PROJECT_ROOT / "models").glob("*/card.json"))}
-
-
-def shown_texts(at: AppTest) -> list[str]:
-    """What the page shows in words: text elements, widget labels, options and help."""
-    texts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "error", "info", "success",
-                 "metric", "button", "expander", "selectbox", "radio", "toggle", "slider", "select_slider",
-                 "checkbox", "tabs"):
-        for el in getattr(at, kind, []):
-            for attr in ("value", "label", "delta", "help", "placeholder"):
-                value = getattr(el, attr, None)
-                if isinstance(value, str):
-                    texts.append(value)
-            if kind in ("selectbox", "radio"):
-                texts += [str(o) for o in el.options]
-    return texts
 
 
 def english_runs(text: str) -> list[str]:
@@ -45,13 +29,7 @@ def english_runs(text: str) -> list[str]:
 
 
 def open_zh(page: str | None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = "zh"
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, "zh")
 
 
 def test_the_detector_finds_an_english_sentence():
@@ -69,12 +47,7 @@ def test_no_chinese_page_shows_an_english_sentence(page):
 
 @pytest.mark.parametrize("model_id", sorted(CARDS))
 def test_every_shipped_model_card_reads_in_chinese(model_id):
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = "zh"
-    at.session_state["models_pick"] = model_id                 # the card the page shows in full
-    at.run()
-    at.switch_page("pages/models.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("pages/models.py", "zh", models_pick=model_id)  # the card the page shows in full
     assert at.selectbox(key="models_pick").value == model_id
     found = sorted({run for text in shown_texts(at) for run in english_runs(text)})
     assert not found, found

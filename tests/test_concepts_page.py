@@ -13,23 +13,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import attention, backprop
-from tests.test_app import APP, EN, ZH
+from tests import helpers
+from tests.helpers import EN, ZH, no_exception
 
 PAGE = "pages/concepts.py"
 NO_EDITS = {"added_rows": [], "deleted_rows": []}
 
 
 def open_page(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
-    no_exception(at)
-    return at
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return helpers.open_page(PAGE, lang)
 
 
 def metric(at: AppTest, label: str) -> str:

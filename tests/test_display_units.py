@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core import domains, examples
 from ui import predict_tools as P
 from ui.i18n import table
+from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -66,10 +67,7 @@ def test_explanation_labels_show_display_units_and_words():
 # ============================================================================ the pages
 
 def _predict_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=90)
-    at.session_state["lang"] = "en"
-    at.session_state["predict_model"] = BIKE
-    return at.run()
+    return run_page(ROOT / "pages" / "predict.py", check=False, predict_model=BIKE)
 
 
 def test_predict_form_shows_celsius_and_percent_and_a_real_example_lands_in_them():
@@ -110,12 +108,8 @@ def test_the_same_row_gives_the_same_answer_on_the_predict_page_and_the_domain_p
     # The transport page's form, given the same displayed values, answers the same.
     from bigmodel_core.domains import slug
 
-    dom = AppTest.from_file(str(ROOT / "pages" / "domain_transport.py"), default_timeout=90)
-    dom.session_state["lang"] = "en"
-    for name, value in shown.items():
-        dom.session_state[f"in:{BIKE}:{slug(name)}"] = value
-    dom.run()
-    assert not dom.exception, [e.value for e in dom.exception]
+    dom = run_page(ROOT / "pages" / "domain_transport.py",
+                   **{f"in:{BIKE}:{slug(name)}": value for name, value in shown.items()})
     domain_temp = dom.slider(key=f"in:{BIKE}:temp")
     assert domain_temp.value == shown["temp"] and domain_temp.label == at.slider(key=f"predict_f_{BIKE}_temp").label
     prefix = EN["domain.predicted"].split("{")[0]

@@ -1,25 +1,27 @@
 """The domain content: eight domains tied to real catalog datasets, shipped-model recipes and translations."""
+from pathlib import Path
+
 from bigmodel_core import catalog, domains
 from bigmodel_core.defaults import RECIPES
+from bigmodel_core.zoo import ARCHITECTURES
 from ui.i18n import table
 
-EXPECTED = {
-    "healthcare": {"diabetes": ["diabetes-mlp"], "breast-cancer": ["breast-cancer-mlp"]},
-    "finance": {"credit-default": ["credit-default-mlp"]},
-    "education": {"student-performance": ["student-grade-mlp"]},
-    "manufacturing": {"ai4i2020": ["ai4i-failure-mlp"]},
-    "public-safety": {"cifar10-images": ["cifar10-cnn", "cifar10-lenet-seed"]},
-    "transport": {"bike-sharing": ["bike-demand-mlp"]},
-    "smart-home": {"energy-efficiency": ["energy-heating-mlp"]},
-    "customer-service": {"sst2": ["sst2-minilm", "sst2-tiny"], "waimai10k": ["waimai-tiny"]},
-}
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_eight_domains_and_their_pairs():
-    assert list(domains.DOMAINS) == list(EXPECTED)
+def test_each_of_the_eight_domains_has_its_page_and_shows_models_of_its_own_kind():
+    """Behaviour, not the table again: a page per domain, every shown model on one page only, of the data's kind."""
+    assert len(domains.DOMAINS) == 8                                  # the product brief's eight domains
+    shown = [m for d in domains.DOMAINS.values() for s in d.showcases for m in s.models]
+    assert len(shown) == len(set(shown)), "a model is shown on one domain page only"
     for d in domains.DOMAINS.values():
-        assert {s.dataset: list(s.models) for s in d.showcases} == EXPECTED[d.id]
-        assert d.icon
+        page = ROOT / "pages" / f"domain_{d.id.replace('-', '_')}.py"
+        assert page.exists() and f'"{d.id}"' in page.read_text(encoding="utf-8"), d.id
+        assert d.icon and d.showcases, d.id
+        for s in d.showcases:
+            assert s.models, (d.id, s.dataset)
+            for m in s.models:                                         # an image model on image data, …
+                assert ARCHITECTURES[RECIPES[m].spec.architecture][0] == catalog.get(s.dataset).task, m
     assert domains.check() == []
 
 

@@ -16,7 +16,7 @@ import pytest
 from bigmodel_core import catalog
 from bigmodel_core.paths import data_dir
 from tests.conftest import missing_dataset
-from tests.test_app import EN
+from tests.helpers import EN
 from tests.test_fresh_machine import fresh_machine, open_fresh  # noqa: F401 - the fixture is used by name
 
 DATASET = "student-performance"

@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import APP, DOMAIN_PAGES, EN, ZH, prediction_metrics
+from tests.helpers import DOMAIN_PAGES, EN, ZH, open_page, prediction_metrics
 
 OTHER_PAGES = [None, "pages/concepts.py", "pages/playground.py", "pages/train.py", "pages/predict.py",
                "pages/models.py", "pages/benchmark.py", "pages/onnx_inspector.py"]
@@ -64,12 +64,7 @@ def assert_nothing_technical(at: AppTest) -> None:
 
 
 def open_fresh(page: str | None, lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = lang
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
+    return open_page(page, lang, check=False)          # assert_nothing_technical looks at the exceptions
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

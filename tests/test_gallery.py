@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core import examples, gallery, registry
 from bigmodel_core.runtime import Predictor
 from ui.i18n import table
+from tests.helpers import open_page, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -83,12 +84,7 @@ def images(at) -> int:
 
 
 def domain_page(lang: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page("pages/domain_public_safety.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("pages/domain_public_safety.py", lang)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -123,14 +119,8 @@ def test_clicking_a_tile_answers_that_image():
 
 
 def predict_page(model_id: str, lang: str = "en", source: str | None = None) -> AppTest:
-    at = AppTest.from_file(PREDICT, default_timeout=120)
-    at.session_state["lang"] = lang
-    at.session_state["predict_model"] = model_id
-    if source:
-        at.session_state[f"predict_src_{model_id}"] = source
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    state = {f"predict_src_{model_id}": source} if source else {}
+    return run_page(PREDICT, lang, timeout=120, predict_model=model_id, **state)
 
 
 def test_predict_digit_gallery_shows_real_test_digits_with_answers():

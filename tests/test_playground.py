@@ -7,7 +7,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import playground as P
-from tests.test_app import APP, EN, ZH
+from tests import helpers
+from tests.helpers import EN, ZH
+from tests.helpers import metric_value as shown
 
 PAGE = "pages/playground.py"
 
@@ -232,17 +234,7 @@ def test_bad_query_params_fall_back_or_are_clamped():
 # ----------------------------------------------------------------------------- the page (AppTest)
 
 def open_page(lang: str = "en", params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = lang
-    at.query_params.update(params or {})
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def shown(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    return helpers.open_page(PAGE, lang, params=params)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import explain as E
-from tests.test_app import APP, EN, ZH
+from tests import helpers
+from tests.helpers import EN, ZH
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -23,14 +24,7 @@ def _card(model_id: str) -> dict:
 
 
 def open_page(page: str, lang: str = "en", **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["lang"] = lang
-    at.run()
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return helpers.open_page(page, lang, **state)
 
 
 def walk(node):

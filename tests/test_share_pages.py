@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core import examples, registry
 from bigmodel_core.runtime import Predictor
 from ui.i18n import table
+from tests.helpers import no_exception, run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PREDICT = str(ROOT / "pages" / "predict.py")
@@ -67,18 +68,7 @@ def downloads(monkeypatch):
 
 
 def open_page(path: str, lang: str = "en", params: dict | None = None, **state) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=120)
-    at.session_state["lang"] = lang
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.query_params.update(params or {})
-    at.run()
-    ok(at)
-    return at
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    return run_page(path, lang, params=params, timeout=120, **state)
 
 
 def labels(at: AppTest) -> list[str]:
@@ -145,20 +135,20 @@ def test_a_model_set_from_outside_the_select_box_is_kept():
     at.run()
     at.session_state["lang"] = "zh"
     at.run()
-    ok(at)
+    no_exception(at)
     assert at.selectbox(key="predict_model").value == "cifar10-cnn"
 
 
 def test_chinese_text_on_the_english_model_gets_a_notice_and_a_one_click_switch():
     at = open_page(PREDICT, "en")
     at.text_area(key="predict_text_sst2-tiny").input(GOOD_ZH).run()
-    ok(at)
+    no_exception(at)
     notice = [w for w in warnings(at) if "looks Chinese" in w]
     assert notice and "sst2-tiny reads English only" in notice[0]
     switch = at.button(key="predict_lang_switch_sst2-tiny")
     assert "waimai-tiny" in switch.label and "Chinese" in switch.label
     switch.click().run()
-    ok(at)
+    no_exception(at)
     assert at.selectbox(key="predict_model").value == "waimai-tiny"
     assert at.text_area(key="predict_text_waimai-tiny").value == GOOD_ZH            # the text came along
     assert not [w for w in warnings(at) if "looks" in w]
@@ -174,7 +164,7 @@ def test_an_address_the_page_wrote_before_is_not_taken_for_a_new_link():
     at.query_params.clear()
     at.query_params.update(before)                                       # the older address comes back
     at.button(key="predict_lang_switch_sst2-tiny").click().run()
-    ok(at)
+    no_exception(at)
     assert at.selectbox(key="predict_model").value == "waimai-tiny"
     assert at.text_area(key="predict_text_waimai-tiny").value == GOOD_ZH
     assert at.query_params["model"] == "waimai-tiny"
@@ -183,10 +173,10 @@ def test_an_address_the_page_wrote_before_is_not_taken_for_a_new_link():
 def test_english_text_on_the_chinese_model_in_the_chinese_interface():
     at = open_page(PREDICT, "zh")
     at.text_area(key="predict_text_waimai-tiny").input(GOOD_EN).run()
-    ok(at)
+    no_exception(at)
     assert any("看起来是英文" in w and "waimai-tiny" in w for w in warnings(at))
     at.button(key="predict_lang_switch_waimai-tiny").click().run()
-    ok(at)
+    no_exception(at)
     assert at.selectbox(key="predict_model").value == "sst2-tiny"
     assert labels(at) == ["正面"]
 
@@ -194,7 +184,7 @@ def test_english_text_on_the_chinese_model_in_the_chinese_interface():
 def test_mixed_lines_are_counted_and_the_switch_needs_a_majority():
     at = open_page(PREDICT, "en", predict_model="sst2-tiny")
     at.text_area(key="predict_text_sst2-tiny").input("\n".join([GOOD_EN, BAD_EN, GOOD_ZH])).run()
-    ok(at)
+    no_exception(at)
     assert any("1 of 3 lines look Chinese" in w for w in warnings(at))
     assert not any(b.key == "predict_lang_switch_sst2-tiny" for b in at.button), "mostly English: no switch"
     at.text_area(key="predict_text_sst2-tiny").input("\n".join([GOOD_ZH, BAD_ZH, GOOD_EN])).run()
@@ -207,7 +197,7 @@ def test_no_model_for_the_language_says_so(registry_env):
     try:
         at = open_page(PREDICT, "en")
         at.text_area(key="predict_text_sst2-tiny").input(GOOD_ZH).run()
-        ok(at)
+        no_exception(at)
         assert any("No model here reads Chinese" in w for w in warnings(at))
         assert not any(b.key == "predict_lang_switch_sst2-tiny" for b in at.button)
     finally:
@@ -226,7 +216,7 @@ def test_a_text_link_restores_model_and_text_and_answers(lang):
     at.text_area(key="predict_text_waimai-tiny").input(GOOD_ZH).run()
     assert at.query_params["text"] == GOOD_ZH and labels(at)[0] in ("positive", "正面")
     at.selectbox(key="predict_model").set_value("sst2-tiny").run()
-    ok(at)
+    no_exception(at)
     assert at.query_params["model"] == "sst2-tiny"
     assert at.query_params["text"] == at.text_area(key="predict_text_sst2-tiny").value
 
@@ -255,7 +245,7 @@ def test_a_long_text_stays_out_of_the_address():
     at = open_page(PREDICT, "en", predict_model="sst2-tiny")
     long_text = ("a wonderful film " * 200).strip()
     at.text_area(key="predict_text_sst2-tiny").input(long_text).run()
-    ok(at)
+    no_exception(at)
     assert len(long_text) > MAX_LINK_TEXT and "text" not in at.query_params
     assert any(f"over {MAX_LINK_TEXT} characters" in c.value for c in at.caption)
 
@@ -279,7 +269,7 @@ def test_a_form_link_restores_the_values_and_answers():
     # a submitted change goes into the address
     at.slider(key=f"predict_f_{model_id}_bmi").set_value(40.0)
     at.button(key=f"FormSubmitter:predict_form_{model_id}-{EN['predict.run']}").click().run()
-    ok(at)
+    no_exception(at)
     assert at.query_params["f.bmi"] == "40"
 
 
@@ -343,7 +333,7 @@ def test_uploaded_rows_come_back_with_predictions(downloads, lang, model_id, col
     assert list(pd.read_csv(io.BytesIO(template), encoding="utf-8-sig").columns) == \
         list(predictor(model_id).encoder.columns)
     upload(at, f"predict_csv_{model_id}", "machines.csv", rows.to_csv(index=False).encode())
-    ok(at)
+    no_exception(at)
     tab = EN if lang == "en" else ZH
     assert any(tab["predict.batch.done"].format(n=40, file="machines.csv") == s.value for s in at.success)
     data, name = downloads[f"predict_rows_dl_{model_id}"]
@@ -362,7 +352,7 @@ def test_bad_uploaded_rows_give_clear_messages(downloads, monkeypatch):
     rows = examples.load(model_id).frame.head(12).copy()
     at = open_page(PREDICT, "en", {"model": model_id})
     upload(at, key, "few.csv", rows.drop(columns=["bmi", "s5"]).to_csv(index=False).encode())
-    ok(at)
+    no_exception(at)
     assert any("lacks columns the model needs: bmi, s5" in e.value for e in at.error)
     assert f"predict_rows_dl_{model_id}" not in downloads
     upload(at, key, "bin.csv", b"\x00\x01\x02binary")
@@ -372,7 +362,7 @@ def test_bad_uploaded_rows_give_clear_messages(downloads, monkeypatch):
     rows["bmi"] = rows["bmi"].astype(object)
     rows.loc[0, "bmi"], rows.loc[1, "bmi"] = np.nan, "n/a"
     upload(at, key, "holes.csv", rows.to_csv(index=False).encode())
-    ok(at)
+    no_exception(at)
     assert any("training median" in w and "(2)" in w for w in warnings(at))
     got = pd.read_csv(io.BytesIO(downloads[f"predict_rows_dl_{model_id}"][0]), encoding="utf-8-sig")
     assert len(got) == 12 and got["predicted_progression"].notna().all()
@@ -393,7 +383,7 @@ def test_benchmark_link_and_downloads(downloads):
     at.multiselect(key="bench_batches").set_value([1, 8])
     at.slider(key="bench_rounds").set_value(10)
     at.button(key="bench_run").click().run()
-    ok(at)
+    no_exception(at)
     csv_data, csv_name = downloads["bench_dl_csv"]
     json_data, json_name = downloads["bench_dl_json"]
     assert (csv_name, json_name) == ("bench-diabetes-mlp.csv", "bench-diabetes-mlp.json")
@@ -428,7 +418,7 @@ def test_a_domain_real_row_lives_in_the_address():
     at = open_page(DOMAIN["healthcare"], "en")
     assert "example" not in at.query_params
     at.button(key="rand:diabetes-mlp").click().run()
-    ok(at)
+    no_exception(at)
     row = at.query_params["example"]
     assert at.query_params["dataset"] == "diabetes" and row.isdigit()
     truth = domain_metrics(at)[0].delta

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import jobs as J
 from ui import studio as S
+from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")
@@ -39,12 +39,7 @@ def one_trainer(monkeypatch):
 
 
 def session(owner, lang="en"):
-    at = AppTest.from_file(TRAIN, default_timeout=90)
-    at.session_state["lang"] = lang
-    at.session_state["test_owner"] = owner
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(TRAIN, lang, test_owner=owner)
 
 
 def start_tiny_training(at):

@@ -18,6 +18,7 @@ from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig, TrainEvent
 from ui import live_chart
 from ui import studio as S
+from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")
@@ -27,14 +28,7 @@ OWNER = "studio-tester"
 
 
 def page(lang="en", **state):
-    at = AppTest.from_file(TRAIN, default_timeout=90)
-    at.session_state["lang"] = lang
-    at.session_state["test_owner"] = OWNER
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(TRAIN, lang, test_owner=OWNER, **state)
 
 
 class Scripted:
