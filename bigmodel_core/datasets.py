@@ -572,7 +572,8 @@ def _upload_id(name: str) -> str:
     return "upload:" + (Path(name).stem or "upload")
 
 
-def load_csv_tabular(path_or_buffer: str | Path | BinaryIO, target: str, problem: str | None = None, seed: int = 0) -> TabularDataset:
+def load_csv_tabular(path_or_buffer: str | Path | BinaryIO, target: str, problem: str | None = None,
+                     seed: int = 0) -> TabularDataset:
     """A user's table: features plus `target`. `problem` is guessed from the target when None."""
     frame, name, notes = _read_csv(path_or_buffer)
     target = _find_column(frame, target, name, "target")

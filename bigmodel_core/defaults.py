@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import BigModelError

@@ -68,7 +68,8 @@ class Gallery:
         return len(self.labels)
 
 
-def from_dataset(ds: ImageDataset, dataset_id: str, full: bool, rows_in_full: int, size: int = SIZE, seed: int = SEED) -> Gallery:
+def from_dataset(ds: ImageDataset, dataset_id: str, full: bool, rows_in_full: int, size: int = SIZE,
+                 seed: int = SEED) -> Gallery:
     rows = np.asarray(ds.split["test"])
     chosen = pick(ds.labels, rows, size, seed)
     return Gallery(np.ascontiguousarray(ds.images[chosen]), np.asarray(ds.labels[chosen], dtype=np.int64),

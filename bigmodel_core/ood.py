@@ -27,8 +27,8 @@ made once per shipped model without retraining:
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 

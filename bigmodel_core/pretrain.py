@@ -39,7 +39,8 @@ def mask_tokens(ids: torch.Tensor, mask: torch.Tensor, vocab_size: int, mask_id:
     return out, targets
 
 
-def mlm_pretrain(classifier: torch.nn.Module, tokenizer: Tokenizer, texts: list[str], epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+def mlm_pretrain(classifier: torch.nn.Module, tokenizer: Tokenizer, texts: list[str], epochs: int = 10,
+                 batch_size: int = 64, lr: float = 1e-3,
                  seed: int = 0, log: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None
                  ) -> list[float]:
     """Pre-train `classifier` (a `TinyBert`) with masked-language modelling on `texts`; returns the epoch losses.

@@ -7,10 +7,8 @@ import pytest
 from bigmodel_core import pipeline
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig
-from tests.helpers import open_page
-
 from tests.conftest import requires_dataset
-from tests.helpers import EN, ZH
+from tests.helpers import EN, ZH, open_page
 
 BENCH, ONNX = "pages/benchmark.py", "pages/onnx_inspector.py"
 

@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import domains, examples
+from tests.helpers import run_page
 from ui import predict_tools as P
 from ui.i18n import table
-from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"

@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import examples, gallery, registry
 from bigmodel_core.runtime import Predictor
-from ui.i18n import table
 from tests.helpers import open_page, run_page
+from ui.i18n import table
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import torch
+from pydantic import ValidationError
 
 from bigmodel_core import options as O
 from bigmodel_core import pipeline
@@ -31,7 +32,7 @@ def test_every_architecture_has_typed_options():
     assert set(O.FAMILIES) == set(ARCHITECTURES)
     for arch in ARCHITECTURES:
         opts = O.parse(arch, {})
-        with pytest.raises(Exception):                     # frozen: a recipe cannot be changed by accident
+        with pytest.raises(ValidationError, match="frozen"):     # a recipe cannot be changed by accident
             opts.ensemble = 3
 
 

@@ -22,8 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import examples, registry
 from bigmodel_core.runtime import Predictor
-from ui.i18n import table
 from tests.helpers import no_exception, run_page
+from ui.i18n import table
 
 ROOT = Path(__file__).resolve().parent.parent
 PREDICT = str(ROOT / "pages" / "predict.py")

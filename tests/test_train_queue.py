@@ -13,8 +13,8 @@ import pytest
 import streamlit as st
 
 from bigmodel_core import jobs as J
-from ui import studio as S
 from tests.helpers import run_page
+from ui import studio as S
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")

@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core import jobs as J
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.training import TrainConfig, TrainEvent
+from tests.helpers import run_page
 from ui import live_chart
 from ui import studio as S
-from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")
