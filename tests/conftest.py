@@ -93,3 +93,72 @@ def pytest_report_header(config):
     if absent:
         line += f" (absent, their tests skip: {', '.join(absent)}; pytest -rs says how to fetch each)"
     return line
+
+
+# Slow but important (the `heavy` marker): in the whole suite that ./test.sh and CI run, left out of
+# ./test.sh --fast. Each took over about 1.6 s, all its cases together, on 2 busy cores (pytest
+# --durations=0); together they were four fifths of the non-browser, non-slow suite's time.
+HEAVY = {
+    "test_app.py::test_breast_cancer_form_predicts",
+    "test_app.py::test_domain_page_renders",
+    "test_app.py::test_each_tour_step_lands_on_its_page_for_the_chosen_domain",
+    "test_app.py::test_public_safety_image_from_test_set_and_uploads",
+    "test_app.py::test_tabular_form_predicts",
+    "test_app.py::test_tabular_form_with_a_fresh_model",
+    "test_bad_inputs.py::test_cli_process_prints_one_line_and_no_traceback",
+    "test_bad_inputs_ui.py::test_broken_model_on_disk_is_listed_and_the_rest_works",
+    "test_bad_inputs_ui.py::test_train_page_csv_uploads",
+    "test_bench_pages.py::test_benchmark_page_runs_and_shows_ratios_charts_and_int8",
+    "test_bench_pages.py::test_onnx_inspector_reads_the_sample_runs_it_on_a_digit_and_times_it",
+    "test_chinese_pages.py::test_every_shipped_model_card_reads_in_chinese",
+    "test_chinese_pages.py::test_no_chinese_page_shows_an_english_sentence",
+    "test_cli.py::test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command_line",
+    "test_cli.py::test_bad_inputs_to_predict_are_one_line_errors",
+    "test_cli.py::test_bench_json_contract",
+    "test_cli.py::test_corrupt_image_is_a_one_line_error",
+    "test_cli.py::test_errors_are_one_line_and_non_zero",
+    "test_cli.py::test_eval_json_reproduces_the_card",
+    "test_cli.py::test_export_reports_parity_within_1e_4",
+    "test_cli.py::test_invalid_utf8_text_file_is_a_clear_error",
+    "test_cli.py::test_predict_csv_matches_pytorch_and_prints_one_json_per_row",
+    "test_cli.py::test_predict_images_with_a_shipped_model",
+    "test_cli.py::test_text_model_end_to_end_offline_and_fast",
+    "test_concepts_page.py::test_concepts_page_renders_in_both_languages_and_the_sliders_move_the_values",
+    "test_crash_safety.py::test_sigkill_at_a_random_moment_leaves_old_or_new_complete",
+    "test_datasets.py::test_rows_match_catalog_and_split_is_a_partition",
+    "test_download.py::test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte",
+    "test_download_page.py::test_cancel_stops_the_download_and_leaves_nothing",
+    "test_examples.py::test_no_example_is_in_the_train_or_validation_split",
+    "test_explain.py::test_integrated_gradients_are_complete_and_match_onnx_runtime",
+    "test_explain.py::test_occlusion_map_has_the_picture_shape_and_peaks_where_the_model_looks",
+    "test_explain.py::test_permutation_importance_ranks_the_real_feature_above_noise",
+    "test_explain_pages.py::test_predict_page_explains_text_image_and_tabular_predictions",
+    "test_explain_pages.py::test_public_safety_page_explains_the_image_models_in_chinese",
+    "test_export_runtime.py::test_image_architectures_match_pytorch",
+    "test_export_runtime.py::test_minilm_classifier_matches_pytorch",
+    "test_export_runtime.py::test_tabular_architectures_match_pytorch",
+    "test_export_runtime.py::test_tiny_bert_matches_pytorch_with_dynamic_batch_and_sequence",
+    "test_export_runtime.py::test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams",
+    "test_fresh_machine.py::test_domain_page_is_complete_offline",
+    "test_fresh_machine.py::test_other_pages_show_nothing_technical_offline",
+    "test_fresh_machine.py::test_predict_offers_real_examples_offline",
+    "test_fuzz.py::test_image_zip_loader_on_odd_archives",
+    "test_ood.py::test_auroc_on_the_full_test_splits_is_what_the_card_says",
+    "test_ood.py::test_calibrating_again_gives_the_same_card_and_keeps_the_model_file",
+    "test_ood.py::test_the_check_at_prediction_time_needs_no_torch",
+    "test_options.py::test_the_cli_refuses_a_misspelt_option_in_one_line",
+    "test_pipeline.py::test_an_ensemble_averages_its_members_and_exports_as_one_graph",
+    "test_pipeline.py::test_late_fusion_trains_the_two_halves_apart_and_averages_their_log_probabilities",
+    "test_pipeline.py::test_tabular_classification_records_a_baseline",
+    "test_quantize_bench.py::test_int8_text_model_is_smaller_loads_and_agrees_with_fp32",
+    "test_shipped_models.py::test_build_defaults_rebuilds_a_model_of_bundled_data_as_shipped",
+    "test_shipped_models.py::test_build_defaults_rebuilds_a_small_model_end_to_end",
+    "test_shipped_models.py::test_shipped_model_meets_its_card_through_onnx_runtime",
+    "test_train_predict_pages.py::test_pages_run_without_exception",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if f"{item.path.name}::{item.originalname}" in HEAVY:
+            item.add_marker(pytest.mark.heavy)
