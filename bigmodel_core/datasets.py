@@ -35,7 +35,6 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
-from sklearn.model_selection import train_test_split
 
 from . import catalog
 from .catalog import DatasetInfo, local_path
@@ -44,6 +43,7 @@ from .csvio import read_csv_safely
 from .errors import DataError
 from .limits import MAX_UPLOAD_BYTES, too_large_message
 from .paths import cache_dir, data_dir
+from .splits import train_rest
 
 SPLITS = ("train", "val", "test")
 TEST_FRACTION = 0.2
@@ -152,7 +152,7 @@ def _take(pool: np.ndarray, n: int, labels: np.ndarray | None, seed: int) -> tup
         counts = np.unique(labels[pool], return_counts=True)[1]
         if counts.min() >= 2 and min(n, len(pool) - n) >= len(counts):
             strata = labels[pool]
-    picked, rest = train_test_split(pool, train_size=n, stratify=strata, random_state=seed)
+    picked, rest = train_rest(pool, n, seed, strata)
     return np.sort(picked), np.sort(rest)
 
 
@@ -793,7 +793,7 @@ def sentence_validation(ds: TextDataset, n: int = 1000, min_words: int = 15, see
                      dtype=np.int64)
     if len(whole) < n:
         raise DataError(f"only {len(whole)} whole sentences have {min_words}+ words; {n} are needed for validation")
-    val, _ = train_test_split(whole, train_size=n, random_state=seed, stratify=ds.labels[whole])
+    val, _ = train_rest(whole, n, seed, ds.labels[whole])
     spans = set()
     for i in val:
         w = words[int(i)]
