@@ -44,6 +44,7 @@ from .errors import DataError
 from .limits import MAX_UPLOAD_BYTES, too_large_message
 from .paths import cache_dir, data_dir
 from .splits import train_rest
+from .warm import SKLEARN, preload
 
 SPLITS = ("train", "val", "test")
 TEST_FRACTION = 0.2
@@ -246,6 +247,7 @@ def _path(info: DatasetInfo, name: str) -> Path:
 
 
 def _load_digits(info):
+    preload(SKLEARN)
     from sklearn.datasets import load_digits
     bunch = load_digits()
     images = np.round(bunch.images * (255 / 16)).astype(np.uint8)[:, None]  # 0..16 -> 0..255
@@ -334,20 +336,31 @@ def _load_cifar_folders(info):
     return ImageDataset(info.id, images, labels, class_names), np.flatnonzero(is_test).astype(np.int64)
 
 
+def _decode_jpegs(blobs: list[bytes]) -> np.ndarray:
+    """uint8 [N, 3, H, W] from JPEG files: torchvision's batch decoder, or Pillow (the light install, no
+    torch), which gives the same pixels (libjpeg-turbo both; tests/test_light.py compares them)."""
+    try:
+        import torch
+        from torchvision.io import ImageReadMode, decode_jpeg
+    except ImportError:
+        from PIL import Image
+
+        return np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")).transpose(2, 0, 1) for b in blobs])
+    return torch.stack(decode_jpeg([torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs],
+                                   mode=ImageReadMode.RGB)).numpy()
+
+
 def _decode_cifar_folders(root: Path, listing: dict, class_names: list[str], out_path: Path) -> None:
-    import torch
-    from torchvision.io import ImageReadMode, decode_jpeg
     images, labels, is_test = [], [], []
     for part in ("train", "test"):
         for label, class_name in enumerate(class_names):
             folder = root / part / class_name
-            raw = [torch.frombuffer(bytearray((folder / name).read_bytes()), dtype=torch.uint8)
-                   for name in listing[part][class_name]]
+            raw = [(folder / name).read_bytes() for name in listing[part][class_name]]
             try:
-                decoded = torch.stack(decode_jpeg(raw, mode=ImageReadMode.RGB))
-            except RuntimeError as e:
+                decoded = _decode_jpegs(raw)
+            except (RuntimeError, OSError, ValueError) as e:
                 raise DataError(f"cannot decode the images in {folder}: {e}", hint=MIRROR_HINT) from e
-            images.append(decoded.numpy())
+            images.append(decoded)
             labels.append(np.full(len(raw), label, dtype=np.int64))
             is_test.append(np.full(len(raw), part == "test"))
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".npz.part")
@@ -412,6 +425,7 @@ def _tabular(dataset_id: str, frame: pd.DataFrame, target: str, problem: str,
 
 
 def _load_diabetes(info):
+    preload(SKLEARN)
     from sklearn.datasets import load_diabetes
     # Unscaled: age in years, sex 1/2, bmi, blood pressure and six blood serum measurements.
     frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
@@ -419,6 +433,7 @@ def _load_diabetes(info):
 
 
 def _load_breast_cancer(info):
+    preload(SKLEARN)
     from sklearn.datasets import load_breast_cancer
     bunch = load_breast_cancer(as_frame=True)
     frame = bunch.frame.rename(columns={"target": "diagnosis"}).astype({"diagnosis": np.int64})

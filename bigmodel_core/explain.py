@@ -488,6 +488,9 @@ def _scorer(problem: str, y: np.ndarray, n_classes: int):
 def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "test", n_repeats: int = REPEATS,
                             max_rows: int = MAX_ROWS, seed: int = 0) -> FeatureImportance:
     """scikit-learn `permutation_importance` of the raw input columns, through the encoder and ONNX Runtime."""
+    from .warm import SKLEARN, preload
+
+    preload(SKLEARN)
     from sklearn.inspection import permutation_importance
 
     columns = list(predictor.encoder.columns)
