@@ -13,10 +13,10 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
+from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, MUTED, PAGE_ICONS, PALETTE, chart, fmt, page_header, style
-from bigmodel_core.warm import torch_available
 
 if not torch_available():        # the light install: one sentence and the command, then the page stops
     page_header(PAGE_ICONS["playground"], t("nav.playground"), t("playground.subtitle"))

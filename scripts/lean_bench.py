@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "sklearn", "scipy", "transformers", "captum", "onnx", "skimage")
 PROBE = ("import atexit, runpy, sys\n"
-         "atexit.register(lambda: print('HEAVY=' + ','.join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr))\n"
+         "atexit.register(lambda: print('HEAVY=' + ','.join(m for m in {heavy!r} if m in sys.modules),\n"
+         "                              file=sys.stderr))\n"
          "sys.argv = ['bigmodel_core'] + sys.argv[1:]\n"
          "runpy.run_module('bigmodel_core', run_name='__main__', alter_sys=True)\n")
 
@@ -59,7 +60,8 @@ def main() -> int:
             runs = [one(args.python, argv) for _ in range(args.runs)]
             wall = statistics.median(r[0] for r in runs)
             rss = statistics.median(r[1] for r in runs)
-            print(f"| {name} | {wall:.2f} s | {rss:.0f} MB | {heavy_imports(args.python, argv, probe) or 'none'} |", flush=True)
+            heavy = heavy_imports(args.python, argv, probe) or "none"
+            print(f"| {name} | {wall:.2f} s | {rss:.0f} MB | {heavy} |", flush=True)
     return 0
 
 

@@ -34,7 +34,8 @@ def pages() -> list[str]:
 
     return (["pages/home.py", "pages/concepts.py", "pages/playground.py"]
             + [f"pages/domain_{d.replace('-', '_')}.py" for d in DOMAINS]
-            + ["pages/train.py", "pages/predict.py", "pages/models.py", "pages/benchmark.py", "pages/onnx_inspector.py"])
+            + ["pages/train.py", "pages/predict.py", "pages/models.py", "pages/benchmark.py",
+               "pages/onnx_inspector.py"])
 
 
 def main() -> int:
