@@ -9,7 +9,7 @@ from bigmodel_core.warm import preload
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
 
-preload()                # heavy imports once, in one thread: concurrent first imports of sklearn break
+preload()                # shared imports once, in one thread (concurrent first imports break); no torch here
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()
 language_switch()

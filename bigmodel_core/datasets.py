@@ -36,7 +36,6 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
-from sklearn.model_selection import train_test_split
 
 from . import catalog
 from .catalog import DatasetInfo, local_path
@@ -45,6 +44,8 @@ from .csvio import read_csv_safely
 from .errors import DataError
 from .limits import MAX_UPLOAD_BYTES, too_large_message
 from .paths import cache_dir, data_dir
+from .splits import train_rest
+from .warm import SKLEARN, preload
 
 SPLITS = ("train", "val", "test")
 TEST_FRACTION = 0.2
@@ -153,7 +154,7 @@ def _take(pool: np.ndarray, n: int, labels: np.ndarray | None, seed: int) -> tup
         counts = np.unique(labels[pool], return_counts=True)[1]
         if counts.min() >= 2 and min(n, len(pool) - n) >= len(counts):
             strata = labels[pool]
-    picked, rest = train_test_split(pool, train_size=n, stratify=strata, random_state=seed)
+    picked, rest = train_rest(pool, n, seed, strata)
     return np.sort(picked), np.sort(rest)
 
 
@@ -247,6 +248,7 @@ def _path(info: DatasetInfo, name: str) -> Path:
 
 
 def _load_digits(info):
+    preload(SKLEARN)
     from sklearn.datasets import load_digits
     bunch = load_digits()
     images = np.round(bunch.images * (255 / 16)).astype(np.uint8)[:, None]  # 0..16 -> 0..255
@@ -335,20 +337,31 @@ def _load_cifar_folders(info):
     return ImageDataset(info.id, images, labels, class_names), np.flatnonzero(is_test).astype(np.int64)
 
 
+def _decode_jpegs(blobs: list[bytes]) -> np.ndarray:
+    """uint8 [N, 3, H, W] from JPEG files: torchvision's batch decoder, or Pillow (the light install, no
+    torch), which gives the same pixels (libjpeg-turbo both; tests/test_light.py compares them)."""
+    try:
+        import torch
+        from torchvision.io import ImageReadMode, decode_jpeg
+    except ImportError:
+        from PIL import Image
+
+        return np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")).transpose(2, 0, 1) for b in blobs])
+    return torch.stack(decode_jpeg([torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs],
+                                   mode=ImageReadMode.RGB)).numpy()
+
+
 def _decode_cifar_folders(root: Path, listing: dict, class_names: list[str], out_path: Path) -> None:
-    import torch
-    from torchvision.io import ImageReadMode, decode_jpeg
     images, labels, is_test = [], [], []
     for part in ("train", "test"):
         for label, class_name in enumerate(class_names):
             folder = root / part / class_name
-            raw = [torch.frombuffer(bytearray((folder / name).read_bytes()), dtype=torch.uint8)
-                   for name in listing[part][class_name]]
+            raw = [(folder / name).read_bytes() for name in listing[part][class_name]]
             try:
-                decoded = torch.stack(decode_jpeg(raw, mode=ImageReadMode.RGB))
-            except RuntimeError as e:
+                decoded = _decode_jpegs(raw)
+            except (RuntimeError, OSError, ValueError) as e:
                 raise DataError(f"cannot decode the images in {folder}: {e}", hint=MIRROR_HINT) from e
-            images.append(decoded.numpy())
+            images.append(decoded)
             labels.append(np.full(len(raw), label, dtype=np.int64))
             is_test.append(np.full(len(raw), part == "test"))
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".npz.part")
@@ -413,6 +426,7 @@ def _tabular(dataset_id: str, frame: pd.DataFrame, target: str, problem: str,
 
 
 def _load_diabetes(info):
+    preload(SKLEARN)
     from sklearn.datasets import load_diabetes
     # Unscaled: age in years, sex 1/2, bmi, blood pressure and six blood serum measurements.
     frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
@@ -420,6 +434,7 @@ def _load_diabetes(info):
 
 
 def _load_breast_cancer(info):
+    preload(SKLEARN)
     from sklearn.datasets import load_breast_cancer
     bunch = load_breast_cancer(as_frame=True)
     frame = bunch.frame.rename(columns={"target": "diagnosis"}).astype({"diagnosis": np.int64})
@@ -795,7 +810,7 @@ def sentence_validation(ds: TextDataset, n: int = 1000, min_words: int = 15, see
                      dtype=np.int64)
     if len(whole) < n:
         raise DataError(f"only {len(whole)} whole sentences have {min_words}+ words; {n} are needed for validation")
-    val, _ = train_test_split(whole, train_size=n, random_state=seed, stratify=ds.labels[whole])
+    val, _ = train_rest(whole, n, seed, ds.labels[whole])
     spans = set()
     for i in val:
         w = words[int(i)]

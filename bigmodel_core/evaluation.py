@@ -71,7 +71,7 @@ def predict_split(predictor: Predictor, data, split: str, batch_size: int = 256)
     if predictor.problem == "regression":
         pred = np.concatenate([o.reshape(len(o), -1)[:, 0] for o in outs]) if outs else np.zeros(0)
         return pred, y_true
-    return M.softmax(np.concatenate(outs).astype(np.float64)), y_true
+    return predictor.scores(np.concatenate(outs)), y_true
 
 
 def score_split(predictor: Predictor, data, split: str, batch_size: int = 256) -> dict:

@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ModelError
-from .metrics import softmax
 
 OCCLUSION = "occlusion"
 INTEGRATED_GRADIENTS = "integrated-gradients"
@@ -115,14 +114,6 @@ class FeatureImportance:
 
 # ============================================================================ ONNX Runtime as a captum forward
 
-def class_scores(out: np.ndarray, problem: str) -> np.ndarray:
-    """Raw ONNX outputs → probabilities [N, K] (classification) or values [N] (regression), float64."""
-    out = np.asarray(out, dtype=np.float64)
-    if problem == "regression":
-        return out.reshape(len(out), -1)[:, 0]
-    return softmax(out)
-
-
 class OrtForward:
     """A captum forward function over a `Predictor`'s ONNX Runtime session: torch tensors in, torch scores out.
 
@@ -143,8 +134,7 @@ class OrtForward:
             feed = {self.predictor.input_names[0]: np.ascontiguousarray(tensors[0].detach().cpu().numpy(),
                                                                          dtype=np.float32)}
         self.calls += 1
-        out = self.predictor.session.run([self.predictor.output_name], feed)[0]
-        return torch.from_numpy(class_scores(out, self.predictor.problem))
+        return torch.from_numpy(self.predictor.scores_of(feed))
 
 
 def _pick_target(scores: np.ndarray, problem: str, target: int | None) -> int | None:
@@ -292,8 +282,8 @@ def text_integrated_gradients(predictor, model, text: str, target: int | None = 
     ids = torch.tensor([enc.ids], dtype=torch.int64)
     mask = torch.tensor([enc.attention_mask], dtype=torch.int64)
     if target is None:
-        out = predictor.session.run([predictor.output_name], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
-        target = int(np.argmax(out[0][0]))
+        out = predictor.run({"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+        target = int(np.argmax(out[0]))
     pad = predictor.tokenizer.token_to_id("[PAD]")
     keep = torch.tensor([enc.special_tokens_mask], dtype=torch.bool) | (mask == 0)
     ref = torch.where(keep, ids, torch.full_like(ids, 0 if pad is None else pad))
@@ -498,6 +488,9 @@ def _scorer(problem: str, y: np.ndarray, n_classes: int):
 def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "test", n_repeats: int = REPEATS,
                             max_rows: int = MAX_ROWS, seed: int = 0) -> FeatureImportance:
     """scikit-learn `permutation_importance` of the raw input columns, through the encoder and ONNX Runtime."""
+    from .warm import SKLEARN, preload
+
+    preload(SKLEARN)
     from sklearn.inspection import permutation_importance
 
     columns = list(predictor.encoder.columns)

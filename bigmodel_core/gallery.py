@@ -120,11 +120,10 @@ class Answers:
 
 def answer(predictor, gallery: Gallery) -> Answers:
     """Run a `runtime.Predictor` (ONNX Runtime) on every gallery image, as the app prepares a picture."""
-    from .metrics import softmax
     from .ood import model_inputs
 
     x = model_inputs(gallery.images, predictor.card["preprocessing"])
-    probs = softmax(predictor.run({predictor.input_names[0]: x}).astype(np.float64))
+    probs = predictor.scores_of({predictor.input_names[0]: x})
     labels = [str(x) for x in predictor.labels]
     names = [str(x) for x in gallery.class_names]
     predicted = probs.argmax(axis=1)

@@ -202,10 +202,9 @@ def run_onnx(source, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
 
 def top_classes(logits: np.ndarray, k: int = 5) -> list[tuple[int, float]]:
     """For a [1, K] or [K] score vector: the k most likely class indices with softmax probabilities."""
-    from .metrics import softmax
+    from .outputs import probabilities
 
-    v = np.asarray(logits, dtype=np.float64).reshape(-1)
-    p = v if (v.min() >= 0 and abs(v.sum() - 1) < 1e-3) else softmax(v[None])[0]
+    p = probabilities(np.asarray(logits).reshape(1, -1), keep_if_normalised=True)[0]
     order = np.argsort(-p)[:k]
     return [(int(i), float(p[i])) for i in order]
 

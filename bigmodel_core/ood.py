@@ -62,9 +62,9 @@ def energy(logits: np.ndarray) -> np.ndarray:
 
 def max_softmax(logits: np.ndarray) -> np.ndarray:
     """Minus the largest class probability per row (Hendrycks & Gimpel 2017): higher = less familiar."""
-    from .metrics import softmax
+    from .outputs import probabilities
 
-    return -softmax(np.asarray(logits, dtype=np.float64)).max(axis=1)
+    return -probabilities(logits).max(axis=1)
 
 
 def threshold(scores: np.ndarray, quantile: float = QUANTILE) -> float:
@@ -77,11 +77,11 @@ def threshold(scores: np.ndarray, quantile: float = QUANTILE) -> float:
 
 def auroc(familiar: np.ndarray, unfamiliar: np.ndarray) -> float:
     """Area under the ROC curve of telling the two sets apart by score (1 = perfect, 0.5 = chance)."""
-    from sklearn.metrics import roc_auc_score
+    from .metrics import roc_auc
 
     familiar, unfamiliar = np.asarray(familiar, np.float64), np.asarray(unfamiliar, np.float64)
     truth = np.r_[np.zeros(len(familiar)), np.ones(len(unfamiliar))]
-    return float(roc_auc_score(truth, np.r_[familiar, unfamiliar]))
+    return roc_auc(truth, np.r_[familiar, unfamiliar])
 
 
 @dataclass

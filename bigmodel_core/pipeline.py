@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from . import metrics as M
 from . import registry
 from .errors import ModelError, TrainingError
+from .outputs import probabilities
 from .training import TrainConfig, Trainer, TrainHistory
 from .nets import Ensemble
 from .options import parse as parse_options
@@ -146,7 +147,7 @@ class _Task:
         y = self.y[split].numpy()
         if self.problem == "regression":
             return M.regression_metrics(y, out), out
-        probs = M.softmax(out.astype(np.float64))
+        probs = probabilities(out)
         return M.classification_metrics(y, probs), probs
 
     def loss(self, out, target):

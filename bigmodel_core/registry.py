@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import predictors
 from .checksums import cached_sha256, sha256_file
 from .errors import ModelError
 from .paths import models_dir
@@ -285,6 +286,7 @@ def _swap_into_place(root: Path, model_id: str, tmp: Path, tag: str) -> None:
             os.replace(target, old)
         os.replace(tmp, target)
         _fsync_dir(root)
+    predictors.forget(target)               # the old model's session must not answer for the new one
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -319,4 +321,5 @@ def delete(model_id: str, root: Path | None = None) -> None:
         raise ModelError(f"'{model_id}' is shipped with the app and cannot be deleted.")
     trash = root / f".tmp-del-{model_id}-{uuid.uuid4().hex[:8]}"
     os.replace(folder, trash)
+    predictors.forget(folder)
     shutil.rmtree(trash, ignore_errors=True)

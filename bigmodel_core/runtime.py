@@ -1,10 +1,10 @@
 """ONNX Runtime sessions with honest provider choice, and the `Predictor` that serves a registry model.
 
-CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really usable
-(`torch.cuda.is_available()`): onnxruntime-gpu lists CUDA on any machine and
-falls back to CPU with error spam otherwise. The provider that actually runs is
-reported with every prediction. Inference needs onnxruntime, numpy and
-tokenizers only; torch is imported (lazily) just to ask whether CUDA works.
+CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really usable: onnxruntime-gpu lists CUDA on any machine and
+falls back to CPU with error spam otherwise, so `gpu_usable()` asks ONNX Runtime itself, once per
+process, whether a CUDA session of a tiny model really starts (`cuda_probe`). The provider that
+actually runs is reported with every prediction. Inference needs onnxruntime, numpy and tokenizers
+only: no torch, no scikit-learn.
 """
 from __future__ import annotations
 
@@ -25,14 +25,12 @@ TENSORRT = "TensorrtExecutionProvider"
 
 @functools.lru_cache(maxsize=1)
 def gpu_usable() -> bool:
-    """True only where a CUDA GPU really works (not merely where onnxruntime-gpu is installed)."""
+    """True only where a CUDA GPU really works (not merely where onnxruntime-gpu is installed). Cached."""
     if os.environ.get("BIGMODEL_FORCE_CPU"):
         return False
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
+    from .cuda_probe import cuda_session_starts
+
+    return cuda_session_starts()
 
 
 def default_threads() -> int:
@@ -160,14 +158,19 @@ class Predictor:
         self.last_latency_ms = (time.perf_counter() - t0) * 1000
         return out
 
+    def scores(self, out: np.ndarray) -> np.ndarray:
+        """Raw outputs of `run` → probabilities [N, K] (classification) or values [N] (regression)."""
+        from .outputs import scores
+
+        return scores(out, self.problem)
+
+    def scores_of(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """Probabilities or values for a ready feed (a batch of prepared inputs)."""
+        return self.scores(self.run(feed))
+
     def raw(self, inputs) -> np.ndarray:
         """Model outputs: probabilities [N, K] for classification, values [N] for regression."""
-        out = self.run(self.prepare(inputs))
-        if self.problem == "regression":
-            return out.reshape(len(out), -1)[:, 0]
-        from .metrics import softmax
-
-        return softmax(out.astype(np.float64))
+        return self.scores_of(self.prepare(inputs))
 
     def predict(self, inputs) -> list[Prediction]:
         out = self.raw(inputs)

@@ -10,6 +10,7 @@ from bigmodel_core import batch, bench, jobs, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.metrics import primary_metric
 from bigmodel_core.runtime import default_threads, gpu_usable
+from ui.full_install import notice, torch_installed
 from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
 from ui.i18n import t
@@ -57,14 +58,17 @@ model_id = st.selectbox(t("bench.model"), ids, format_func={i: f"{model_title(by
                         key="bench_model")
 links.publish("benchmark", {"model": model_id}, lambda k: k == "model")
 entry = by_id[model_id]
-has_torch = (entry.folder / "weights.safetensors").exists()
+has_weights = (entry.folder / "weights.safetensors").exists()
+has_torch = has_weights and torch_installed()
 int8 = _int8_sibling(entry, by_id)
 
 options = (["torch"] if has_torch else []) + ["ort-cpu"] + (["ort-cuda"] if gpu_usable() else []) + \
           (["ort-int8"] if int8 else [])
 notes = []
-if not has_torch:
+if not has_weights:
     notes.append(t("bench.no_torch"))
+elif not has_torch:
+    notice("bench_torch")
 cols = st.columns([3, 2, 2])
 # Options are the visible labels (not names + format_func) so the widget state holds plain strings.
 label_of = {e: engine_label(e) for e in options}

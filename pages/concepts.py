@@ -16,6 +16,8 @@ from bigmodel_core import activations as act
 from bigmodel_core import attention, backprop, losses, optim2d
 from bigmodel_core.domains import build_command
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.warm import torch_available
+from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import (GOOD, MUTED, PAGE_ICONS, PALETTE, SEQUENTIAL, chart, empty_state, fact_cards, label_text,
                        metric_cards, page_header, show_error, style)
@@ -364,6 +366,9 @@ def tiny_model_section() -> None:
     st.subheader(t("concepts.att.model_title"))
     st.markdown(t("concepts.att.model_intro"))
     folder = attention.tiny_model_folder()
+    if not torch_available():       # the light install: this one section needs PyTorch
+        notice("attention")
+        return
     if not (folder / "weights.safetensors").exists():
         empty_state(t("concepts.att.no_model", id=attention.TINY_MODEL), build_command([attention.TINY_MODEL]))
         return

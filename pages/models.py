@@ -98,10 +98,7 @@ def _delete(model_id: str) -> None:
         registry.delete(model_id)
     except BigModelError as exc:
         st.session_state["models_flash"] = ("error", str(exc))
-        return
-    from ui.domain_page import predictor
-
-    predictor.clear()
+        return                             # (the registry also dropped the model's cached predictor)
     st.session_state["models_flash"] = ("success", t("models.deleted", id=model_id))
     st.session_state.pop("models_pick", None)
 

@@ -13,9 +13,17 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core import playground as P
+from bigmodel_core.warm import torch_available
+from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, MUTED, PAGE_ICONS, PALETTE, chart, fmt, page_header, style
+
+if not torch_available():        # the light install: one sentence and the command, then the page stops
+    page_header(PAGE_ICONS["playground"], t("nav.playground"), t("playground.subtitle"))
+    notice("playground")
+    st.stop()
+
+from bigmodel_core import playground as P  # noqa: E402 - torch, imported once above under the preload lock
 
 TICK_SECONDS = 0.4          # one fragment rerun while playing …
 TICK_EPOCHS = 20            # … trains this many full-batch epochs

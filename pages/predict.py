@@ -3,7 +3,7 @@
 The input widgets follow the model's card (task, image size, feature spec). The
 answer shows the label, the probabilities, the execution provider that ran and
 the latency, and an "Explain this prediction" expander below it (`ui/explain_view.py`).
-ONNX sessions are cached per model folder and card checksum.
+ONNX sessions come from the one process-wide cache (bigmodel_core.predictors).
 
 The default model reads the interface's language (中文 → waimai-tiny, English →
 sst2-tiny) until a model is chosen; a text in the other language than the model's gets
@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import batch, language, registry
+from bigmodel_core import batch, language, predictors, registry
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.runtime import Predictor
 from ui import domain_page, explain_view, links
@@ -35,11 +35,9 @@ except Exception:  # noqa: BLE001
     st_canvas = None
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def get_predictor(folder: str, sha256: str) -> Predictor:
-    """One ONNX Runtime session per model folder + model checksum (a re-exported model gets a new one)."""
-    entry = registry.load(Path(folder))
-    return Predictor(entry.folder, entry.card)
+    """The model's ONNX Runtime predictor from the process-wide cache (cleared on delete and replace)."""
+    return predictors.get(folder, sha256)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

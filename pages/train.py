@@ -14,25 +14,29 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import catalog, jobs as J, registry
-from bigmodel_core import datasets as D
-from bigmodel_core.csvio import read_csv_safely
-from bigmodel_core.errors import BigModelError, ModelError
-from bigmodel_core.paths import models_dir
-from bigmodel_core.zoo import architectures_for
-from ui import live_chart
-from ui import studio as S
-from ui.data_panel import download_panel
+from ui.full_install import require_torch
 from ui.i18n import t
 from ui.layout import chart, dataset_text, empty_state, fmt, live_panel_style, metric_name, page_header, show_error
+
+page_header("🏋️", t("train.title"), t("train.subtitle"))
+require_torch("train")           # the light install: one sentence and the command, then the page stops
+
+# torch from here on (imported once, under the preload lock, by require_torch)
+from bigmodel_core import catalog, jobs as J, registry  # noqa: E402
+from bigmodel_core import datasets as D  # noqa: E402
+from bigmodel_core.csvio import read_csv_safely  # noqa: E402
+from bigmodel_core.errors import BigModelError, ModelError  # noqa: E402
+from bigmodel_core.paths import models_dir  # noqa: E402
+from bigmodel_core.zoo import architectures_for  # noqa: E402
+from ui import live_chart  # noqa: E402
+from ui import studio as S  # noqa: E402
+from ui.data_panel import download_panel  # noqa: E402
 
 UPLOAD = "__upload__"
 mgr = J.manager()
 owner = S.session_owner()
 mgr.touch(owner)                 # heartbeat: this session is still here (a closed tab's jobs are cleaned up)
 S.watch_sessions(mgr)
-
-page_header("🏋️", t("train.title"), t("train.subtitle"))
 
 # ---------------------------------------------------------------------------- preset from a domain page
 preset = st.session_state.pop("train_preset", None)

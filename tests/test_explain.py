@@ -22,6 +22,7 @@ from bigmodel_core import explain as E
 from bigmodel_core import pipeline, registry
 from bigmodel_core.datasets import load_csv_tabular, load_csv_text
 from bigmodel_core.export import export_onnx
+from bigmodel_core.outputs import scores
 from bigmodel_core.paths import models_dir
 from bigmodel_core.pipeline import TrainSpec
 from bigmodel_core.runtime import Predictor
@@ -142,7 +143,7 @@ def toy_text(tmp_path_factory):
 def _ort_prob(pred, ids, mask, target):
     out = pred.session.run([pred.output_name], {"input_ids": np.asarray(ids, dtype=np.int64)[None],
                                                 "attention_mask": np.asarray(mask, dtype=np.int64)[None]})[0]
-    return float(E.class_scores(out, "classification")[0, target])
+    return float(scores(out, "classification")[0, target])
 
 
 def test_integrated_gradients_are_complete_and_match_onnx_runtime(toy_text):

@@ -1,4 +1,6 @@
-"""Scores: softmax, classification and regression metrics, confusion tables."""
+"""Scores: logits → probabilities (outputs.py), classification and regression metrics, confusion tables.
+
+The metrics are numpy (the inference path must not import scikit-learn); scikit-learn is the reference."""
 import warnings
 
 import numpy as np
@@ -6,11 +8,12 @@ import pytest
 import torch
 
 from bigmodel_core import metrics as M
+from bigmodel_core.outputs import probabilities, scores
 
 
 def test_softmax_matches_torch_and_rows_sum_to_one():
     logits = np.random.default_rng(0).normal(0, 3, (20, 7))
-    p = M.softmax(logits)
+    p = probabilities(logits)
     np.testing.assert_allclose(p, torch.softmax(torch.from_numpy(logits), dim=-1).numpy(), atol=1e-12)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
     assert (p > 0).all()
@@ -20,12 +23,12 @@ def test_softmax_is_stable_for_huge_logits():
     logits = np.array([[1000.0, 1001.0, 1002.0], [-1e4, 0.0, 1e4], [1e300, 1e300, -1e300]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")                      # no overflow warnings either
-        p = M.softmax(logits)
+        p = probabilities(logits)
     assert np.isfinite(p).all()
     np.testing.assert_allclose(p[0], torch.softmax(torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64), 0).numpy())
     np.testing.assert_allclose(p[1], [0, 0, 1], atol=1e-12)
     np.testing.assert_allclose(p[2], [0.5, 0.5, 0.0])
-    p32 = M.softmax(np.array([[88.0, 89.0, 90.0]], dtype=np.float32))       # exp(89) overflows float32
+    p32 = probabilities(np.array([[88.0, 89.0, 90.0]], dtype=np.float32))       # exp(89) overflows float32
     assert np.isfinite(p32).all() and p32.sum() == pytest.approx(1.0, abs=1e-6)
 
 
@@ -94,3 +97,34 @@ def test_primary_metric():
     assert M.primary_metric("regression") == "r2"
     assert M.primary_metric("classification", 2) == "roc_auc"
     assert M.primary_metric("classification", 10) == "accuracy"
+
+
+def test_probabilities_keep_an_already_normalised_row_only_when_asked():
+    p = np.array([[0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(probabilities(p, keep_if_normalised=True), p)
+    assert not np.allclose(probabilities(p), p)                  # logits by default
+    np.testing.assert_allclose(scores(np.array([[3.0], [4.5]], dtype=np.float32), "regression"), [3.0, 4.5])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_numpy_metrics_agree_with_scikit_learn(seed):
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    probs = probabilities(rng.normal(0, 1, (300, 2)) + np.eye(2)[y])
+    probs[:40] = probs[0]                                        # ties in the scores
+    m = M.classification_metrics(y, probs)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, probs.argmax(1)), abs=1e-12)
+    assert m["macro_f1"] == pytest.approx(skm.f1_score(y, probs.argmax(1), average="macro", zero_division=0), abs=1e-12)
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, probs[:, 1]), abs=1e-12)
+    y5, p5 = rng.integers(0, 5, 200), rng.integers(0, 6, 200)      # a predicted class the truth never has
+    assert M.macro_f1(y5, p5) == pytest.approx(skm.f1_score(y5, p5, average="macro", zero_division=0), abs=1e-12)
+    assert (M.confusion(y5, p5, 6) == skm.confusion_matrix(y5, p5, labels=list(range(6)))).all()
+    t, v = rng.normal(0, 3, 100), rng.normal(0, 3, 100)
+    r = M.regression_metrics(t, v)
+    assert r["r2"] == pytest.approx(skm.r2_score(t, v), abs=1e-12)
+    assert r["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(t, v)), abs=1e-12)
+    assert r["mae"] == pytest.approx(skm.mean_absolute_error(t, v), abs=1e-12)
+    const = np.full(10, 2.0)
+    assert M.regression_metrics(const, const + 1)["r2"] == skm.r2_score(const, const + 1)

@@ -373,8 +373,8 @@ def test_simulated_gpu_adds_cuda_engines_and_keeps_the_cli_contract(bench_model,
     assert all(set(r) == {"engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"} for r in rows)
 
 
-gpu = pytest.mark.skipif(not runtime.gpu_usable(), reason="no CUDA GPU on this machine (torch.cuda.is_available() is "
-                         "False): the CUDA path is covered by the simulated tests above")
+gpu = pytest.mark.skipif(not runtime.gpu_usable(), reason="no CUDA GPU on this machine (ONNX Runtime cannot start a CUDA "
+                         "session): the CUDA path is covered by the simulated tests above")
 
 
 @gpu

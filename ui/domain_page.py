@@ -123,13 +123,11 @@ def thumbnails(dataset_id: str, count: int = 40) -> list[str]:
     return urls
 
 
-@st.cache_resource(show_spinner=False, max_entries=24)
 def predictor(folder: str, sha256: str):
-    """One ONNX Runtime predictor per model file (the sha256 in the key drops a stale one after a re-export)."""
-    from bigmodel_core.runtime import Predictor
+    """The model's ONNX Runtime predictor from the process-wide cache (bigmodel_core.predictors)."""
+    from bigmodel_core import predictors
 
-    entry = registry.load(Path(folder), verify=False)
-    return Predictor(entry.folder, entry.card)
+    return predictors.get(folder, sha256)
 
 
 def find_model(model_id: str):

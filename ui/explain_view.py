@@ -26,6 +26,8 @@ import streamlit as st
 from bigmodel_core import explain as E
 from bigmodel_core.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
+from bigmodel_core.warm import torch_available
+from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, GOOD, MUTED, PALETTE, chart, class_colors, fmt, label_text, metric_name, show_error, style, tr
 
@@ -83,6 +85,9 @@ def panel(predictor, folder, card: dict, *, key: str, image: np.ndarray | None =
         if not exp.open:
             return
         folder, sha = str(folder), str(card.get("sha256", ""))
+        if (image is not None or texts) and not torch_available():
+            notice("explain")                 # the light install: occlusion and gradients run on PyTorch
+            return
         try:
             with st.spinner(t("explain.computing")):
                 if image is not None:
@@ -295,12 +300,10 @@ def _show_row(predictor, folder: str, sha: str, card: dict, row: dict, key: str,
               value_label: Callable) -> None:
     this, whole = st.tabs([t("explain.tab.this"), t("explain.tab.model")])
     with this:
-        items = tuple((str(k), v.item() if isinstance(v, np.generic) else v) for k, v in row.items())
-        res = _row(predictor, folder, sha, items)
-        st.caption(t("explain.tab.contrib_method", n=E.SHAPLEY_SAMPLES,
-                     base=_outcome(res.baseline_prediction, card, res.target),
-                     pred=_outcome(res.prediction, card, res.target)))
-        chart(contributions_figure(res, card, feature_label, value_label), key=f"explain_row:{key}")
+        if not torch_available():
+            notice("explain")                 # Shapley sampling runs on PyTorch; the importances below do not
+        else:
+            _show_contributions(predictor, folder, sha, card, row, key, feature_label, value_label)
     with whole:
         try:
             imp = _importance(predictor, folder, sha)
@@ -310,3 +313,13 @@ def _show_row(predictor, folder: str, sha: str, card: dict, row: dict, key: str,
         st.caption(t("explain.tab.imp_method", rows=imp.rows, split=tr(f"common.split.{imp.split}", imp.split),
                      repeats=imp.repeats, metric=metric_name(imp.metric), score=fmt(imp.score)))
         chart(importance_figure(imp, feature_label), key=f"explain_imp:{key}")
+
+
+def _show_contributions(predictor, folder: str, sha: str, card: dict, row: dict, key: str, feature_label: Callable,
+                        value_label: Callable) -> None:
+    items = tuple((str(k), v.item() if isinstance(v, np.generic) else v) for k, v in row.items())
+    res = _row(predictor, folder, sha, items)
+    st.caption(t("explain.tab.contrib_method", n=E.SHAPLEY_SAMPLES,
+                 base=_outcome(res.baseline_prediction, card, res.target),
+                 pred=_outcome(res.prediction, card, res.target)))
+    chart(contributions_figure(res, card, feature_label, value_label), key=f"explain_row:{key}")

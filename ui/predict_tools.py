@@ -18,7 +18,6 @@ import plotly.graph_objects as go
 
 from bigmodel_core import preprocess as pp
 from bigmodel_core.errors import DataError
-from bigmodel_core.metrics import softmax
 from ui.i18n import t as _t
 from ui.layout import PALETTE, label_text, style
 
@@ -50,14 +49,14 @@ def run(predictor, inputs, feed: dict | None = None) -> Result:
     feed = predictor.prepare(inputs) if feed is None else feed
     notices = list(getattr(predictor, "notices", []) or [])
     t1 = time.perf_counter()
-    out = predictor.session.run([predictor.output_name], feed)[0]
-    t2 = time.perf_counter()
+    out = predictor.run(feed)                       # ModelError (one clear sentence) when the model cannot run it
+    t2 = time.perf_counter()                        # timed here: a cached predictor is shared by every session
     res = Result(labels=[str(x) for x in predictor.labels], provider=predictor.provider,
                  ort_ms=(t2 - t1) * 1000, total_ms=(t2 - t0) * 1000, notices=notices)
     if predictor.problem == "regression":
-        res.values = out.reshape(len(out), -1)[:, 0].astype(float)
+        res.values = predictor.scores(out)
     else:
-        res.probs = softmax(out.astype(np.float64))
+        res.probs = predictor.scores(out)
     return res
 
 
