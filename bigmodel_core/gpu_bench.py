@@ -29,7 +29,7 @@ import numpy as np
 from . import registry
 from .bench import Engine, synthetic_feed
 from .errors import ModelError
-from .runtime import CPU, CUDA, default_threads
+from .runtime import CUDA, default_threads
 
 DEFAULT_BATCHES = (1, 8, 64, 256)
 GRAPH_BATCHES = (1, 64)
@@ -160,7 +160,7 @@ def gpu_info() -> dict:
     query = "name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,memory.total"
     try:
         out = subprocess.run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=20)
+                             text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return {"error": f"nvidia-smi not available: {exc}"}
     if out.returncode != 0 or not out.stdout.strip():
@@ -303,7 +303,7 @@ def gpu_benchmark(model: str, batches=DEFAULT_BATCHES, calls_b1: int = 1000, war
                                     p99_ms=float(np.percentile(t, 99)), throughput=float(batch / p50 * 1000.0),
                                     n=len(t), provider=e.provider))
             del prepared
-        check = feeds[8] if 8 in feeds else probe
+        check = feeds.get(8, probe)
         ref_engine = next(e for e in engines if e.name == f"ort-{device}")
         ref = _output(ref_engine.run(ref_engine.prepare(check)))
         agreement = {}
