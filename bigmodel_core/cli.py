@@ -309,10 +309,13 @@ def cmd_fp16(args) -> int:
     result = fp16_model(args.model, new_id=args.id, run_check=not args.no_check)
     if args.device != "cpu" and result["check"] is not None:
         from . import registry
-        from .fp16 import check
+        from .fp16 import check, check_vs_dequantized, quantised
 
-        result["check_" + args.device] = check(registry.load(args.model).folder, Path(result["folder"]),
-                                               device=args.device)
+        src = registry.load(args.model)
+        on_device = check(src.folder, Path(result["folder"]), device=args.device)
+        if quantised(src.folder / "model.onnx"):
+            on_device["vs_dequantized_fp32"] = check_vs_dequantized(src, Path(result["folder"]), args.device)
+        result["check_" + args.device] = on_device
     if args.json:
         _print_json(result)
     else:

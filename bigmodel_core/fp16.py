@@ -59,16 +59,15 @@ def _test_data(entry):
     """(data, "full test split" | "built-in examples") for the card's dataset, never downloading."""
     from . import catalog, examples
     from .datasets import load_dataset
+    from .errors import BigModelError
 
     split = entry.card.get("split") or {}
     try:
         if catalog.availability(catalog.get(entry.card["dataset"])) != "needs download":
             return load_dataset(entry.card["dataset"], seed=split.get("seed", 0),
                                 max_rows=split.get("max_rows")), "full test split"
-    except ModelError:
-        raise
-    except Exception:  # noqa: BLE001 - an unknown or damaged dataset: fall back to the examples
-        pass
+    except BigModelError as exc:            # an unknown or damaged dataset: fall back to the examples, say why
+        return examples.load(entry.folder), f"built-in examples ({exc})"
     return examples.load(entry.folder), "built-in examples"
 
 
@@ -90,7 +89,7 @@ def check(fp32_folder: Path, fp16_folder: Path, data=None, source: str = "", dev
     p16 = Predictor(half.folder, half.card, device=device)
     a, y = predict_split(p32, data, "test")
     b, _ = predict_split(p16, data, "test")
-    result = dict(n=int(len(y)), source=source, provider=p16.provider, max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
+    result = dict(n=len(y), source=source, provider=p16.provider, max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
     if src.card.get("problem") == "regression":
         spread = float(np.std(a)) or 1.0
         rel = result["max_abs_diff"] / spread
@@ -133,6 +132,34 @@ def fp16_model(model: str, new_id: str | None = None, root: Path | None = None, 
                                         size_ratio=round(half.stat().st_size / src_bytes, 4)))
         folder = registry.save(new_id, half, card, assets, root=root)
     result = check(src.folder, folder) if run_check else None
+    if result is not None and quantised(src.folder / "model.onnx"):
+        result["vs_dequantized_fp32"] = check_vs_dequantized(src, folder)
     if result is not None:
         registry.update(new_id, {"quantized_from": dict(card["quantized_from"], check=result)}, root=root)
     return dict(id=new_id, folder=str(folder), size_ratio=card["quantized_from"]["size_ratio"], check=result)
+
+
+def quantised(path: Path) -> bool:
+    import onnx
+
+    return any(n.op_type in QUANTISED_OPS for n in onnx.load(str(path)).graph.node)
+
+
+def check_vs_dequantized(src, fp16_folder: Path, device: str = "cpu") -> dict:
+    """The check against the source's weights dequantised to fp32 (the fp32 model the fp16 one was made from),
+    for a source shipped quantised only: a scratch registry entry, removed afterwards."""
+    import onnx
+
+    from . import registry
+    from .dequantize import dequantize_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        onnx.save(dequantize_model(onnx.load(str(src.folder / "model.onnx"))), str(fp32))
+        assets = {name: src.folder / name for name in src.card.get("assets", []) if (src.folder / name).is_file()}
+        examples_dir = src.folder / registry.EXAMPLES_DIR
+        if examples_dir.is_dir():
+            assets.update({f"{registry.EXAMPLES_DIR}/{f.name}": f for f in examples_dir.iterdir() if f.is_file()})
+        card = {k: v for k, v in src.card.items() if k not in ("id", "sha256", "onnx_bytes", "assets", "created")}
+        folder = registry.save(f"{src.id}-fp32"[:64], fp32, dict(card, shipped=False), assets, root=Path(tmp) / "r")
+        return check(folder, fp16_folder, device=device)

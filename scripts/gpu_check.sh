@@ -69,8 +69,17 @@ files = sorted(p.name for p in out.glob("*.json") if p.name != "summary.json")
 summary = {"gpu": gpu, "cuda_ready": (out / "cuda_ready.txt").read_text().strip() or "yes", "files": files}
 for p in out.glob("fp16-*.json"):
     try:
-        c = json.loads(p.read_text())["check"]
-        summary.setdefault("fp16", {})[p.stem[5:]] = {k: c.get(k) for k in ("agreement", "accuracy_drop", "passed")}
+        report = json.loads(p.read_text())
+        rows = {}
+        for where in ("check", "check_cuda"):                 # on the CPU; on CUDA where there is one
+            c = report.get(where)
+            if not c:
+                continue
+            row = {k: c.get(k) for k in ("agreement", "accuracy_drop", "passed")}
+            if c.get("vs_dequantized_fp32"):
+                row["vs_dequantized_fp32"] = {k: c["vs_dequantized_fp32"].get(k) for k in ("agreement", "passed")}
+            rows["cpu" if where == "check" else "cuda"] = row
+        summary.setdefault("fp16", {})[p.stem[5:]] = rows
     except (ValueError, KeyError, TypeError):
         summary.setdefault("fp16", {})[p.stem[5:]] = "failed (see the .err file)"
 (out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -151,6 +151,11 @@ def test_big_models_fp16_check(shipped_copy, model):
     shipped_copy(model)
     check = fp16_model(model)["check"]
     assert abs(check["accuracy_drop"]) <= 0.005 and check["agreement"] >= 0.98
+    if model == "sst2-minilm":       # shipped int8 only: against its weights dequantised to fp32, the bar
+        fp32 = check["vs_dequantized_fp32"]
+        assert fp32["passed"] and fp32["agreement"] >= 0.999
+    else:
+        assert check["passed"]
 
 
 def test_quantised_minilm_dequantises_to_a_plain_fp32_graph_with_its_answers():
@@ -211,7 +216,7 @@ def test_gpu_check_script_without_a_gpu_skips_the_gpu_parts_and_writes_json(tmp_
     assert json.loads((out / "gpu-tests.json").read_text())["ran"] is False
     bench = json.loads((out / "bench-mnist-cnn.json").read_text())
     assert bench["mode"] == "cpu" and {r["engine"] for r in bench["results"]} >= {"ort-cpu", "ort-cpu-iobind"}
-    assert summary["fp16"]["mnist-cnn"]["passed"] is True
+    assert summary["fp16"]["mnist-cnn"]["cpu"]["passed"] is True and "cuda" not in summary["fp16"]["mnist-cnn"]
     assert not (ROOT / "models" / "mnist-cnn-fp16").exists()           # generated in a scratch registry only
 
 
