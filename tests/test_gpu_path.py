@@ -18,8 +18,13 @@ from bigmodel_core.errors import ModelError
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models"
 HAS_CUDA = runtime.gpu_usable() and runtime.CUDA in ort.get_available_providers()
-gpu = pytest.mark.skipif(not HAS_CUDA, reason="no usable CUDA GPU here: the CUDA path is covered by the simulated "
-                         "tests in this file; run scripts/gpu_check.sh on a GPU machine")
+_no_gpu = pytest.mark.skipif(not HAS_CUDA, reason="no usable CUDA GPU here: the CUDA path is covered by the "
+                             "simulated tests in this file; run scripts/gpu_check.sh on a GPU machine")
+
+
+def gpu(test):
+    """Marked `gpu` (selected by `-m gpu`) and skipped where CUDA is not usable."""
+    return pytest.mark.gpu(_no_gpu(test))
 
 
 @pytest.fixture
