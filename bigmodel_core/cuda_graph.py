@@ -42,7 +42,8 @@ class GraphRunner:
     """
 
     def __init__(self, model, template: dict[str, np.ndarray], threads: int | None = None, device_id: int = 0,
-                 use_tf32: bool = True):
+                 use_tf32: bool = True, device: str = "cuda"):
+        """`device="cpu"` runs the same bound-buffer logic on a plain CPU session (no graph): tests without a GPU."""
         import onnxruntime as ort
 
         from . import cuda_session
@@ -51,17 +52,23 @@ class GraphRunner:
         source = str(model) if isinstance(model, (str, Path)) else model
         self.shape = {k: tuple(v.shape) for k, v in template.items()}
         try:
-            self.session, self.provider = cuda_session.create(source, session_options(threads), device_id=device_id,
-                                                              use_tf32=use_tf32, cuda_graph=True)
+            if device == "cpu":
+                self.session = ort.InferenceSession(source, sess_options=session_options(threads),
+                                                    providers=["CPUExecutionProvider"])
+                self.provider = "CPUExecutionProvider"
+            else:
+                self.session, self.provider = cuda_session.create(source, session_options(threads), device_id=device_id,
+                                                                  use_tf32=use_tf32, cuda_graph=True)
         except cuda_session.CudaUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - ORT refuses graph capture when a node would run on the CPU
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise GraphNotEligible(f"This model cannot run as a CUDA graph: {first}",
                                    hint="CUDA graphs need every node on CUDA; serve it with IO binding instead") from exc
-        self.inputs = {k: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v), "cuda", device_id)
+        self.inputs = {k: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v), device, device_id)
                        for k, v in template.items()}
-        self.outputs = {name: ort.OrtValue.ortvalue_from_shape_and_type(list(shape), dtype, "cuda", device_id)
+        self.outputs = {name: ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.dtype(dtype).type, device,
+                                                                        device_id)
                         for name, shape, dtype in output_specs(source, template)}
         self.binding = self.session.io_binding()
         for k, v in self.inputs.items():

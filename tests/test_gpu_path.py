@@ -112,6 +112,28 @@ def test_io_binding_gives_the_plain_run_results(model):
         np.testing.assert_array_equal(bound.numpy(), plain)
 
 
+@pytest.mark.parametrize("model", ["mnist-cnn", "sst2-tiny"])
+def test_graph_runner_copies_new_data_into_its_bound_buffers(model):
+    """The CUDA-graph runner's buffer logic on a CPU session: data copied into the bound inputs, the
+    fixed output buffer refreshed; each call answers like a normal run, and another shape is refused."""
+    from bigmodel_core.cuda_graph import GraphRunner
+
+    entry = registry.load(SHIPPED / model)
+    session, _ = runtime.make_session(entry.folder / "model.onnx", device="cpu")
+    runner = GraphRunner(entry.folder / "model.onnx", synthetic_feed(entry.card, 4, seed=0, folder=entry.folder),
+                         device="cpu")
+    outputs = []
+    for seed in (1, 2):
+        feed = synthetic_feed(entry.card, 4, seed=seed, folder=entry.folder)
+        if model == "mnist-cnn":
+            assert not np.array_equal(feed["pixels"], synthetic_feed(entry.card, 4, seed=0)["pixels"])
+        runner.run(feed)
+        outputs.append(runner.result())
+        np.testing.assert_allclose(outputs[-1], session.run(None, feed)[0], rtol=1e-6, atol=1e-6)
+    with pytest.raises(ModelError, match="one shape only"):
+        runner.run(synthetic_feed(entry.card, 5, folder=entry.folder))
+
+
 # ----------------------------------------------------------------------------- fp16
 
 def _io_types(path):
