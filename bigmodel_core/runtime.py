@@ -9,6 +9,7 @@ only: no torch, no scikit-learn.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -74,14 +75,21 @@ def make_session(model, device: str = "auto", threads: int | None = None, provid
     import onnxruntime as ort
 
     providers = providers or choose_providers(device)
-    if CUDA in providers and hasattr(ort, "preload_dlls"):
-        try:
-            ort.preload_dlls()     # finds the CUDA/cuDNN libraries shipped with the torch wheels
-        except Exception:  # noqa: BLE001 - a failed preload only means CUDA will not start
-            pass
     source = str(model) if isinstance(model, (str, Path)) else model
     try:
+        if CUDA in providers:          # deliberate CUDA options + strict check: cuda_session.py
+            from . import cuda_session
+
+            try:
+                return cuda_session.create(source, session_options(threads))
+            except cuda_session.CudaUnavailable as exc:
+                if device == "cuda":
+                    raise
+                logging.getLogger(__name__).warning("%s Running on the CPU.", exc)
+                providers = [CPU]
         session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
+    except ModelError:
+        raise
     except Exception as exc:  # noqa: BLE001
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"ONNX Runtime could not load the model: {first}",
@@ -147,10 +155,18 @@ class Predictor:
             return {self.input_names[0]: self.encoder.transform(inputs)}
         raise ModelError(f"Unknown task '{self.task}' in the model card.")
 
-    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+    def run(self, feed: dict[str, np.ndarray], keep_on_device: bool = False):
+        """The model's output for one batch; on CUDA (or with `keep_on_device`) through IO binding
+        (iobinding.py), and with `keep_on_device` an OrtValue left on the session's device."""
         t0 = time.perf_counter()
         try:
-            out = self.session.run([self.output_name], feed)[0]
+            if keep_on_device or self.provider == CUDA:
+                from .iobinding import device_for, run_bound
+
+                out = run_bound(self.session, feed, [self.output_name], device_for(self.provider),
+                                keep_on_device=keep_on_device)[0]
+            else:
+                out = self.session.run([self.output_name], feed)[0]
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for a wrong shape or type
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"The model could not run on this input: {first}",

@@ -373,11 +373,12 @@ def test_simulated_gpu_adds_cuda_engines_and_keeps_the_cli_contract(bench_model,
     assert all(set(r) == {"engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"} for r in rows)
 
 
-gpu = pytest.mark.skipif(not runtime.gpu_usable(), reason="no CUDA GPU on this machine (ONNX Runtime cannot start a CUDA "
-                         "session): the CUDA path is covered by the simulated tests above")
+_no_gpu = pytest.mark.skipif(not runtime.gpu_usable(), reason="no CUDA GPU on this machine (ONNX Runtime cannot start a CUDA "
+                             "session): the CUDA path is covered by the simulated tests above")
 
 
-@gpu
+@pytest.mark.gpu                       # selected by -m gpu (scripts/gpu_check.sh)
+@_no_gpu
 def test_gpu_really_runs_cuda_matches_cpu_and_io_binding_beats_host_copies(bench_model):
     report = bench.benchmark(bench_model, batches=(64, 256), engines=["ort-cpu", "ort-cuda"], rounds=30)
     assert {r["provider"] for r in report["results"] if r["engine"] == "ort-cuda"} == {runtime.CUDA}
