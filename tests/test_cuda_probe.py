@@ -54,7 +54,8 @@ class Machine:
                 if fails:
                     raise RuntimeError("CUDA failure 100: no CUDA-capable device is detected")
                 self._real = REAL_SESSION(model, sess_options=sess_options, providers=[CPU])
-                self._providers = [p for p in comes_up if p in providers]
+                names = [p[0] if isinstance(p, tuple) else p for p in providers]   # ORT takes (name, options) too
+                self._providers = [p for p in comes_up if p in names]
 
             def get_providers(self):
                 return self._providers
