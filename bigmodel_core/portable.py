@@ -92,7 +92,7 @@ def unpack(package: dict):
                            arch_config=meta["arch_config"], preprocessing=meta["preprocessing"],
                            input_spec=meta["input_spec"], assets=dict(package["assets"]), history=history,
                            metrics=meta["metrics"], baseline=meta["baseline"],
-                           example_feed={k: np.asarray(v) for k, v in package["example_feed"].items()},
+                           example_feed={k: np.array(v) for k, v in package["example_feed"].items()},  # writable copies
                            test_true=package["test_true"], test_scores=package["test_scores"],
                            test_index=package["test_index"], target_range=meta["target_range"])
     trained.onnx = package.get("onnx")
