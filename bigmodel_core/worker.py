@@ -1,9 +1,11 @@
 """What runs inside a training worker (a local worker process or a Ray actor): one training, reported as plain data.
 
 `run(spec_dict, data, send, stop_requested)` trains `pipeline.train` on `data`
-(or loads the catalog dataset itself), sends every event as a plain dict through
-`send(("events", [...]))` — batch events gathered for `FLUSH_S` seconds, epoch
-and end events at once — and returns the trained model packed by `portable.pack`.
+(or loads the catalog dataset itself), sends its events as plain dicts through
+`send(("events", [...]))` — batch events gathered for `FLUSH_S` seconds and thinned
+to one per `BATCH_EVERY_S` (a chart needs no more, and a fast training would
+otherwise keep the server busy reading thousands a second), epoch and end events
+at once — and returns the trained model packed by `portable.pack`.
 `stop_requested()` is checked after every batch (and while the data loads), so
 a Stop reaches the loop within one batch. Errors come back as one line, never a
 traceback: `failure(exc)` words them.
@@ -19,7 +21,8 @@ import threading
 import time
 from typing import Callable
 
-FLUSH_S = 0.05                    # batch events are sent at most this often (in bunches: none are dropped)
+FLUSH_S = 0.05                    # events are sent in bunches at most this often (epoch and end events at once)
+BATCH_EVERY_S = 0.05              # at most one batch event per this many seconds (the first and each epoch's last kept)
 NICE = 10                         # how much lower a worker's CPU priority is than the server's
 
 
@@ -94,7 +97,15 @@ def run(spec_dict: dict, data, send: Callable, stop_requested: Callable[[], bool
                 pending.clear()
             last_flush[0] = time.monotonic()
 
+    last_batch = [-1.0]
+
     def on_event(ev) -> None:
+        now = time.monotonic()
+        if ev.kind == "batch_end":
+            last_of_epoch = ev.step % max(1, ev.total_steps // max(1, ev.epochs)) == 0
+            if now - last_batch[0] < BATCH_EVERY_S and not last_of_epoch and not stop_requested():
+                return
+            last_batch[0] = now
         with lock:
             pending.append(event_dict(ev))
         if ev.kind != "batch_end" or time.monotonic() - last_flush[0] >= FLUSH_S:

@@ -262,7 +262,7 @@ async def start_long_training(page) -> str:
     """Credit-card default with batch size 8: minutes of training on a small machine."""
     await go(page, "train")
     await page.locator(".st-key-train_dataset").click()
-    await page.get_by_role("option", name=re.compile("Credit card default")).click()
+    await page.get_by_role("option", name=re.compile("Credit-card clients|Credit card default")).click()
     await wait_idle(page)
     await page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
     await wait_idle(page)
