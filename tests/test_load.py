@@ -141,7 +141,7 @@ async def go(page, path: str) -> None:
     if not await link.count():
         await page.locator('[data-testid="stSidebarNav"]').get_by_text(re.compile(r"View \d+ more")).click()
     await link.click()
-    await page.wait_for_url(f"**/{path}")
+    await page.wait_for_url(re.compile(rf"/{path}(\?|$)"))          # the page may keep a query string
     await page.locator("h1").first.wait_for(timeout=60_000)
     await wait_idle(page)
 
