@@ -21,7 +21,9 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
+import types
 from typing import Callable
 
 from .errors import TrainingError
@@ -30,6 +32,26 @@ log = logging.getLogger(__name__)
 
 _CTX = mp.get_context("spawn")
 POLL_S = 0.1
+_START_LOCK = threading.Lock()
+
+
+def start_clean(proc) -> None:
+    """`proc.start()` without the child re-running this process's `__main__`.
+
+    spawn re-imports the parent's main module in the child. In the app that is Streamlit's
+    module for the page script last run (it sets `sys.modules["__main__"]` on every run), so
+    every worker would run app.py — seconds of work, at full priority, and warnings. A bare
+    placeholder stands in while the process starts (the worker needs nothing from `__main__`).
+    """
+    with _START_LOCK:
+        saved = sys.modules.get("__main__")
+        placeholder = types.ModuleType("__main__")
+        sys.modules["__main__"] = placeholder
+        try:
+            proc.start()
+        finally:
+            if sys.modules.get("__main__") is placeholder and saved is not None:
+                sys.modules["__main__"] = saved
 
 
 class WorkerHandle:
@@ -131,7 +153,7 @@ class LocalProcessRunner:
         stop = _CTX.Event()
         proc = _CTX.Process(target=_child, args=(send, stop, spec.to_dict(), data, self.threads),
                             name="bigmodel-train", daemon=True)
-        proc.start()
+        start_clean(proc)
         send.close()                              # only the child writes: its death closes the pipe
         where = dict(backend="local", pid=proc.pid, threads=self.threads)
         handle = WorkerHandle(stop, proc.pid, where)

@@ -159,3 +159,20 @@ def test_where_a_job_runs_in_both_languages():
     assert S.where_text(dict(ray_gpu, gpu=False), words("en")) == "Ray node 1a2b3c4d (CPU)"
     assert S.where_text(dict(backend="local"), words("zh")) == "本机工作进程"
     assert S.where_text(ray_gpu, words("zh")) == "Ray 节点 1a2b3c4d（GPU）"
+
+
+def test_a_worker_never_reruns_the_servers_main_script(tmp_path, monkeypatch):
+    """Streamlit sets sys.modules["__main__"] to the page script it last ran; spawn would re-run it in every worker."""
+    import types
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('the page script ran in the worker')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    m = J.JobManager(max_running=1)
+    job = m.wait(m.submit("alice", tiny()), 120)
+    assert job.status == J.DONE, job.error
+    assert not marker.exists()
+    assert sys.modules["__main__"] is fake                    # put back after the start
