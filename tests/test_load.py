@@ -268,6 +268,10 @@ async def start_long_training(page) -> str:
     await wait_idle(page)
     await page.locator(".st-key-train_mlp_bs input[type=range]").press("Home")
     await wait_idle(page)
+    quick = page.locator(".st-key-train_quick_credit-default_mlp input[type=checkbox]")
+    if await quick.count() and await quick.is_checked():    # all 30,000 rows: in a worker process the quick
+        await page.locator(".st-key-train_quick_credit-default_mlp label").first.click()   # run ends in seconds
+        await wait_idle(page)
     await page.locator(".st-key-train_start button").click()
     await page.locator("[class*='st-key-stop_'] button, [class*='st-key-cancel_'] button").first.wait_for()
     await asyncio.sleep(1.5)                                # a heartbeat or two from the live panel
