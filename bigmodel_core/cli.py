@@ -176,9 +176,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     def report(ev):
         val = " ".join(f"{k}={v:.4f}" for k, v in (ev.val or {}).items() if isinstance(v, float))
-        print(f"epoch {ev.epoch}/{ev.epochs}  loss={ev.loss:.4f}  {val}  {ev.elapsed_s:.1f}s", file=sys.stderr)
+        loss = ev.loss if ev.loss is not None else float("nan")
+        print(f"epoch {ev.epoch}/{ev.epochs}  loss={loss:.4f}  {val}  {ev.elapsed_s:.1f}s", file=sys.stderr)
 
-    trained = pipeline.train(spec, callbacks={"epoch_end": [report]})
+    trained = _train_in_worker(spec, report, args.ray, args.threads)
     out = Path(args.out) if args.out else cache_dir() / "runs" / time.strftime("%Y%m%d-%H%M%S")
     pipeline.save_run(trained, out)
     summary = dict(run=str(out), metrics=trained.metrics, baseline=trained.baseline,
@@ -191,6 +192,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
+
+
+def _train_in_worker(spec, report, address: str | None, threads: int | None):
+    """Train `spec` in a worker — a local process using every core, or a Ray actor when `address` (or the
+    `ray_address` setting) is given — printing each epoch; a failure is one line: 'training failed: …'."""
+    from .backends import runner
+    from .errors import TrainingError
+    from .worker import Cancelled, cores
+
+    run = runner(address=address, threads=threads or cores())
+
+    def where(place):
+        if place.get("backend") == "ray":
+            print(f"training on Ray node {place['node'][:8]} ({'GPU' if place.get('gpu') else 'CPU'})", file=sys.stderr)
+
+    try:
+        return run(spec, None, {"epoch_end": [report], "placed": [where]}, None)
+    except Cancelled:
+        raise TrainingError("training failed: the worker was stopped before it began.") from None
+    except BigModelError as exc:
+        raise TrainingError(f"training failed: {exc}") from None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -468,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="architecture/data option, JSON value (e.g. hidden=[64,32], augment=affine)")
     s.add_argument("--out", help="run folder (default: a new folder in the cache)")
     s.add_argument("--export", metavar="ID", help="also export to the registry under this id")
+    s.add_argument("--ray", metavar="ADDRESS",
+                   help="train on this Ray cluster (auto, HOST:PORT or ray://HOST:PORT; default: the ray_address "
+                        "setting, else a local worker process)")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("export", help="export a training run to ONNX and add it to the registry",

@@ -1,8 +1,11 @@
 """Background training jobs: one process-wide `JobManager`, one thread per running job, a fair queue.
 
 A page submits a `TrainSpec` (and, for uploads, the loaded dataset) and gets a
-job id back; the training runs in a daemon thread driven by `pipeline.train`,
-whose `Trainer` events are recorded as plain dicts. Pages only read snapshots
+job id back. The training never runs in this (the web server's) process: the
+job's thread hands it to a runner from `backends` — a spawned local worker
+process by default, a Ray actor when `ray_address` is set — and records the
+`Trainer` events that stream back as plain dicts, with where the job runs
+(`Job.where`). Pages only read snapshots
 (`Job.snapshot()`), so a rerun, a page switch or a second browser tab never
 starts, kills or loses a job. At most `max_running` jobs train at once (env
 `BIGMODEL_MAX_TRAININGS` or `[bigmodel] max_trainings` in bigmodel.toml, see
@@ -32,6 +35,7 @@ from typing import Any, Callable
 
 from .errors import BigModelError, TrainingError
 from .settings import setting
+from .worker import Cancelled as _Cancelled
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,7 @@ class Job:
     _trainer: Any = field(default=None, repr=False)
     _thin: int = field(default=1, repr=False)   # keep every _thin-th batch event
     _batches_seen: int = field(default=0, repr=False)
+    where: dict | None = None                   # where it trains: {"backend": "local", "pid": …} or {"backend": "ray", …}
 
     # -- written by the worker thread ---------------------------------------------------------
     def _record(self, ev: dict) -> None:
@@ -128,7 +133,7 @@ class Job:
             return dict(id=self.id, owner=self.owner, label=self.label, status=self.status,
                         events=list(self.events), result=self.result, error=self.error,
                         submitted=self.submitted, started=self.started, finished=self.finished,
-                        dataset=getattr(self.spec, "dataset", None),
+                        dataset=getattr(self.spec, "dataset", None), where=self.where,
                         architecture=getattr(self.spec, "architecture", None))
 
 
@@ -185,28 +190,32 @@ class JobManager:
         def on_trainer(trainer):
             with job._lock:
                 job._trainer = trainer
-            if job._stop.is_set():                 # stop pressed while the data was loading
+            if job._stop.is_set():                 # stop pressed while the worker was starting
                 trainer.request_stop()
+
+        def on_placed(where):
+            with job._lock:
+                job.where = dict(where)
 
         callbacks = {kind: [lambda ev: job._record(event_to_dict(ev))]
                      for kind in ("batch_end", "epoch_end", "early_stop", "train_end")}
+        callbacks["placed"] = [on_placed]
         result, error, status = None, None, DONE
         try:
             if job._stop.is_set():
                 raise _Cancelled()
-            if job.data is None and self._runner is None:
-                from .datasets import load_dataset
+            if self._runner is not None:
+                runner = self._runner
+            else:
+                from .backends import runner as backend_runner
 
-                data = load_dataset(job.spec.dataset, seed=job.spec.split_seed, max_rows=job.spec.max_rows)
-                with job._lock:
-                    job.data = data
-                if job._stop.is_set():
-                    raise _Cancelled()
-            runner = self._runner or _default_runner
+                runner = backend_runner(self.max_running)
             result = runner(job.spec, job.data, callbacks, on_trainer)
             history = getattr(result, "history", None)
             if job._stop.is_set() or getattr(history, "stopped", False):
                 status = STOPPED
+            if self._runner is None and job.data is None:
+                self._load_data(job)             # the worker loaded its own copy; the results pages need one here
         except _Cancelled:
             status = STOPPED
         except BigModelError as exc:
@@ -223,6 +232,19 @@ class JobManager:
             with self._lock:
                 self._running.discard(job.id)
                 self._pump()
+
+    @staticmethod
+    def _load_data(job: Job) -> None:
+        """The catalog dataset a finished job trained on (for its results: mistakes, galleries); None if unreadable."""
+        from .datasets import load_dataset
+
+        try:
+            data = load_dataset(job.spec.dataset, seed=job.spec.split_seed, max_rows=job.spec.max_rows)
+        except BigModelError as exc:
+            log.warning("results of job %s without their dataset: %s", job.id, exc)
+            return
+        with job._lock:
+            job.data = data
 
     # -- control -------------------------------------------------------------------------------
     def stop(self, job_id: str, owner: str | None = None) -> bool:
@@ -386,11 +408,8 @@ class JobManager:
                 log.exception("job owner watcher failed")
 
 
-class _Cancelled(Exception):
-    pass
-
-
 def _default_runner(spec, data, callbacks, on_trainer):
+    """Train in this process (tests that need a training they can hold at a gate; the app never does)."""
     from .pipeline import train
 
     return train(spec, data=data, callbacks=callbacks, on_trainer=on_trainer)

@@ -74,6 +74,7 @@ class TrainedModel:
     test_scores: np.ndarray | None = None         # probabilities [N, K] or predictions [N]
     test_index: np.ndarray | None = None
     target_range: dict | None = None              # regression: the range every answer is kept in (see target_range)
+    onnx: bytes | None = None                     # the ONNX file, when a worker exported it already (see portable)
 
 
 # ============================================================================ task adapters
@@ -632,12 +633,16 @@ def export(trained: TrainedModel, model_id: str, root: Path | None = None, title
     model = trained.model.to("cpu").eval().to(memory_format=torch.contiguous_format)
     example = {k: torch.from_numpy(v[:2]) for k, v in trained.example_feed.items()}
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = export_onnx(model, example, Path(tmp) / "model.onnx",
-                                output_name="logits" if trained.problem == "classification" else "prediction",
-                                sequence_axis=trained.task == "text")
         rng = trained.target_range if trained.problem == "regression" else None
-        if rng:                                   # answers kept inside the target's range, in ONNX and PyTorch
-            clip_onnx_file(onnx_path, rng["min"], rng["max"])
+        if trained.onnx is not None:              # exported by the training worker: its parity is checked again here
+            onnx_path = Path(tmp) / "model.onnx"
+            onnx_path.write_bytes(trained.onnx)
+        else:
+            onnx_path = export_onnx(model, example, Path(tmp) / "model.onnx",
+                                    output_name="logits" if trained.problem == "classification" else "prediction",
+                                    sequence_axis=trained.task == "text")
+            if rng:                               # answers kept inside the target's range, in ONNX and PyTorch
+                clip_onnx_file(onnx_path, rng["min"], rng["max"])
         diff = parity(clamp_to_range(model, rng), onnx_path, trained.example_feed)
         if not diff <= PARITY_LIMIT:
             raise ModelError(f"ONNX parity check failed: max |ONNX − PyTorch| = {diff:.2e} > {PARITY_LIMIT:g}.",

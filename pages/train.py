@@ -282,7 +282,8 @@ def live_panel(job_id: str) -> None:
     frac, last = S.progress_of(snap["events"])
     title_col, button_col = st.columns([2, 1], vertical_alignment="center")
     title_col.subheader(f"📈 {t('train.live')}")
-    st.caption(f"{snap['label']} · {status_text(snap)}")
+    where = "" if snap["status"] == J.QUEUED else f" · {S.where_text(snap['where'])}"
+    st.caption(f"{snap['label']} · {status_text(snap)}{where}")
     if snap["status"] == J.QUEUED:                 # starts by itself: this fragment reruns every second
         button_col.button(t("train.cancel"), icon="✖️", key=f"cancel_{job_id}", on_click=mgr.stop,
                           args=(job_id, owner), width="stretch", help=t("train.cancel_help"))
@@ -427,7 +428,7 @@ def results_panel(job: J.Job) -> None:
         st.session_state["train_job"] = None
         st.session_state.pop("train_exported", None)
         st.rerun()
-    st.caption(snap["label"])
+    st.caption(f"{snap['label']} · {S.where_text(snap['where'])}" if snap["where"] else snap["label"])
     if status == J.FAILED:
         st.error(t("jobs.failed", error=snap["error"]), icon="🚫")
         st.caption(t("train.failed_hint"))

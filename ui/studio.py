@@ -381,6 +381,18 @@ def ordinal(n: int, tr: Callable = _t) -> str:
     return tr(f"jobs.ordinal.{form}", n=n)
 
 
+def where_text(where: dict | None, tr: Callable = _t) -> str:
+    """Where a job trains, in words: 'local worker', 'Ray node 1a2b3c4d (GPU)'; while it starts, 'starting a worker…'."""
+    from bigmodel_core.backends import describe
+
+    place = describe(where)
+    if place is None:
+        return tr("jobs.where.starting")
+    if place["kind"] == "ray":
+        return tr("jobs.where.ray", node=place["node"], device=place["device"])
+    return tr("jobs.where.local")
+
+
 def queue_message(position: int, running: int, slots: int, tr: Callable = _t) -> str:
     """'Waiting — 2nd in line …' for a queued job at `position` (1 = next to start)."""
     return tr("jobs.queued", place=ordinal(position, tr), running=running, slots=slots)
