@@ -4,12 +4,12 @@ Run with ./run.sh. Each page is one thin file in pages/; all logic lives in bigm
 """
 import streamlit as st
 
+from bigmodel_core import warm
 from bigmodel_core.domains import DOMAINS
-from bigmodel_core.warm import preload
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
 
-preload()                # heavy imports once, in one thread: concurrent first imports of sklearn break
+warm.wait(heavy=False)   # first imports in one thread (bigmodel_core/warm.py): concurrent ones of sklearn break
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()
 language_switch()
@@ -36,4 +36,7 @@ pages = {
     ],
 }
 # expanded: every page one click away from every page (no "View 6 more"); Home needs no section header
-st.navigation(pages, expanded=True).run()
+page = st.navigation(pages, expanded=True)
+if page.url_path:        # every page but home uses scikit-learn or torch: wait until that thread has them
+    warm.wait(heavy=True)
+page.run()

@@ -1,11 +1,17 @@
-"""Import the heavy libraries once, in one thread, before the app's sessions run pages side by side.
+"""Import the heavy libraries once, in one background thread, before the app's sessions need them.
 
 Python imports are not safe against circular imports done by two threads at once:
 two Streamlit sessions opening pages at the same moment on a cold server both
 start importing scikit-learn, and one of them sees a partially initialised module
 ("cannot import name 'clone' from partially initialized module 'sklearn.base'",
-found by tests/test_load.py). `preload()` (called by app.py on every run; a no-op
-after the first) does the first import of everything heavy under one lock.
+found by tests/test_load.py). So one thread does the first import of everything,
+in two stages: LIGHT (what every page and the home page need: numpy, pandas,
+plotly, ONNX Runtime) and HEAVY (scikit-learn, torch and the library modules
+built on them). `start()` begins it (ui/server.py calls it as the server starts,
+so the imports overlap the server's own start-up); `wait(heavy)` blocks until a
+stage is done (app.py: the light stage on every page, the heavy one on every page
+but home), so the first page is drawn while torch is still loading and no page
+imports a heavy library while that thread does.
 """
 from __future__ import annotations
 
@@ -15,27 +21,56 @@ import threading
 
 log = logging.getLogger(__name__)
 
-MODULES = (
-    "numpy", "pandas", "sklearn", "sklearn.base", "sklearn.model_selection", "sklearn.metrics",
-    "sklearn.inspection", "torch", "onnxruntime", "plotly.graph_objects", "plotly.subplots",
+LIGHT = ("numpy", "pandas", "plotly.graph_objects", "plotly.subplots", "onnxruntime")
+HEAVY = (
+    "sklearn", "sklearn.base", "sklearn.model_selection", "sklearn.metrics", "sklearn.inspection", "torch",
     "bigmodel_core.catalog", "bigmodel_core.datasets", "bigmodel_core.metrics", "bigmodel_core.pipeline",
     "bigmodel_core.registry", "bigmodel_core.runtime", "bigmodel_core.explain", "bigmodel_core.jobs",
 )
+MODULES = LIGHT + HEAVY
 _LOCK = threading.Lock()
-_done = False
+_light, _heavy = threading.Event(), threading.Event()
+_thread: threading.Thread | None = None
+
+
+def _import(modules) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - an optional library missing is not fatal here
+            log.warning("preloading %s failed: %s", name, exc)
+
+
+def _run() -> None:
+    try:
+        _import(LIGHT)
+    finally:
+        _light.set()
+    try:
+        _import(HEAVY)
+    finally:
+        _heavy.set()
+
+
+def start() -> None:
+    """Begin the imports in one background thread (once per process; later calls do nothing)."""
+    global _thread
+    with _LOCK:
+        if _thread is None:
+            _thread = threading.Thread(target=_run, name="bigmodel-preload", daemon=True)
+            _thread.start()
+
+
+def wait(heavy: bool = True) -> None:
+    """Start the imports if nobody has, and block until the light stage (and with `heavy`, all) is done."""
+    start()
+    (_heavy if heavy else _light).wait()
 
 
 def preload(modules=MODULES) -> None:
     """Import `modules` once per process, one thread at a time (others wait for the first)."""
-    global _done
-    if _done:
+    if modules is MODULES:
+        wait(heavy=True)
         return
     with _LOCK:
-        if _done:
-            return
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception as exc:  # noqa: BLE001 - an optional library missing is not fatal here
-                log.warning("preloading %s failed: %s", name, exc)
-        _done = True
+        _import(modules)

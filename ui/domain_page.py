@@ -356,14 +356,18 @@ def _explore_tabular(show: Showcase) -> None:
         (t("domain.target"), feature_label(show.dataset, target)),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
-    figs = [_tabular_chart(show, data, view, c, i + 1) for i, c in enumerate(show.charts)]
+    lang = current()
+    figs = [_chart_figure(show.dataset, lang, i + 1) for i in range(len(show.charts))]
     slots = [col for _ in range((len(figs) + 2) // 2) for col in st.columns(2, gap="medium")]
     for slot, fig in zip(slots, figs):
         with slot:
             if fig is not None:
                 chart(fig)
     with slots[len(figs)]:
-        chart(_free_chart(show, data, view))
+        features = [c for c in frame.columns if c != target]
+        column = st.selectbox(t("domain.explore_column"), features, key=f"explore:{show.dataset}",
+                              format_func={c: _axis(show, c) for c in features}.get)
+        chart(_chart_figure(show.dataset, lang, 0, column))
     _charts_caption(data, len(frame), "rows")
     st.markdown(f"##### {t('domain.sample_title')}")
     sample = view.sample(min(SAMPLE_ROWS, len(view)), random_state=0)
@@ -377,6 +381,20 @@ def _explore_tabular(show: Showcase) -> None:
     sample = sample.rename(columns={c: feature_label(show.dataset, c) for c in sample.columns})
     st.dataframe(sample, height=260, width="stretch", hide_index=True)
     st.caption(t("domain.sample_caption", n=len(sample)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _chart_figure(dataset: str, lang: str, n: int, column: str | None = None):
+    """The explorer's n-th chart of a dataset (n = 0: the free chart of `column`), built once per language.
+
+    Building a figure goes through plotly's slow checks (most of a domain page's rerun, see
+    docs/benchmarks.md); the figure is only read afterwards, so every session shares one."""
+    show = domains.showcase_of(dataset)
+    data = tabular_data(dataset)
+    view = _display_frame(show, data)
+    if n == 0:
+        return _free_chart(show, data, view, column)
+    return _tabular_chart(show, data, view, show.charts[n - 1], n)
 
 
 def _display_frame(show: Showcase, data: dict) -> pd.DataFrame:
@@ -479,12 +497,9 @@ def _thin(frame: pd.DataFrame, data: dict, show: Showcase) -> pd.DataFrame:
     return frame.sample(SCATTER_MAX, random_state=0)
 
 
-def _free_chart(show: Showcase, data: dict, view: pd.DataFrame):
+def _free_chart(show: Showcase, data: dict, view: pd.DataFrame, col: str):
     """'Explore any column': the distribution of one feature per class, or the target against it."""
     ds, target, classes = show.dataset, data["target"], data["class_names"]
-    features = [c for c in data["frame"].columns if c != target]
-    col = st.selectbox(t("domain.explore_column"), features, format_func={c: _axis(show, c) for c in features}.get,
-                       key=f"explore:{ds}")
     numeric = data["feature_types"].get(col) == "numeric"
     title = t("domain.free_title", name=_axis(show, col))
     cls_col = t("domain.class")

@@ -29,6 +29,9 @@ def main(argv: list[str]) -> None:
     from streamlit.web import cli
 
     use_navigation()
+    from bigmodel_core import warm
+
+    warm.start()             # the heavy imports overlap the server's start-up and the first page
     sys.argv = ["streamlit", "run", str(APP), *argv]
     cli.main(prog_name="streamlit")
 
