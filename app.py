@@ -39,4 +39,7 @@ pages = {
 page = st.navigation(pages, expanded=True)
 if page.url_path:        # every page but home uses scikit-learn or torch: wait until that thread has them
     warm.wait(heavy=True)
-page.run()
+try:
+    page.run()
+finally:                 # (st.stop, st.rerun and st.switch_page end a run by raising: they pass through)
+    warm.release()       # home is drawn: torch may load now without slowing it

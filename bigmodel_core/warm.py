@@ -11,7 +11,10 @@ built on them). `start()` begins it (ui/server.py calls it as the server starts,
 so the imports overlap the server's own start-up); `wait(heavy)` blocks until a
 stage is done (app.py: the light stage on every page, the heavy one on every page
 but home), so the first page is drawn while torch is still loading and no page
-imports a heavy library while that thread does.
+imports a heavy library while that thread does. The heavy stage holds Python's
+GIL for seconds, which would slow the first page's script and the server's
+sending of it: it begins when a page asks for it, when a page has been drawn
+(`release()`, app.py), or HEAVY_AFTER_S after the light stage, whichever is first.
 """
 from __future__ import annotations
 
@@ -28,8 +31,9 @@ HEAVY = (
     "bigmodel_core.registry", "bigmodel_core.runtime", "bigmodel_core.explain", "bigmodel_core.jobs",
 )
 MODULES = LIGHT + HEAVY
+HEAVY_AFTER_S = 3.0
 _LOCK = threading.Lock()
-_light, _heavy = threading.Event(), threading.Event()
+_light, _heavy, _go = threading.Event(), threading.Event(), threading.Event()
 _thread: threading.Thread | None = None
 
 
@@ -46,6 +50,7 @@ def _run() -> None:
         _import(LIGHT)
     finally:
         _light.set()
+    _go.wait(HEAVY_AFTER_S)
     try:
         _import(HEAVY)
     finally:
@@ -64,7 +69,16 @@ def start() -> None:
 def wait(heavy: bool = True) -> None:
     """Start the imports if nobody has, and block until the light stage (and with `heavy`, all) is done."""
     start()
-    (_heavy if heavy else _light).wait()
+    if heavy:
+        _go.set()
+        _heavy.wait()
+    else:
+        _light.wait()
+
+
+def release() -> None:
+    """A page is drawn: the heavy stage may begin now (it would anyway, HEAVY_AFTER_S after the light one)."""
+    _go.set()
 
 
 def preload(modules=MODULES) -> None:
