@@ -23,7 +23,7 @@ def test_script_measures_a_sentence_and_writes_json(tmp_path):
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     out = tmp_path / "latency.json"
     run = subprocess.run([sys.executable, "scripts/ui_latency.py", "--tries", "3", "--only", "predict_text",
-                          "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     printed = json.loads(run.stdout.strip().splitlines()[-1])            # the last line is the JSON summary
     assert set(printed) == {"predict_text"}
@@ -36,6 +36,6 @@ def test_script_measures_a_sentence_and_writes_json(tmp_path):
 
 def test_script_refuses_an_unknown_measurement():
     run = subprocess.run([sys.executable, "scripts/ui_latency.py", "--only", "nonsense"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 2
     assert "unknown measurement 'nonsense'" in run.stderr and "Traceback" not in run.stderr
