@@ -15,9 +15,11 @@ imports a heavy library while that thread does. The heavy stage holds Python's
 GIL for seconds, which would slow the first page's script and the server's
 sending of it: it begins when a page asks for it, when a page has been drawn
 (`release()`, app.py), or HEAVY_AFTER_S after the light stage, whichever is first.
+Once all is loaded the objects made so far are frozen for the garbage collector.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -53,8 +55,17 @@ def _run() -> None:
     _go.wait(HEAVY_AFTER_S)
     try:
         _import(HEAVY)
+        gc.collect()
+        gc.freeze()      # the libraries' ~0.4 M objects out of the collector's sight (see below)
     finally:
         _heavy.set()
+
+
+# Why gc.freeze(): with torch, scikit-learn and plotly loaded, one full (generation 2) collection
+# walks every object they made and took about 170-200 ms on this 2-core machine. Reruns allocate a
+# lot (plotly figures), so now and then one landed inside a click → answer and added ~200 ms to it
+# (the measured times fell in two groups ~200 ms apart; docs/benchmarks.md "In the browser"). Frozen
+# objects are never collected, which is right for modules loaded for the life of the server.
 
 
 def start() -> None:
