@@ -4,12 +4,12 @@ Run with ./run.sh. Each page is one thin file in pages/; all logic lives in bigm
 """
 import streamlit as st
 
+from bigmodel_core import warm
 from bigmodel_core.domains import DOMAINS
-from bigmodel_core.warm import preload
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
 
-preload()                # shared imports once, in one thread (concurrent first imports break); no torch here
+warm.wait()              # light imports in one thread (bigmodel_core/warm.py): concurrent ones break; no torch
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()
 language_switch()
@@ -36,4 +36,5 @@ pages = {
     ],
 }
 # expanded: every page one click away from every page (no "View 6 more"); Home needs no section header
-st.navigation(pages, expanded=True).run()
+page = st.navigation(pages, expanded=True)
+page.run()

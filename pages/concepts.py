@@ -362,6 +362,13 @@ def tiny_model(folder: str):
     return attention.load_text_model(folder)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def tiny_model_maps(folder: str, sha256: str, text: str) -> dict:
+    """The tiny model's attention maps for a sentence: computed once, not on every rerun of the page."""
+    model, tokenizer, _ = tiny_model(folder)
+    return attention.attention_maps(model, tokenizer, text)
+
+
 def tiny_model_section() -> None:
     st.subheader(t("concepts.att.model_title"))
     st.markdown(t("concepts.att.model_intro"))
@@ -389,7 +396,7 @@ def tiny_model_section() -> None:
     if not text.strip():
         st.info(t("concepts.att.empty"), icon="✏️")
         return
-    res = attention.attention_maps(model, tokenizer, text)
+    res = tiny_model_maps(str(folder), str(card.get("sha256", "")), text)
     labels = card.get("labels") or []
     best = int(np.argmax(res["probs"]))
     verdict = label_text(labels[best]) if best < len(labels) else str(best)

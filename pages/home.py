@@ -5,7 +5,7 @@ import streamlit as st
 from bigmodel_core import domains
 from bigmodel_core.paths import models_dir
 from bigmodel_core.runtime import CPU, choose_providers
-from ui.i18n import t
+from ui.i18n import current, t
 from ui.layout import PAGE_ICONS, PALETTE, chart, nav_card, page_header, style, tr
 
 
@@ -80,34 +80,42 @@ for col, part, icon in zip(cols, ("what", "pretrain", "finetune"), ("🧠", "�
 # --- the cross-domain map ------------------------------------------------------------------
 st.subheader(f"🗺️ {t('home.map_title')}")
 st.caption(t("home.map_caption"))
-rows = domains.cross_domain_map()
-kinds = [k for k in domains.KINDS if any(r["kind"] == k for r in rows)]
-built = {m for r in rows for m in r["models"] if (models_dir() / m / "model.onnx").exists()}
-order = list(domains.DOMAINS)
-x_of = {k: t(f"common.kind.{k}").replace(" ", "<br>", 1) for k in kinds}
-y_of = {d: f"{domains.DOMAINS[d].icon} {t(f'domain.{d}.title')}" for d in order}
-fig = go.Figure()
-for i, kind in enumerate(kinds):
-    part = [r for r in rows if r["kind"] == kind]
-    hover = []
-    for r in part:
-        models = "<br>".join(f"{'✅' if m in built else '⏳'} {m}" for m in r["models"])
-        hover.append(f"<b>{y_of[r['domain']]}</b><br>{t(f'common.kind.{kind}')}<br>"
-                     f"{t('home.map_data')}: {', '.join(r['datasets'])}<br>{models}")
-    fig.add_trace(go.Scatter(
-        x=[x_of[kind]] * len(part), y=[y_of[r["domain"]] for r in part], mode="markers+text",
-        name=t(f"common.kind.{kind}"), customdata=[[r["domain"]] for r in part],
-        text=[str(len(r["models"])) for r in part], textfont=dict(color="white", size=13),
-        hovertext=hover, hoverinfo="text",
-        marker=dict(size=[26 + 12 * len(r["models"]) for r in part], color=PALETTE[i % len(PALETTE)],
-                    opacity=[0.95 if any(m in built for m in r["models"]) else 0.45 for r in part],
-                    line=dict(width=2, color="white")),
-    ))
-fig.update_yaxes(categoryorder="array", categoryarray=[y_of[d] for d in reversed(order)], showgrid=True)
-fig.update_xaxes(categoryorder="array", categoryarray=[x_of[k] for k in kinds], side="top",
-                 showgrid=True, tickangle=0, tickfont=dict(size=13))
-style(fig, None, "", "", height=430, showlegend=False)
-fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), dragmode=False)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _map_figure(lang: str, built: frozenset) -> go.Figure:
+    """The cross-domain map, built once per language and set of built models (plotly's checks are slow)."""
+    rows = domains.cross_domain_map()
+    kinds = [k for k in domains.KINDS if any(r["kind"] == k for r in rows)]
+    order = list(domains.DOMAINS)
+    x_of = {k: t(f"common.kind.{k}").replace(" ", "<br>", 1) for k in kinds}
+    y_of = {d: f"{domains.DOMAINS[d].icon} {t(f'domain.{d}.title')}" for d in order}
+    fig = go.Figure()
+    for i, kind in enumerate(kinds):
+        part = [r for r in rows if r["kind"] == kind]
+        hover = []
+        for r in part:
+            models = "<br>".join(f"{'✅' if m in built else '⏳'} {m}" for m in r["models"])
+            hover.append(f"<b>{y_of[r['domain']]}</b><br>{t(f'common.kind.{kind}')}<br>"
+                         f"{t('home.map_data')}: {', '.join(r['datasets'])}<br>{models}")
+        fig.add_trace(go.Scatter(
+            x=[x_of[kind]] * len(part), y=[y_of[r["domain"]] for r in part], mode="markers+text",
+            name=t(f"common.kind.{kind}"), customdata=[[r["domain"]] for r in part],
+            text=[str(len(r["models"])) for r in part], textfont=dict(color="white", size=13),
+            hovertext=hover, hoverinfo="text",
+            marker=dict(size=[26 + 12 * len(r["models"]) for r in part], color=PALETTE[i % len(PALETTE)],
+                        opacity=[0.95 if any(m in built for m in r["models"]) else 0.45 for r in part],
+                        line=dict(width=2, color="white")),
+        ))
+    fig.update_yaxes(categoryorder="array", categoryarray=[y_of[d] for d in reversed(order)], showgrid=True)
+    fig.update_xaxes(categoryorder="array", categoryarray=[x_of[k] for k in kinds], side="top",
+                     showgrid=True, tickangle=0, tickfont=dict(size=13))
+    style(fig, None, "", "", height=430, showlegend=False)
+    fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), dragmode=False)
+    return fig
+
+
+map_rows = domains.cross_domain_map()
+fig = _map_figure(current(), frozenset(m for r in map_rows for m in r["models"]
+                                       if (models_dir() / m / "model.onnx").exists()))
 
 left, right = st.columns([3, 1], gap="medium")
 with left:
@@ -127,7 +135,13 @@ for col, page in zip(cols, ("train", "predict", "models")):
                  t(f"home.card_{page}_link"))
 
 # --- execution provider --------------------------------------------------------------------
-provider = choose_providers()[0]
+@st.cache_resource(show_spinner=False)
+def _provider() -> str:
+    """The provider predictions use here: CUDA only where ONNX Runtime really starts a CUDA session."""
+    return choose_providers()[0]
+
+
+provider = _provider()
 with st.container(border=True):
     st.markdown(f"##### ⚡ {t('home.provider_title')}")
     st.markdown(t("provider.using", provider=f"`{provider}`"))

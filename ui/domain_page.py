@@ -354,14 +354,18 @@ def _explore_tabular(show: Showcase) -> None:
         (t("domain.target"), feature_label(show.dataset, target)),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
-    figs = [_tabular_chart(show, data, view, c, i + 1) for i, c in enumerate(show.charts)]
+    lang = current()
+    figs = [_chart_figure(show.dataset, lang, data["full"], i + 1) for i in range(len(show.charts))]
     slots = [col for _ in range((len(figs) + 2) // 2) for col in st.columns(2, gap="medium")]
     for slot, fig in zip(slots, figs):
         with slot:
             if fig is not None:
                 chart(fig)
     with slots[len(figs)]:
-        chart(_free_chart(show, data, view))
+        features = [c for c in frame.columns if c != target]
+        column = st.selectbox(t("domain.explore_column"), features, key=f"explore:{show.dataset}",
+                              format_func={c: _axis(show, c) for c in features}.get)
+        chart(_chart_figure(show.dataset, lang, data["full"], 0, column))
     _charts_caption(data, len(frame), "rows")
     st.markdown(f"##### {t('domain.sample_title')}")
     sample = view.sample(min(SAMPLE_ROWS, len(view)), random_state=0)
@@ -375,6 +379,21 @@ def _explore_tabular(show: Showcase) -> None:
     sample = sample.rename(columns={c: feature_label(show.dataset, c) for c in sample.columns})
     st.dataframe(sample, height=260, width="stretch", hide_index=True)
     st.caption(t("domain.sample_caption", n=len(sample)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _chart_figure(dataset: str, lang: str, full: bool, n: int, column: str | None = None):
+    """The explorer's n-th chart of a dataset (n = 0: the free chart of `column`), built once per language
+    and per kind of rows (`full`: a download turns a sample into the full data, and so a new figure).
+
+    Building a figure goes through plotly's slow checks (most of a domain page's rerun, see
+    docs/benchmarks.md); the figure is only read afterwards, so every session shares one."""
+    show = domains.showcase_of(dataset)
+    data = tabular_data(dataset)
+    view = _display_frame(show, data)
+    if n == 0:
+        return _free_chart(show, data, view, column)
+    return _tabular_chart(show, data, view, show.charts[n - 1], n)
 
 
 def _display_frame(show: Showcase, data: dict) -> pd.DataFrame:
@@ -477,12 +496,9 @@ def _thin(frame: pd.DataFrame, data: dict, show: Showcase) -> pd.DataFrame:
     return frame.sample(SCATTER_MAX, random_state=0)
 
 
-def _free_chart(show: Showcase, data: dict, view: pd.DataFrame):
+def _free_chart(show: Showcase, data: dict, view: pd.DataFrame, col: str):
     """'Explore any column': the distribution of one feature per class, or the target against it."""
     ds, target, classes = show.dataset, data["target"], data["class_names"]
-    features = [c for c in data["frame"].columns if c != target]
-    col = st.selectbox(t("domain.explore_column"), features, format_func={c: _axis(show, c) for c in features}.get,
-                       key=f"explore:{ds}")
     numeric = data["feature_types"].get(col) == "numeric"
     title = t("domain.free_title", name=_axis(show, col))
     cls_col = t("domain.class")
@@ -531,18 +547,11 @@ def _explore_images(show: Showcase) -> None:
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
     left, right = st.columns(2)
-    counts = _split_counts(data["counts"], names, data["full"])
-    fig = px.bar(counts, x="cls", y="n", color="split", color_discrete_sequence=[PRIMARY, "#A5B4FC", GOOD])
-    title = tr(f"domain.chart.{show.dataset}.1", "") if data["full"] else t("data.chart.per_class_sample")
+    per_class, colour = _image_figures(show.dataset, current(), data["full"])
     with left:
-        chart(style(fig, title, t("domain.class"), t("common.count"), legend=t("common.split"),
-                    showlegend=data["full"]))
-    colour = data["colour"]
-    fig = go.Figure([go.Bar(name=t(f"common.rgb.{c}"), x=names, y=colour[:, i], marker_color=hexc)
-                     for i, (c, hexc) in enumerate([("r", "#EF4444"), ("g", "#22C55E"), ("b", "#3B82F6")])])
-    fig.update_layout(barmode="group")
+        chart(per_class)
     with right:
-        chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.class"), t("common.mean_pixel")))
+        chart(colour)
     _charts_caption(data, data["rows"], "images")
     st.markdown(f"##### {t('domain.sample_title')}")
     cols = st.columns(8)
@@ -557,6 +566,47 @@ def _explore_images(show: Showcase) -> None:
     st.caption(t("domain.sample_caption", n=len(table)))
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _image_figures(dataset: str, lang: str, full: bool):
+    """The image explorer's two charts (examples per class, mean colour per class), once per language and `full`."""
+    data = image_data(dataset)
+    names = [label_text(c) for c in data["class_names"]]
+    counts = _split_counts(data["counts"], names, data["full"])
+    fig = px.bar(counts, x="cls", y="n", color="split", color_discrete_sequence=[PRIMARY, "#A5B4FC", GOOD])
+    title = tr(f"domain.chart.{dataset}.1", "") if data["full"] else t("data.chart.per_class_sample")
+    per_class = style(fig, title, t("domain.class"), t("common.count"), legend=t("common.split"),
+                      showlegend=data["full"])
+    colour = data["colour"]
+    fig = go.Figure([go.Bar(name=t(f"common.rgb.{c}"), x=names, y=colour[:, i], marker_color=hexc)
+                     for i, (c, hexc) in enumerate([("r", "#EF4444"), ("g", "#22C55E"), ("b", "#3B82F6")])])
+    fig.update_layout(barmode="group")
+    return per_class, style(fig, tr(f"domain.chart.{dataset}.2", ""), t("domain.class"), t("common.mean_pixel"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _text_figures(dataset: str, lang: str, full: bool):
+    """The text explorer's two charts (texts per class and split, lengths per class), once per language and `full`."""
+    show = domains.showcase_of(dataset)
+    data = text_data(dataset)
+    names = [label_text(c) for c in data["class_names"]]
+    unit = t("domain.chars") if data["language"] == "zh" else t("domain.words")
+    colors = class_colors(names, show.positive)
+    counts = _split_counts(data["counts"], names, data["full"])
+    if data["full"]:
+        fig = px.bar(counts, x="split", y="n", color="cls", barmode="group", color_discrete_map=colors, text="n")
+        fig = style(fig, tr(f"domain.chart.{dataset}.1", ""), t("common.split"), t("common.count"),
+                    legend=t("domain.class"))
+    else:
+        fig = px.bar(counts, x="cls", y="n", color="cls", color_discrete_map=colors, text="n")
+        fig = style(fig, t("data.chart.per_class_sample"), t("domain.class"), t("common.count"), showlegend=False)
+    lengths = pd.DataFrame({"len": np.minimum(data["lengths"], np.percentile(data["lengths"], 99)),
+                            "cls": [names[i] for i in data["all_labels"]]})
+    hist = px.histogram(lengths, x="len", color="cls", barmode="overlay", histnorm="percent", nbins=40, opacity=0.75,
+                        color_discrete_map=colors, category_orders={"cls": names})
+    return fig, style(hist, tr(f"domain.chart.{dataset}.2", ""), t("domain.length_axis", unit=unit),
+                      t("common.share_pct"), legend=t("domain.class"))
+
+
 def _explore_texts(show: Showcase) -> None:
     data = text_data(show.dataset)
     names = [label_text(c) for c in data["class_names"]]
@@ -568,25 +618,12 @@ def _explore_texts(show: Showcase) -> None:
         (t("domain.median_length"), f"{int(np.median(data['lengths']))} {unit}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
-    colors = class_colors(names, show.positive)
     left, right = st.columns(2)
-    counts = _split_counts(data["counts"], names, data["full"])
-    if data["full"]:
-        fig = px.bar(counts, x="split", y="n", color="cls", barmode="group", color_discrete_map=colors, text="n")
-        fig = style(fig, tr(f"domain.chart.{show.dataset}.1", ""), t("common.split"), t("common.count"),
-                    legend=t("domain.class"))
-    else:
-        fig = px.bar(counts, x="cls", y="n", color="cls", color_discrete_map=colors, text="n")
-        fig = style(fig, t("data.chart.per_class_sample"), t("domain.class"), t("common.count"), showlegend=False)
+    per_class, lengths = _text_figures(show.dataset, current(), data["full"])
     with left:
-        chart(fig)
-    lengths = pd.DataFrame({"len": np.minimum(data["lengths"], np.percentile(data["lengths"], 99)),
-                            "cls": [names[i] for i in data["all_labels"]]})
-    fig = px.histogram(lengths, x="len", color="cls", barmode="overlay", histnorm="percent", nbins=40, opacity=0.75,
-                       color_discrete_map=colors, category_orders={"cls": names})
+        chart(per_class)
     with right:
-        chart(style(fig, tr(f"domain.chart.{show.dataset}.2", ""), t("domain.length_axis", unit=unit),
-                    t("common.share_pct"), legend=t("domain.class")))
+        chart(lengths)
     _charts_caption(data, len(data["lengths"]), "texts")
     st.markdown(f"##### {t('domain.sample_title')}")
     table = pd.DataFrame({t("domain.text"): data["texts"], t("domain.class"): [names[i] for i in data["labels"]]})

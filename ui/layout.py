@@ -213,22 +213,27 @@ def style(fig, title: str | None = None, x: str | None = None, y: str | None = N
     """One look for every plotly figure: title, axis titles (with units), colours, compact margins.
 
     The legend, when there is one, is a row between the title and the plot, never over the title."""
-    fig.update_layout(
-        title=dict(text=title or "", font=dict(size=15), x=0, xanchor="left", y=1, yref="container",
-                   yanchor="top", pad=dict(t=6, l=4)),
-        colorway=PALETTE, height=height, font=dict(family=FONT, size=13),
-        margin=dict(l=10, r=10, t=(TITLE_ROOM + LEGEND_ROOM if legend is not None else TITLE_ROOM) if title else 20,
-                    b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, title=legend or "",
-                    font=dict(size=12)),
-        hoverlabel=dict(font_size=13, namelength=-1),          # full trace names in hover boxes, never "ONNX Runti…"
-    )
+    # Property by property, not update_layout(...): the same layout, at half the cost (plotly checks every
+    # nested dict of an update; this runs for every chart on every rerun).
+    lay = fig.layout
+    lay.title.text = title or ""
+    lay.title.font.size = 15
+    lay.title.x, lay.title.xanchor, lay.title.y, lay.title.yref, lay.title.yanchor = 0, "left", 1, "container", "top"
+    lay.title.pad.t, lay.title.pad.l = 6, 4
+    lay.colorway, lay.height = PALETTE, height
+    lay.font.family, lay.font.size = FONT, 13
+    lay.margin.l, lay.margin.r, lay.margin.b = 10, 10, 10
+    lay.margin.t = (TITLE_ROOM + LEGEND_ROOM if legend is not None else TITLE_ROOM) if title else 20
+    leg = lay.legend
+    leg.orientation, leg.yanchor, leg.y, leg.xanchor, leg.x = "h", "bottom", 1.01, "left", 0
+    leg.title.text, leg.font.size = legend or "", 12
+    lay.hoverlabel.font.size, lay.hoverlabel.namelength = 13, -1   # full trace names, never "ONNX Runti…"
     if showlegend is not None:
-        fig.update_layout(showlegend=showlegend)
+        lay.showlegend = showlegend
     if x is not None:
-        fig.update_xaxes(title_text=x)
+        fig.for_each_xaxis(lambda axis: setattr(axis.title, "text", x))
     if y is not None:
-        fig.update_yaxes(title_text=y)
+        fig.for_each_yaxis(lambda axis: setattr(axis.title, "text", y))
     return fit_legend(fig)
 
 
