@@ -1,6 +1,6 @@
 """`python -m bigmodel_core …` — the command line (see cli.py)."""
 import sys
 
-from .cli import main
+from bigmodel_core.cli import main
 
 sys.exit(main())

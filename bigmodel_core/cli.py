@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .errors import BigModelError, DataError
+from bigmodel_core.errors import BigModelError, DataError
 
 
 def _print_json(obj) -> None:
@@ -39,7 +39,7 @@ def _megabytes(n_bytes: int) -> str:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from .catalog import availability, list_datasets
+    from bigmodel_core.data.catalog import availability, list_datasets
 
     rows = [dict(id=d.id, title=d.title, domain=d.domain, task=d.task, rows=d.rows, licence=d.licence,
                  citation=d.citation, available=availability(d), download_bytes=d.download_bytes)
@@ -103,8 +103,8 @@ class TextProgress:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from . import catalog
-    from .download import fetch
+    from bigmodel_core.data import catalog
+    from bigmodel_core.data.download import fetch
 
     if args.all == bool(args.ids):
         raise BigModelError("Name the datasets to fetch, or --all (not both).",
@@ -125,7 +125,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _fetch_one(info, fetch) -> dict:
     """Fetch one dataset, with a progress bar when it downloads; its line of the summary."""
-    from .catalog import availability
+    from bigmodel_core.data.catalog import availability
 
     status = availability(info)
     started = time.monotonic()
@@ -162,9 +162,10 @@ def _parse_options(pairs: list[str]) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import options, pipeline
-    from .paths import cache_dir
-    from .training import TrainConfig
+    from bigmodel_core.train import options
+    from bigmodel_core.train import pipeline
+    from bigmodel_core.paths import cache_dir
+    from bigmodel_core.train.trainer import TrainConfig
 
     opts = _parse_options(args.option)
     options.parse(args.arch, opts)                # a misspelt or unknown option: one line, before any work
@@ -197,9 +198,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_in_worker(spec, report, address: str | None, threads: int | None):
     """Train `spec` in a worker — a local process using every core, or a Ray actor when `address` (or the
     `ray_address` setting) is given — printing each epoch; a failure is one line: 'training failed: …'."""
-    from .backends import runner
-    from .errors import TrainingError
-    from .worker import Cancelled, cores
+    from bigmodel_core.workers.backends import runner
+    from bigmodel_core.errors import TrainingError
+    from bigmodel_core.workers.worker import Cancelled, cores
 
     run = runner(address=address, threads=threads or cores())
 
@@ -216,7 +217,7 @@ def _train_in_worker(spec, report, address: str | None, threads: int | None):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import pipeline
+    from bigmodel_core.train import pipeline
 
     trained = pipeline.load_run(Path(args.run))
     entry = pipeline.export(trained, args.id, title=args.title)
@@ -227,7 +228,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from bigmodel_core.serve.evaluation import evaluate
 
     result = evaluate(args.model, args.dataset, args.split, device=args.device)
     _print_json(result) if args.json else print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -248,8 +249,8 @@ def _read_text_file(path: str) -> list[str]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from . import registry
-    from .runtime import Predictor
+    from bigmodel_core.serve import registry
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(args.model)
     predictor = Predictor(entry.folder, entry.card, device=args.device)
@@ -258,7 +259,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if not args.csv:
             raise DataError("A tabular model needs its input rows as a CSV file.",
                             hint=f"pass --csv FILE with columns: {', '.join(predictor.encoder.columns)}")
-        from .csvio import read_csv_safely
+        from bigmodel_core.data.csvio import read_csv_safely
 
         inputs = read_csv_safely(args.csv)
     else:
@@ -271,7 +272,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     preds = predictor.predict(inputs)
     verdicts = [None] * len(preds)
     if task == "image":
-        from . import ood
+        from bigmodel_core.serve import ood
 
         if ood.calibrated(entry.card):          # "doesn't look like what I was trained on"
             checker = ood.Checker(entry.folder, entry.card, device=args.device)
@@ -295,7 +296,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import benchmark, contract_json, contract_rows, speedups
+    from bigmodel_core.serve.bench import benchmark, contract_json, contract_rows, speedups
 
     batches = [int(b) for b in args.batches.split(",")] if args.batches else None
     engines = args.engines.split(",") if args.engines else None
@@ -318,7 +319,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
-    from .quantize import quantize_model
+    from bigmodel_core.convert.quantize import quantize_model
 
     result = quantize_model(args.model, new_id=args.id, per_channel=args.per_channel)
     if args.json:
@@ -331,12 +332,12 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_fp16(args: argparse.Namespace) -> int:
-    from .fp16 import fp16_model
+    from bigmodel_core.convert.fp16 import fp16_model
 
     result = fp16_model(args.model, new_id=args.id, run_check=not args.no_check)
     if args.device != "cpu" and result["check"] is not None:
-        from . import registry
-        from .fp16 import check, check_vs_dequantized, quantised
+        from bigmodel_core.serve import registry
+        from bigmodel_core.convert.fp16 import check, check_vs_dequantized, quantised
 
         src = registry.load(args.model)
         on_device = check(src.folder, Path(result["folder"]), device=args.device)
@@ -355,7 +356,7 @@ def cmd_fp16(args: argparse.Namespace) -> int:
 
 
 def cmd_gpu_bench(args: argparse.Namespace) -> int:
-    from .gpu_bench import gpu_benchmark
+    from bigmodel_core.serve.gpu_bench import gpu_benchmark
 
     batches = [int(b) for b in args.batches.split(",")] if args.batches else (1, 8, 64, 256)
     result = gpu_benchmark(args.model, batches=batches, calls_b1=args.calls, warmup=args.warmup, tf32=args.tf32,
@@ -377,7 +378,7 @@ def cmd_gpu_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from . import registry
+    from bigmodel_core.serve import registry
 
     good, bad = registry.list_models()
     rows = []
@@ -398,15 +399,15 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_build_defaults(args: argparse.Namespace) -> int:
     if args.examples_only:
-        from .examples import write_all
+        from bigmodel_core.data.examples import write_all
 
         results = write_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     elif args.ood_only:
-        from .ood import calibrate_all
+        from bigmodel_core.serve.ood import calibrate_all
 
         results = calibrate_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     else:
-        from .defaults import build_defaults
+        from bigmodel_core.train.recipes import build_defaults
 
         results = build_defaults(args.only, device=args.device)
     _print_json(results) if args.json else print(json.dumps(results, indent=2, ensure_ascii=False))
@@ -414,8 +415,8 @@ def cmd_build_defaults(args: argparse.Namespace) -> int:
 
 
 def cmd_clip_range(args: argparse.Namespace) -> int:
-    from . import registry
-    from .pipeline import clip_registered
+    from bigmodel_core.serve import registry
+    from bigmodel_core.train.pipeline import clip_registered
 
     ids = args.ids or [e.id for e in registry.list_models()[0] if e.card.get("problem") == "regression"]
     results = []

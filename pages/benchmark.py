@@ -6,10 +6,13 @@ download as CSV and as the JSON that `python -m bigmodel_core bench --json` prin
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import batch, bench, jobs, registry
+from bigmodel_core.serve import batch
+from bigmodel_core.serve import bench
+from bigmodel_core.app import jobs
+from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.metrics import primary_metric
-from bigmodel_core.runtime import default_threads, gpu_usable
+from bigmodel_core.train.metrics import primary_metric
+from bigmodel_core.serve.runtime import default_threads, gpu_usable
 from ui.full_install import notice, torch_installed
 from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
@@ -83,7 +86,7 @@ if not int8:
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     c1.caption(t("bench.no_int8"))
     if c2.button(t("bench.make_int8"), key="bench_make_int8"):
-        from bigmodel_core.quantize import quantize_model
+        from bigmodel_core.convert.quantize import quantize_model
 
         with st.spinner(t("bench.quantizing")):
             try:

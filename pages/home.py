@@ -2,9 +2,9 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core import domains
+from bigmodel_core.app import domains
 from bigmodel_core.paths import models_dir
-from bigmodel_core.runtime import CPU, choose_providers
+from bigmodel_core.serve.runtime import CPU, choose_providers
 from ui.i18n import current, t
 from ui.layout import PAGE_ICONS, PALETTE, chart, nav_card, page_header, style, tr
 

@@ -5,9 +5,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core import onnx_inspect as oi
+from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.runtime import gpu_usable
+from bigmodel_core.serve.runtime import gpu_usable
 from ui.bench_view import results_table
 from ui.i18n import t
 from ui.layout import (
@@ -103,7 +103,7 @@ if source == "image":
     if picture_file is not None:
         picture = picture_file.getvalue()
     elif pc2.button(t("onnx.sample_digit"), key="onnx_digit"):
-        from bigmodel_core.examples import dataset_or_examples
+        from bigmodel_core.data.examples import dataset_or_examples
 
         try:
             digits = dataset_or_examples("mnist").dataset          # the full test split, or the built-in examples

@@ -1,6 +1,6 @@
 """Neural-network playground: toy data, a small network, ▶ play and watch the decision boundary move.
 
-All the maths lives in `bigmodel_core.playground`; this page holds the widgets,
+All the maths lives in `bigmodel_core.teach.playground`; this page holds the widgets,
 a `Playground` in session state (a new one whenever the setup changes) and a
 fragment that, while playing, trains a few epochs per tick and redraws only
 itself. The whole setup is mirrored in the URL (?dataset=xor&layers=2&…), so a
@@ -13,7 +13,7 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.warm import torch_available
+from bigmodel_core.app.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, MUTED, PAGE_ICONS, PALETTE, chart, fmt, page_header, style

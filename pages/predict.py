@@ -3,7 +3,7 @@
 The input widgets follow the model's card (task, image size, feature spec). The
 answer shows the label, the probabilities, the execution provider that ran and
 the latency, and an "Explain this prediction" expander below it (`ui/explain_view.py`).
-ONNX sessions come from the one process-wide cache (bigmodel_core.predictors).
+ONNX sessions come from the one process-wide cache (bigmodel_core.serve.predictors).
 
 The default model reads the interface's language (中文 → waimai-tiny, English →
 sst2-tiny) until a model is chosen; a text in the other language than the model's gets
@@ -19,9 +19,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import batch, language, predictors, registry
+from bigmodel_core.serve import batch
+from bigmodel_core.app import language
+from bigmodel_core.serve import predictors
+from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.runtime import Predictor
+from bigmodel_core.serve.runtime import Predictor
 from ui import domain_page, explain_view, links
 from ui import predict_panels as panels
 from ui import predict_tools as P
@@ -43,7 +46,7 @@ def get_predictor(folder: str, sha256: str) -> Predictor:
 @st.cache_data(max_entries=16, show_spinner=False)
 def built_in_examples(folder: str, sha256: str):
     """The model's built-in examples (a sample of its test split), or None for a model without them."""
-    from bigmodel_core import examples
+    from bigmodel_core.data import examples
 
     try:
         return examples.load(Path(folder))
@@ -182,7 +185,7 @@ def fill_with_example(model_id: str, features: list[dict], data) -> None:
 
 # ---------------------------------------------------------------------------- images
 if card["task"] == "image":
-    from bigmodel_core.gallery import answer as gallery_answers
+    from bigmodel_core.app.gallery import answer as gallery_answers
     from ui import gallery_view
 
     spec = card["preprocessing"]

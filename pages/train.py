@@ -1,6 +1,6 @@
 """Training studio: task → dataset (catalog or upload) → model → hyper-parameters → train live → results → export.
 
-The training runs as a background job (`bigmodel_core.jobs`); this page only
+The training runs as a background job (`bigmodel_core.app.jobs`); this page only
 submits it and renders its events, so reruns, page switches and other tabs
 never start, kill or lose a job. Domain pages open it pre-set through
 `st.session_state["train_preset"] = {"task": …, "dataset": …}`.
@@ -24,10 +24,10 @@ require_torch("train")           # the light install: one sentence and the comma
 # torch from here on (imported once, under the preload lock, by require_torch)
 from bigmodel_core import catalog, jobs as J, registry  # noqa: E402
 from bigmodel_core import datasets as D  # noqa: E402
-from bigmodel_core.csvio import read_csv_safely  # noqa: E402
+from bigmodel_core.data.csvio import read_csv_safely  # noqa: E402
 from bigmodel_core.errors import BigModelError, ModelError  # noqa: E402
 from bigmodel_core.paths import models_dir  # noqa: E402
-from bigmodel_core.zoo import architectures_for  # noqa: E402
+from bigmodel_core.nn.zoo import architectures_for  # noqa: E402
 from ui import live_chart  # noqa: E402
 from ui import studio as S  # noqa: E402
 from ui.data_panel import download_panel  # noqa: E402
@@ -392,7 +392,7 @@ def export_section(job_id: str, trained) -> None:
         ok = False
     if c2.button(t("train.export.button"), type="primary", icon="💾", disabled=not ok, key=f"export_{job_id}",
                  width="stretch"):
-        from bigmodel_core.pipeline import export
+        from bigmodel_core.train.pipeline import export
 
         with st.spinner(t("train.export.running")):
             try:

@@ -18,7 +18,7 @@ export BIGMODEL_CACHE_DIR="${BIGMODEL_CACHE_DIR:-$PWD/.cache/derived}"
 read -r -a models <<< "${GPU_CHECK_MODELS:-mnist-cnn cifar10-cnn sst2-tiny sst2-minilm}"
 log() { echo "[gpu_check] $*"; }
 
-if "$py" -c "from bigmodel_core.gpu_bench import cuda_ready; ok, why = cuda_ready(); print(why); raise SystemExit(0 if ok else 1)" \
+if "$py" -c "from bigmodel_core.serve.gpu_bench import cuda_ready; ok, why = cuda_ready(); print(why); raise SystemExit(0 if ok else 1)" \
      > "$out/cuda_ready.txt" 2>/dev/null; then
   gpu=1; calls="${CALLS:-1000}"; log "CUDA is usable: full run"
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/nvidia-smi.csv" 2>&1

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bigmodel_core import ood, registry  # noqa: E402
-from bigmodel_core.datasets import load_dataset  # noqa: E402
+from bigmodel_core.data.datasets import load_dataset  # noqa: E402
 from ui import predict_tools as P  # noqa: E402
 
 MODELS = ["mnist-cnn", "mnist-mlp-seed", "cifar10-cnn", "cifar10-lenet-seed"]

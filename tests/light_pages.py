@@ -30,7 +30,7 @@ class Blocker(MetaPathFinder):
 
 def pages() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from bigmodel_core.domains import DOMAINS
+    from bigmodel_core.app.domains import DOMAINS
 
     return (["pages/home.py", "pages/concepts.py", "pages/playground.py"]
             + [f"pages/domain_{d.replace('-', '_')}.py" for d in DOMAINS]

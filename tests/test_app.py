@@ -11,7 +11,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import domains
+from bigmodel_core.app import domains
 from bigmodel_core.paths import models_dir
 from tests.helpers import DOMAIN_PAGES, EN, ZH, built, no_exception, open_page, prediction_metrics, shown_prediction
 
@@ -193,8 +193,8 @@ def test_customer_service_chinese_review_gets_a_label():
 @pytest.fixture(scope="module")
 def tiny_registry(tmp_path_factory):
     """A registry holding one quickly trained (not shipped) diabetes model under the shipped model's id."""
-    from bigmodel_core.pipeline import TrainSpec, export, train
-    from bigmodel_core.training import TrainConfig
+    from bigmodel_core.train.pipeline import TrainSpec, export, train
+    from bigmodel_core.train.trainer import TrainConfig
 
     root = tmp_path_factory.mktemp("models")
     trained = train(TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, batch_size=64, lr=3e-3, seed=0, device="cpu",

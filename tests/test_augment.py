@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigmodel_core.augment import crop_flip, make_augment, random_affine
+from bigmodel_core.nn.augment import crop_flip, make_augment, random_affine
 
 FNS = {"affine": random_affine, "crop-flip": crop_flip}
 

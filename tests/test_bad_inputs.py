@@ -24,11 +24,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core import cli, limits, registry
-from bigmodel_core import datasets as D
-from bigmodel_core import onnx_inspect as oi
-from bigmodel_core import preprocess as pp
-from bigmodel_core.csvio import MAX_CSV_BYTES, read_csv_safely
+from bigmodel_core import cli
+from bigmodel_core.data import limits
+from bigmodel_core.serve import registry
+from bigmodel_core.data import datasets as D
+from bigmodel_core.serve import onnx_inspect as oi
+from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.data.csvio import MAX_CSV_BYTES, read_csv_safely
 from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
 from tests.conftest import bilevel_png
 
@@ -200,7 +202,7 @@ def test_core_text_cleaning(kind):
 @pytest.fixture(scope="module")
 def text_predictor():
     need(TEXT_MODEL)
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(TEXT_MODEL)
     return Predictor(entry.folder, entry.card, device="cpu")
@@ -591,7 +593,7 @@ def test_model_whose_onnx_does_not_fit_its_card_is_a_model_error(disk_registry, 
     card = json.loads((folder / "card.json").read_text())
     card["sha256"] = registry.sha256_file(folder / "model.onnx")
     (folder / "card.json").write_text(json.dumps(card))
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load("broken")
     import pandas as pd
@@ -621,8 +623,8 @@ def test_model_ids_are_validated_against_path_traversal(bad_id, tmp_registry, tm
 # ============================================================================ training
 
 def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_exported(tmp_registry, capsys):
-    from bigmodel_core.pipeline import TrainSpec, train
-    from bigmodel_core.training import TrainConfig
+    from bigmodel_core.train.pipeline import TrainSpec, train
+    from bigmodel_core.train.trainer import TrainConfig
 
     spec = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]})
     with pytest.raises(TrainingError, match="diverged") as info:
@@ -636,9 +638,9 @@ def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_expor
 
 
 def test_diverging_job_fails_with_its_message_and_exports_nothing(tmp_registry):
-    from bigmodel_core.jobs import FAILED, JobManager
-    from bigmodel_core.pipeline import TrainSpec
-    from bigmodel_core.training import TrainConfig
+    from bigmodel_core.app.jobs import FAILED, JobManager
+    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)
     job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]}))
@@ -668,7 +670,7 @@ def test_dataset_too_small_for_the_split(case, capsys):
 def test_stop_pressed_during_the_first_batch_leaves_a_usable_model():
     import torch
 
-    from bigmodel_core.training import TrainConfig, Trainer
+    from bigmodel_core.train.trainer import TrainConfig, Trainer
 
     model = torch.nn.Linear(4, 2)
     x, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
@@ -688,9 +690,9 @@ def test_stop_pressed_during_the_first_batch_leaves_a_usable_model():
 
 
 def test_stop_pressed_as_a_job_starts_ends_stopped_not_failed():
-    from bigmodel_core.jobs import FAILED, STOPPED, JobManager
-    from bigmodel_core.pipeline import TrainSpec
-    from bigmodel_core.training import TrainConfig
+    from bigmodel_core.app.jobs import FAILED, STOPPED, JobManager
+    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)
     job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=200, batch_size=8), {"hidden": [8]}))
@@ -859,7 +861,7 @@ def test_source_scan_pages_never_write_files():
     writers = ("write_bytes", "write_text", "NamedTemporaryFile", "mkstemp", "mkdtemp", "TemporaryDirectory",
                "copyfile", "copyfileobj", "to_csv", "savez", "np.save", "extractall", "extract")
     problems = []
-    readers = [ROOT / "bigmodel_core" / f for f in ("csvio.py", "preprocess.py", "onnx_inspect.py")]
+    readers = [ROOT / "bigmodel_core" / f for f in ("data/csvio.py", "serve/preprocess.py", "serve/onnx_inspect.py")]
     for path in [p for p in _project_sources() if p.parts[-2] in ("ui", "pages") or p.name == "app.py"] + readers:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for call, func in _calls(tree):

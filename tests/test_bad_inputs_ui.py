@@ -11,10 +11,10 @@ import shutil
 
 import pytest
 
-from bigmodel_core import jobs as J
-from bigmodel_core import limits
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.app import jobs as J
+from bigmodel_core.data import limits
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.trainer import TrainConfig
 from tests.helpers import no_exception, open_page
 
 

@@ -109,7 +109,7 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect
 
-    from bigmodel_core import examples
+    from bigmodel_core.data import examples
 
     model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
     images, labels = examples.load(model, ROOT / "models").subset("test")    # real test digits shipped with it
@@ -298,7 +298,7 @@ def test_upload_an_onnx_model_and_see_its_input_spec(app_url, browser_page):
     """Bring your own ONNX: the Model Zoo's mnist-8.onnx → its input Input3 float32 [1, 1, 28, 28], then a run."""
     from playwright.sync_api import expect
 
-    from bigmodel_core.onnx_inspect import sample_model
+    from bigmodel_core.serve.onnx_inspect import sample_model
 
     page = browser_page
     open_page(page, app_url, "onnx-inspector")

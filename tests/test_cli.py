@@ -58,9 +58,9 @@ def test_predict_csv_matches_pytorch_and_prints_one_json_per_row(tabular_model, 
     import torch
     from safetensors.torch import load_file
 
-    from bigmodel_core.datasets import load_dataset
-    from bigmodel_core.preprocess import TabularEncoder
-    from bigmodel_core.zoo import build_model
+    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.serve.preprocess import TabularEncoder
+    from bigmodel_core.nn.zoo import build_model
 
     env, _, exported = tabular_model
     folder = Path(exported["folder"])
@@ -191,7 +191,7 @@ def test_invalid_utf8_text_file_is_a_clear_error(tmp_path):
 def test_missing_minilm_is_a_clear_message_within_a_second(monkeypatch, tmp_path):
     import builtins
 
-    from bigmodel_core import text_nets
+    from bigmodel_core.nn import text_nets
     from bigmodel_core.errors import ModelError
 
     real_import = builtins.__import__
@@ -248,7 +248,7 @@ def test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command
     card = json.loads((tmp_path / "models" / "bc-ensemble" / "card.json").read_text())
     assert card["arch_config"]["members"] == 2 and len(card["metrics"]["val_members"]) == 2
     assert card["metrics"]["test"]["accuracy"] > 0.85
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.data.datasets import load_dataset
 
     data = load_dataset("breast-cancer")
     rows = tmp_path / "rows.csv"
@@ -302,7 +302,7 @@ def loopback_mnist(tmp_path, monkeypatch):
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     import threading
 
-    from bigmodel_core import catalog
+    from bigmodel_core.data import catalog
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -348,7 +348,8 @@ def test_fetch_failure_is_one_line_and_leaves_nothing(loopback_mnist, tmp_path, 
     import socket
     from dataclasses import replace
 
-    from bigmodel_core import catalog, cli as cli_module
+    from bigmodel_core import cli as cli_module
+    from bigmodel_core.data import catalog
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

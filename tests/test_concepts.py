@@ -13,8 +13,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigmodel_core import activations as act
-from bigmodel_core import attention, backprop, losses, optim2d
+from bigmodel_core.teach import activations as act
+from bigmodel_core.teach import attention
+from bigmodel_core.teach import backprop
+from bigmodel_core.teach import losses
+from bigmodel_core.teach import optim2d
 
 XS = np.concatenate([np.linspace(-6, 6, 49), [-0.3, 0.0001, 0.7, 2.5]])
 
@@ -253,7 +256,7 @@ def test_tiny_bert_attention_rows_sum_to_one(tiny):
 def test_tiny_bert_attention_view_predicts_what_the_predict_page_predicts(tiny):
     """The attention view's verdict comes from the whole model (n-gram bag included), so it
     matches what ONNX Runtime answers on the predict page for the same sentence."""
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.serve.runtime import Predictor
 
     _, tokenizer, card = tiny
     pred = Predictor(attention.tiny_model_folder(), card, device="cpu")

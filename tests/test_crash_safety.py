@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bigmodel_core import registry
+from bigmodel_core.serve import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD = dict(task="tabular", problem="regression", labels=[], input_spec=[], preprocessing={})
@@ -47,7 +47,7 @@ def _child(root: Path, script: str, *args) -> subprocess.Popen:
     code = textwrap.dedent("""
         import os, signal, sys, time
         from pathlib import Path
-        from bigmodel_core import registry
+        from bigmodel_core.serve import registry
         root = Path(sys.argv[1])
         CARD = dict(task="tabular", problem="regression", labels=[], input_spec=[], preprocessing={})
         """) + textwrap.dedent(script)

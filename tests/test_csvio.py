@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bigmodel_core import csvio
-from bigmodel_core.csvio import read_csv_safely
+from bigmodel_core.data import csvio
+from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import DataError
 
 CHINESE = "名字,城市,评分\n张三,北京,4.5\n李四,上海,3.0\n"

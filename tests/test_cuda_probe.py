@@ -10,8 +10,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from bigmodel_core import cuda_probe, runtime
-from bigmodel_core.cuda_probe import CPU, CUDA, PROBE_MODEL
+from bigmodel_core.gpu import cuda_probe
+from bigmodel_core.serve import runtime
+from bigmodel_core.gpu.cuda_probe import CPU, CUDA, PROBE_MODEL
 
 REAL_SESSION = ort.InferenceSession
 REAL_CDLL = ctypes.CDLL
@@ -70,7 +71,7 @@ class Machine:
 @pytest.fixture
 def tabular_export():
     """A shipped tabular model (registry entry)."""
-    from bigmodel_core import registry
+    from bigmodel_core.serve import registry
 
     return registry.load("bike-demand-mlp"), None
 
@@ -117,7 +118,7 @@ def test_this_machine_answers_without_torch_and_without_error_spam(capfd):
     import subprocess
     import sys
 
-    code = ("import sys; from bigmodel_core import runtime; ok = runtime.gpu_usable(); "
+    code = ("import sys; from bigmodel_core.serve import runtime; ok = runtime.gpu_usable(); "
             "print(ok, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     usable, torch_loaded = out.stdout.split()

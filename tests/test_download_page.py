@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bigmodel_core import catalog
+from bigmodel_core.data import catalog
 from bigmodel_core.paths import data_dir
 from tests.conftest import missing_dataset
 from tests.helpers import EN

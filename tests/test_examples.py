@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core import examples, registry
+from bigmodel_core.data import examples
+from bigmodel_core.serve import registry
 from bigmodel_core.cli import main
-from bigmodel_core.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
+from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
 from tests.conftest import requires_dataset

@@ -1,4 +1,4 @@
-"""Explanations (`bigmodel_core.explain`) on toy models whose right answer is known, and on the shipped models.
+"""Explanations (`bigmodel_core.explain.methods`) on toy models whose right answer is known, and on the shipped models.
 
 - images: a hand-built model that looks at one square only — the occlusion map has the
   picture's shape, is highest inside that square and zero far from it;
@@ -18,15 +18,16 @@ import pytest
 import torch
 import torch.nn as nn
 
-from bigmodel_core import explain as E
-from bigmodel_core import pipeline, registry
-from bigmodel_core.datasets import load_csv_tabular, load_csv_text
-from bigmodel_core.export import export_onnx
-from bigmodel_core.outputs import scores
+from bigmodel_core.explain import methods as E
+from bigmodel_core.train import pipeline
+from bigmodel_core.serve import registry
+from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
+from bigmodel_core.convert.export import export_onnx
+from bigmodel_core.serve.outputs import scores
 from bigmodel_core.paths import models_dir
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.runtime import Predictor
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.serve.runtime import Predictor
+from bigmodel_core.train.trainer import TrainConfig
 
 ROOT_MODELS = models_dir()
 
@@ -226,7 +227,7 @@ def test_wide_and_deep_word_scores_add_up_even_when_the_bigrams_at_the_edges_are
     their share (the special tokens are no words), or the scores stop adding up."""
     import torch
 
-    from bigmodel_core.text_nets import NgramBag
+    from bigmodel_core.nn.text_nets import NgramBag
 
     pred, model = toy_text
     cfg = model.bert.config
@@ -247,7 +248,7 @@ def test_wide_and_deep_word_scores_add_up_even_when_the_bigrams_at_the_edges_are
 
 
 def test_an_ensemble_of_text_models_is_explained_by_word_ablation(toy_text):
-    from bigmodel_core.nets import Ensemble
+    from bigmodel_core.nn.nets import Ensemble
 
     pred, model = toy_text
     res = E.explain_text(pred, "the film was great", Ensemble([model, model]))
@@ -356,7 +357,7 @@ def test_a_wide_and_deep_text_model_gets_complete_integrated_gradients_over_both
     word scores still add up to f(text) - f(all [PAD]) and a word the bag votes for gets the credit."""
     import torch
 
-    from bigmodel_core.text_nets import NgramBag
+    from bigmodel_core.nn.text_nets import NgramBag
 
     pred, model = toy_text
     cfg = model.bert.config

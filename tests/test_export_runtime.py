@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from bigmodel_core import runtime
+from bigmodel_core.serve import runtime
 from bigmodel_core.errors import ModelError
-from bigmodel_core.export import export_onnx, parity
-from bigmodel_core.zoo import build_model
+from bigmodel_core.convert.export import export_onnx, parity
+from bigmodel_core.nn.zoo import build_model
 
 IMAGE_CASES = {
     "lenet-cifar": ("lenet", dict(in_channels=3, size=32, num_classes=10)),
@@ -61,7 +61,7 @@ def _text_feed(batch, length, vocab=400):
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_tiny_bert_matches_pytorch_with_dynamic_batch_and_sequence(pooling, tmp_path):
-    from bigmodel_core.text_nets import tiny_bert_config
+    from bigmodel_core.nn.text_nets import tiny_bert_config
 
     torch.manual_seed(0)
     model = build_model("tiny-bert", dict(bert=tiny_bert_config(400, 2, hidden=64, layers=2, heads=2,
@@ -139,8 +139,8 @@ def test_wide_and_deep_tiny_bert_exports_with_parity_and_reads_bigrams(tmp_path,
     padding is ignored, and swapping two tokens changes its votes (bigrams are ordered)."""
     import torch
 
-    from bigmodel_core.export import export_onnx, parity
-    from bigmodel_core.text_nets import NgramBag, TinyBert, tiny_bert_config
+    from bigmodel_core.convert.export import export_onnx, parity
+    from bigmodel_core.nn.text_nets import NgramBag, TinyBert, tiny_bert_config
 
     torch.manual_seed(0)
     model = TinyBert(tiny_bert_config(50, 2, hidden=16, layers=1, heads=2, intermediate=32), ngram_buckets=97,
@@ -172,7 +172,7 @@ def test_trigram_votes_are_the_sum_of_each_triple_of_neighbours():
     """Reference check: the order-3 bag equals a plain Python loop over uni-, bi- and trigrams."""
     import torch
 
-    from bigmodel_core.text_nets import NgramBag
+    from bigmodel_core.nn.text_nets import NgramBag
 
     torch.manual_seed(0)
     bag = NgramBag(30, 2, 53, gain=1.0, order=3)

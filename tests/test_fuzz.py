@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bigmodel_core import datasets as D
-from bigmodel_core import preprocess as pp
-from bigmodel_core.csvio import read_csv_safely
+from bigmodel_core.data import datasets as D
+from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from bigmodel_core import cuda_session, registry, runtime
-from bigmodel_core.bench import synthetic_feed
+from bigmodel_core.gpu import cuda_session
+from bigmodel_core.serve import registry
+from bigmodel_core.serve import runtime
+from bigmodel_core.serve.bench import synthetic_feed
 from bigmodel_core.errors import ModelError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +118,7 @@ def test_io_binding_gives_the_plain_run_results(model):
 def test_graph_runner_copies_new_data_into_its_bound_buffers(model):
     """The CUDA-graph runner's buffer logic on a CPU session: data copied into the bound inputs, the
     fixed output buffer refreshed; each call answers like a normal run, and another shape is refused."""
-    from bigmodel_core.cuda_graph import GraphRunner
+    from bigmodel_core.gpu.cuda_graph import GraphRunner
 
     entry = registry.load(SHIPPED / model)
     session, _ = runtime.make_session(entry.folder / "model.onnx", device="cpu")
@@ -142,7 +144,7 @@ def _io_types(path):
 
 
 def test_mnist_fp16_sibling_agrees_with_fp32_on_the_test_split(shipped_copy):
-    from bigmodel_core.fp16 import fp16_model
+    from bigmodel_core.convert.fp16 import fp16_model
 
     root = shipped_copy("mnist-cnn")
     result = fp16_model("mnist-cnn")
@@ -162,7 +164,7 @@ def test_mnist_fp16_sibling_agrees_with_fp32_on_the_test_split(shipped_copy):
 def test_sst2_tiny_fp16_stays_within_half_a_point(shipped_copy):
     """Measured on the full SST-2 dev split (872 sentences): one sentence flips (99.885 % agreement, under
     the issue's 99.9 %), accuracy 82.34 % → 82.45 %; on the 40 built-in examples none flips."""
-    from bigmodel_core.fp16 import fp16_model
+    from bigmodel_core.convert.fp16 import fp16_model
 
     shipped_copy("sst2-tiny")
     check = fp16_model("sst2-tiny")["check"]
@@ -173,7 +175,7 @@ def test_sst2_tiny_fp16_stays_within_half_a_point(shipped_copy):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["cifar10-cnn", "sst2-minilm"])
 def test_big_models_fp16_check(shipped_copy, model):
-    from bigmodel_core.fp16 import fp16_model
+    from bigmodel_core.convert.fp16 import fp16_model
 
     shipped_copy(model)
     check = fp16_model(model)["check"]
@@ -186,8 +188,8 @@ def test_big_models_fp16_check(shipped_copy, model):
 
 
 def test_quantised_minilm_dequantises_to_a_plain_fp32_graph_with_its_answers():
-    from bigmodel_core.dequantize import dequantize_model
-    from bigmodel_core.fp16 import QUANTISED_OPS
+    from bigmodel_core.convert.dequantize import dequantize_model
+    from bigmodel_core.convert.fp16 import QUANTISED_OPS
 
     entry = registry.load(SHIPPED / "sst2-minilm")
     int8 = onnx.load(str(entry.folder / "model.onnx"))
@@ -211,7 +213,7 @@ def test_cli_fp16_of_an_unknown_model_is_one_line(tmp_registry, capsys):
 # ----------------------------------------------------------------------------- the benchmark, CPU path
 
 def test_gpu_benchmark_without_a_gpu_runs_the_cpu_engines_and_says_what_it_skipped(monkeypatch):
-    from bigmodel_core import gpu_bench
+    from bigmodel_core.serve import gpu_bench
 
     monkeypatch.setattr(gpu_bench, "cuda_ready", lambda: (False, "no usable CUDA GPU (test)"))
     report = gpu_bench.gpu_benchmark(str(SHIPPED / "mnist-cnn"), batches=(1, 4), calls_b1=6, warmup=1, threads=1)
@@ -262,7 +264,7 @@ def test_real_cuda_session_runs_on_cuda_with_the_options():
 @gpu
 @pytest.mark.parametrize("model", ["mnist-cnn", "cifar10-cnn"])
 def test_cuda_graph_replay_gives_the_normal_run_outputs(model):
-    from bigmodel_core.cuda_graph import GraphRunner
+    from bigmodel_core.gpu.cuda_graph import GraphRunner
 
     entry = registry.load(SHIPPED / model)
     session, _ = runtime.make_session(entry.folder / "model.onnx", device="cuda")
@@ -288,7 +290,7 @@ def test_io_binding_on_cuda_keeps_the_output_on_the_device():
 
 @gpu
 def test_gpu_benchmark_runs_every_cuda_engine():
-    from bigmodel_core import gpu_bench
+    from bigmodel_core.serve import gpu_bench
 
     report = gpu_bench.gpu_benchmark(str(SHIPPED / "mnist-cnn"), batches=(1, 64), calls_b1=50, warmup=3)
     engines = {r["engine"] for r in report["results"]}

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from bigmodel_core import jobs as J
+from bigmodel_core.app import jobs as J
 from bigmodel_core.errors import TrainingError
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.trainer import TrainConfig
 
 
 def tiny(dataset="diabetes", arch="linear", **cfg):
@@ -369,7 +369,7 @@ def test_the_scheduler_is_thread_safe_under_many_threads():
 
 
 def test_settings_come_from_the_environment_then_bigmodel_toml(monkeypatch, tmp_path):
-    from bigmodel_core import settings
+    from bigmodel_core import config as settings
 
     cfg = tmp_path / "bigmodel.toml"
     cfg.write_text("[bigmodel]\nmax_trainings = 2\nowner_timeout_s = 12.5\n")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bigmodel_core import language as L
+from bigmodel_core.app import language as L
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,7 @@ def test_text_model_for_prefers_the_shipped_model_then_originals():
 
 def test_shipped_text_models_read_their_own_examples_language():
     """Every shipped text model's built-in examples are detected in the language its card names."""
-    from bigmodel_core import examples
+    from bigmodel_core.data import examples
 
     for card_path in sorted((ROOT / "models").glob("*/card.json")):
         card = json.loads(card_path.read_text(encoding="utf-8"))

@@ -53,8 +53,8 @@ def test_pillow_decodes_cifar_jpegs_to_the_same_pixels_as_torchvision():
     from PIL import Image
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    from bigmodel_core import catalog
-    from bigmodel_core.datasets import _decode_jpegs
+    from bigmodel_core.data import catalog
+    from bigmodel_core.data.datasets import _decode_jpegs
 
     root = catalog.local_path(catalog.get("cifar10-images"))
     if not (root / "test").is_dir():

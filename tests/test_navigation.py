@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bigmodel_core import domains
+from bigmodel_core.app import domains
 from tests.app_server import running_app
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_idle
 from ui.i18n import table

@@ -5,8 +5,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from bigmodel_core import onnx_inspect as oi
-from bigmodel_core.bench import MAX_BURST
+from bigmodel_core.serve import onnx_inspect as oi
+from bigmodel_core.serve.bench import MAX_BURST
 from bigmodel_core.errors import DataError, ModelError
 from tests.conftest import requires_dataset
 
@@ -36,7 +36,7 @@ def test_mnist8_spec_is_read_from_the_file(mnist8):
 
 @requires_dataset(oi.SAMPLE_ID, "mnist")
 def test_mnist8_reads_real_digits(mnist8):
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.data.datasets import load_dataset
 
     path, r = mnist8
     data = load_dataset("mnist")

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core import examples, ood, registry
+from bigmodel_core.data import examples
+from bigmodel_core.serve import ood
+from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
-from bigmodel_core.runtime import Predictor
+from bigmodel_core.serve.runtime import Predictor
 from tests.conftest import requires_dataset
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -143,7 +145,8 @@ def test_the_check_at_prediction_time_needs_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from bigmodel_core import examples, ood, registry; e = registry.load('mnist-cnn'); "
+    code = ("import sys; from bigmodel_core.data import examples; from bigmodel_core.serve import ood, registry; "
+            "e = registry.load('mnist-cnn'); "
             "c = ood.Checker(e.folder, e.card, device='cpu'); x = examples.load('mnist-cnn').images[:3]; "
             "v = c.check(ood.model_inputs(x, e.card['preprocessing'])); "
             "print(len(v), 'torch' in sys.modules)")
@@ -243,7 +246,7 @@ def test_predict_on_the_command_line_says_when_a_picture_is_unfamiliar(capsys):
 
 @requires_dataset("mnist")
 def test_an_int8_copy_does_not_inherit_the_calibration_of_its_parent(tmp_registry):
-    from bigmodel_core.quantize import quantize_model
+    from bigmodel_core.convert.quantize import quantize_model
 
     shutil.copytree(MODELS / "mnist-mlp-seed", tmp_registry / "mnist-mlp-seed")
     res = quantize_model("mnist-mlp-seed", shipped=False)

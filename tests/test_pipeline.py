@@ -6,13 +6,14 @@ import pytest
 import torch
 from PIL import Image
 
-from bigmodel_core import pipeline, registry
-from bigmodel_core.datasets import load_dataset
+from bigmodel_core.train import pipeline
+from bigmodel_core.serve import registry
+from bigmodel_core.data.datasets import load_dataset
 from bigmodel_core.errors import TrainingError
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.preprocess import prepare_images
-from bigmodel_core.runtime import Predictor
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.serve.preprocess import prepare_images
+from bigmodel_core.serve.runtime import Predictor
+from bigmodel_core.train.trainer import TrainConfig
 
 CARD_KEYS = {"id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
              "metrics", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff", "created",
@@ -182,7 +183,7 @@ def _toy_reviews(n=120, positive_every=3, classes=("negative", "positive"), seed
             str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
         rng.shuffle(words)
         rows.append(" ".join(words) + "," + (classes[1] if pos else classes[0]))
-    from bigmodel_core.datasets import load_csv_text
+    from bigmodel_core.data.datasets import load_csv_text
 
     return load_csv_text(io.StringIO("\n".join(rows)))
 
@@ -236,7 +237,7 @@ def _toy_corpus(n=600, classes=("negative", "positive")):
 def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(tmp_registry, monkeypatch):
     """A few dozen reviews and one short epoch learn nothing; first training on a 600-review
     corpus of the same classes makes the same run rank the validation reviews right."""
-    import bigmodel_core.datasets as datasets
+    import bigmodel_core.data.datasets as datasets
 
     monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus())
     opts = dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12)
@@ -255,7 +256,7 @@ def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(
 
 @pytest.mark.parametrize("dataset", ["breast-cancer", "diabetes"])
 def test_an_ensemble_averages_its_members_and_exports_as_one_graph(tmp_registry, tmp_path, dataset):
-    from bigmodel_core.nets import Ensemble
+    from bigmodel_core.nn.nets import Ensemble
 
     spec = TrainSpec(dataset, "mlp", quick(epochs=2), options=dict(hidden=[8], ensemble=3))
     trained = pipeline.train(spec)

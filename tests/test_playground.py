@@ -6,7 +6,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import playground as P
+from bigmodel_core.teach import playground as P
 from tests import helpers
 from tests.helpers import EN, ZH
 from tests.helpers import metric_value as shown

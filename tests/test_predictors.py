@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core import predictors, registry
+from bigmodel_core.serve import predictors
+from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models"

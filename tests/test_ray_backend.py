@@ -18,9 +18,9 @@ ray = pytest.importorskip("ray")
 
 from bigmodel_core import jobs as J  # noqa: E402
 from bigmodel_core import registry  # noqa: E402
-from bigmodel_core.local_workers import LocalProcessRunner  # noqa: E402
-from bigmodel_core.pipeline import TrainSpec, export  # noqa: E402
-from bigmodel_core.training import TrainConfig  # noqa: E402
+from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402
+from bigmodel_core.train.pipeline import TrainSpec, export  # noqa: E402
+from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 from bigmodel_core import ray_backend  # noqa: E402
 from tests.ray_cluster import LocalRayCluster  # noqa: E402
 

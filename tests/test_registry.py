@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bigmodel_core import registry
+from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
 
 CARD = dict(task="tabular", problem="regression", labels=[], input_spec=[], preprocessing={})

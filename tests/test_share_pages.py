@@ -20,8 +20,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import examples, registry
-from bigmodel_core.runtime import Predictor
+from bigmodel_core.data import examples
+from bigmodel_core.serve import registry
+from bigmodel_core.serve.runtime import Predictor
 from tests.helpers import no_exception, run_page
 from ui.i18n import table
 
@@ -283,7 +284,7 @@ def test_a_form_link_with_bad_values_keeps_the_good_ones():
 
 
 def test_an_image_link_restores_the_real_example_and_answers():
-    from bigmodel_core import gallery as G
+    from bigmodel_core.app import gallery as G
 
     model_id = "cifar10-cnn"
     entry = registry.load(model_id)
@@ -345,7 +346,7 @@ def test_uploaded_rows_come_back_with_predictions(downloads, lang, model_id, col
 
 
 def test_bad_uploaded_rows_give_clear_messages(downloads, monkeypatch):
-    from bigmodel_core import batch
+    from bigmodel_core.serve import batch
 
     model_id = "diabetes-mlp"
     key = f"predict_csv_{model_id}"

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core import examples, registry
-from bigmodel_core.defaults import RECIPES, check_targets
-from bigmodel_core.evaluation import dataset_inputs, evaluate
+from bigmodel_core.data import examples
+from bigmodel_core.serve import registry
+from bigmodel_core.train.recipes import RECIPES, check_targets
+from bigmodel_core.serve.evaluation import dataset_inputs, evaluate
 from tests.conftest import requires_dataset
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -90,9 +91,9 @@ EXAMPLE_SLACK = {"accuracy": 0.15, "macro_f1": 0.20, "r2": 0.10}
 @pytest.mark.parametrize("model_id", SHIPPED)
 def test_shipped_model_scores_on_its_built_in_examples_and_matches_pytorch(model_id):
     """Runs without any dataset: ONNX Runtime on the examples shipped with the model, then PyTorch on the same inputs."""
-    from bigmodel_core.explain import load_torch_model
-    from bigmodel_core.export import torch_outputs
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.convert.export import torch_outputs
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)
     card, meta = entry.card, entry.card["examples"]
@@ -122,7 +123,7 @@ def test_shipped_model_scores_on_its_built_in_examples_and_matches_pytorch(model
 
 @requires_dataset("energy-efficiency")
 def test_build_defaults_rebuilds_a_small_model_end_to_end(tmp_path):
-    from bigmodel_core.defaults import build_defaults
+    from bigmodel_core.train.recipes import build_defaults
 
     [result] = build_defaults(["energy-heating-mlp"], device="cpu", root=tmp_path)
     assert result["problems"] == [] and result["parity"] <= 1e-4
@@ -133,7 +134,7 @@ def test_build_defaults_rebuilds_a_small_model_end_to_end(tmp_path):
 
 def test_build_defaults_rebuilds_a_model_of_bundled_data_as_shipped(tmp_path):
     """Runs everywhere (the diabetes data ships with scikit-learn): the rebuilt card matches the shipped one."""
-    from bigmodel_core.defaults import build_defaults
+    from bigmodel_core.train.recipes import build_defaults
 
     [result] = build_defaults(["diabetes-mlp"], device="cpu", root=tmp_path)
     assert result["problems"] == [] and result["parity"] <= 1e-4

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from bigmodel_core.splits import train_rest
+from bigmodel_core.data.splits import train_rest
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7, 42])

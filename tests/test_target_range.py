@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 import torch
 
-from bigmodel_core import pipeline, registry, runtime
+from bigmodel_core.train import pipeline
+from bigmodel_core.serve import registry
+from bigmodel_core.serve import runtime
 from bigmodel_core.errors import ModelError
-from bigmodel_core.export import CLIP_NODE, clip_onnx_file, clip_output, export_onnx, parity
-from bigmodel_core.nets import ClampOutput, clamp_to_range
-from bigmodel_core.training import TrainConfig
-from bigmodel_core.zoo import build_model
+from bigmodel_core.convert.export import CLIP_NODE, clip_onnx_file, clip_output, export_onnx, parity
+from bigmodel_core.nn.nets import ClampOutput, clamp_to_range
+from bigmodel_core.train.trainer import TrainConfig
+from bigmodel_core.nn.zoo import build_model
 from tests.conftest import requires_dataset
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -50,7 +52,7 @@ def _same_answers(twin, ort_out: np.ndarray, feed: dict, rng: dict) -> None:
     """ONNX Runtime and the clamped PyTorch twin agree: both hit the same bounds, and elsewhere they differ
     by float32 rounding only, which on inputs this extreme (hidden values in the thousands) is relative to
     the size of the range, not 1e-4."""
-    from bigmodel_core.export import torch_outputs
+    from bigmodel_core.convert.export import torch_outputs
 
     ref = torch_outputs(twin, feed)
     np.testing.assert_allclose(ort_out, ref, rtol=1e-5, atol=1e-4 + 1e-5 * (rng["max"] - rng["min"]))
@@ -112,7 +114,7 @@ def test_clamp_to_range_leaves_a_model_without_a_range_alone():
 # ============================================================================ where the range comes from
 
 def _toy_data(y: np.ndarray, bounds=(None, None), why=""):
-    from bigmodel_core.datasets import TabularDataset
+    from bigmodel_core.data.datasets import TabularDataset
 
     frame = pd.DataFrame({"x": np.arange(len(y), dtype=float), "y": y})
     n = len(y)
@@ -140,7 +142,7 @@ def test_a_known_bound_wins_over_the_training_split():
 @pytest.mark.parametrize("dataset, lo, hi", [("bike-sharing", 0.0, None), ("student-performance", 0.0, 20.0),
                                              ("diabetes", None, None), ("energy-efficiency", None, None)])
 def test_catalog_datasets_know_their_physical_bounds(dataset, lo, hi):
-    from bigmodel_core.datasets import load_dataset
+    from bigmodel_core.data.datasets import load_dataset
     from tests.conftest import missing_dataset
 
     if missing_dataset(dataset):
@@ -165,7 +167,7 @@ def test_a_trained_regression_model_exports_clipped_and_records_its_range(tmp_re
                          * 50).astype(np.float32)}                   # far outside anything seen in training
     out = _run(entry.folder / "model.onnx", wild)
     assert _inside(out, rng).all() and (out == np.float32(rng["min"])).any() | (out == np.float32(rng["max"])).any()
-    from bigmodel_core.explain import load_torch_model
+    from bigmodel_core.explain.methods import load_torch_model
 
     twin = load_torch_model(entry.folder, entry.card)             # the PyTorch side is clamped the same way
     _same_answers(twin, out, wild, rng)
@@ -192,10 +194,10 @@ def test_shipped_regression_model_records_its_range_and_its_graph_ends_in_a_clip
 @pytest.mark.parametrize("model_id", list(REGRESSION))
 def test_shipped_regression_model_answers_inside_its_range_on_its_examples_and_on_wild_inputs(model_id):
     """Runs without any dataset: the built-in examples, then inputs far outside anything seen."""
-    from bigmodel_core import examples
-    from bigmodel_core.evaluation import predict_split
-    from bigmodel_core.explain import load_torch_model
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.data import examples
+    from bigmodel_core.serve.evaluation import predict_split
+    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)
     rng = entry.card["target_range"]
@@ -216,9 +218,9 @@ def test_no_answer_falls_outside_the_range_over_the_whole_dataset(model_id):
     """Every row of the dataset (train, validation and test), through ONNX Runtime."""
     from dataclasses import replace
 
-    from bigmodel_core.datasets import load_dataset
-    from bigmodel_core.evaluation import predict_split
-    from bigmodel_core.runtime import Predictor
+    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.serve.evaluation import predict_split
+    from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)
     rng = entry.card["target_range"]

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigmodel_core.training import TimeLeft, TrainConfig, Trainer
+from bigmodel_core.train.trainer import TimeLeft, TrainConfig, Trainer
 from ui import studio as S
 
 

@@ -1,7 +1,7 @@
 """The tiny BERT's own tokenizers: learnt from the training texts, identical on every run."""
 import pytest
 
-from bigmodel_core.text_nets import SPECIALS, train_wordpiece
+from bigmodel_core.nn.text_nets import SPECIALS, train_wordpiece
 
 ENGLISH = ["a gripping , funny film", "the film is dull and far too long", "funny , warm and gripping",
            "too long by half", "a warm , wise and funny story", "dull dull dull"] * 5

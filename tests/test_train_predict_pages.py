@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core import examples, jobs as J
-from bigmodel_core import registry
-from bigmodel_core.datasets import load_dataset
-from bigmodel_core.pipeline import TrainSpec, export, train
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.data import examples
+from bigmodel_core.app import jobs as J
+from bigmodel_core.serve import registry
+from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.train.pipeline import TrainSpec, export, train
+from bigmodel_core.train.trainer import TrainConfig
 from ui import predict_tools as P
 from ui import studio as S
 from tests.helpers import run_page
@@ -255,7 +256,7 @@ def test_predict_tabular_form(registry_copy):
 def test_prediction_helpers_for_each_task(registry_copy):
     def predictor(model_id):
         entry = registry.load(model_id, registry_copy)
-        from bigmodel_core.runtime import Predictor
+        from bigmodel_core.serve.runtime import Predictor
         return Predictor(entry.folder, entry.card), entry.card
 
     pred, card = predictor("mnist-mlp-seed")

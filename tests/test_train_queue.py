@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from bigmodel_core import jobs as J
+from bigmodel_core.app import jobs as J
 from tests.helpers import run_page
 from ui import studio as S
 
@@ -120,10 +120,10 @@ def test_queue_words_in_both_languages():
 def test_heavy_imports_are_preloaded_once_by_one_thread():
     import threading as th
 
-    from bigmodel_core import warm
+    from bigmodel_core.app import warm
 
     calls = []
-    monkey = ("json", "bigmodel_core.jobs")
+    monkey = ("json", "bigmodel_core.app.jobs")
     warm._done = False
     threads = [th.Thread(target=lambda: calls.append(warm.preload(monkey))) for _ in range(8)]
     for x in threads:

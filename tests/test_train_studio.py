@@ -13,9 +13,9 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import jobs as J
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.training import TrainConfig, TrainEvent
+from bigmodel_core.app import jobs as J
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.trainer import TrainConfig, TrainEvent
 from tests.helpers import run_page
 from ui import live_chart
 from ui import studio as S

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from bigmodel_core.errors import TrainingError
-from bigmodel_core.training import TrainConfig, Trainer, pick_device
+from bigmodel_core.train.trainer import TrainConfig, Trainer, pick_device
 
 
 def _toy(n=256, seed=0):

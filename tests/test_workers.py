@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core import jobs as J
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.training import TrainConfig
-from bigmodel_core.worker import cores, default_threads
+from bigmodel_core.app import jobs as J
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.trainer import TrainConfig
+from bigmodel_core.workers.worker import cores, default_threads
 from ui import studio as S
 
 ROOT = Path(__file__).resolve().parent.parent

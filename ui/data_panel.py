@@ -16,7 +16,7 @@ import time
 
 import streamlit as st
 
-from bigmodel_core import catalog
+from bigmodel_core.data import catalog
 from bigmodel_core.errors import BigModelError, DataError
 from ui.i18n import t
 from ui.layout import fmt_bytes, tr
@@ -70,7 +70,7 @@ class DownloadJob:
         self.done, self.total = done, total
 
     def _run(self) -> None:
-        from bigmodel_core import download
+        from bigmodel_core.data import download
 
         try:
             download.fetch(self.dataset_id, progress=self._progress, cancel=self.cancel)

@@ -1,7 +1,7 @@
 """The shared renderer of the eight domain pages: use cases, a dataset explorer and a hands-on model.
 
 A page file only calls `render("<domain id>")`. What each domain shows comes
-from `bigmodel_core.domains`; words come from the translation tables. Datasets
+from `bigmodel_core.app.domains`; words come from the translation tables. Datasets
 are cached with `st.cache_data`, ONNX Runtime predictors with
 `st.cache_resource` (keyed by model folder + the sha256 in its card), and the
 hands-on panel is a fragment, so moving a slider re-runs only the prediction.
@@ -23,10 +23,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core import catalog, domains, registry
-from bigmodel_core.domains import Chart, Domain, Showcase, slug
+from bigmodel_core.data import catalog
+from bigmodel_core.app import domains
+from bigmodel_core.serve import registry
+from bigmodel_core.app.domains import Chart, Domain, Showcase, slug
 from bigmodel_core.errors import BigModelError, DataError, ModelError
-from bigmodel_core.metrics import primary_metric
+from bigmodel_core.train.metrics import primary_metric
 from bigmodel_core.paths import models_dir
 from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
@@ -68,7 +70,7 @@ def _source(got) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def tabular_data(dataset_id: str) -> dict:
-    from bigmodel_core.examples import dataset_or_examples
+    from bigmodel_core.data.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id)
     ds = got.dataset
@@ -78,7 +80,7 @@ def tabular_data(dataset_id: str) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
-    from bigmodel_core.examples import dataset_or_examples
+    from bigmodel_core.data.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id)
     ds = got.dataset
@@ -94,7 +96,7 @@ def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def text_data(dataset_id: str, n: int = SAMPLE_ROWS) -> dict:
-    from bigmodel_core.examples import dataset_or_examples
+    from bigmodel_core.data.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id)
     ds = got.dataset
@@ -124,8 +126,8 @@ def thumbnails(dataset_id: str, count: int = 40) -> list[str]:
 
 
 def predictor(folder: str, sha256: str):
-    """The model's ONNX Runtime predictor from the process-wide cache (bigmodel_core.predictors)."""
-    from bigmodel_core import predictors
+    """The model's ONNX Runtime predictor from the process-wide cache (bigmodel_core.serve.predictors)."""
+    from bigmodel_core.serve import predictors
 
     return predictors.get(folder, sha256)
 
@@ -746,7 +748,7 @@ def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> No
     pred = predictor(str(entry.folder), entry.card["sha256"])
     kwargs = {}
     if show.task == "image":
-        from bigmodel_core.preprocess import prepare_images
+        from bigmodel_core.serve.preprocess import prepare_images
 
         kwargs["image"] = prepare_images([inputs[0]], entry.card["preprocessing"])[0]
     elif show.task == "text":
@@ -915,8 +917,8 @@ def _reset_form(model_id: str, specs: list[dict]) -> None:
 
 def _image_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:
     """A gallery of real test images (each model's answers, mistakes marked) or an upload; then the answer."""
-    from bigmodel_core.gallery import answer
-    from bigmodel_core.preprocess import prepare_images
+    from bigmodel_core.app.gallery import answer
+    from bigmodel_core.serve.preprocess import prepare_images
     from ui import gallery_view, predict_tools
 
     spec = entries[0].card["preprocessing"]
@@ -983,7 +985,7 @@ def _show_image(source, seen: tuple[int, int]) -> None:
     """The picture, enlarged, with its size and the size the model sees it at (`seen` = width, height)."""
     from PIL import Image
 
-    from bigmodel_core.preprocess import load_image
+    from bigmodel_core.serve.preprocess import load_image
 
     try:
         if isinstance(source, np.ndarray):

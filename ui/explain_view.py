@@ -8,7 +8,7 @@ is open (`on_change="rerun"` + `.open`), so predictions stay fast. Inside:
   user's text escaped — never raw HTML) and a bar chart of each word's contribution;
 - tables: this row's Shapley contributions and the model's permutation importance.
 
-The computations live in `bigmodel_core.explain`; here they are cached — results with
+The computations live in `bigmodel_core.explain.methods`; here they are cached — results with
 `st.cache_data` keyed by model folder, checksum and input, PyTorch models with
 `st.cache_resource`. Every visible string comes from the translation tables (`explain.*`).
 """
@@ -23,10 +23,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core import explain as E
-from bigmodel_core.domains import showcase_of
+from bigmodel_core.explain import methods as E
+from bigmodel_core.app.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
-from bigmodel_core.warm import torch_available
+from bigmodel_core.app.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, GOOD, MUTED, PALETTE, chart, class_colors, fmt, label_text, metric_name, show_error, style, tr

@@ -1,9 +1,9 @@
 """Image models on the pages: a gallery of real test images, and the "doesn't look familiar" warning.
 
-`render` shows a `bigmodel_core.gallery.Gallery` as tiles (true label, each model's answer,
+`render` shows a `bigmodel_core.app.gallery.Gallery` as tiles (true label, each model's answer,
 mistakes framed in red and marked ✗) under the models' test accuracy from their cards;
 a click on a tile picks that image for the detailed answer. `familiarity` asks a
-model's calibrated check (`bigmodel_core.ood`) about one input and `warn` says so next
+model's calibrated check (`bigmodel_core.serve.ood`) about one input and `warn` says so next
 to the answer when it fires. Used by the public-safety domain page and the predict page.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from bigmodel_core import gallery as G
-from bigmodel_core import ood
+from bigmodel_core.app import gallery as G
+from bigmodel_core.serve import ood
 from bigmodel_core.errors import BigModelError
 from ui.i18n import t
 from ui.layout import BAD, fmt, label_text, tr
@@ -31,7 +31,7 @@ MARKERS = ["①", "②", "③", "④"]
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_gallery(folder: str, sha256: str) -> G.Gallery | None:
     """The gallery a model is shown with (its dataset's test split, else its built-in examples)."""
-    from bigmodel_core import registry
+    from bigmodel_core.serve import registry
 
     entry = registry.load(Path(folder), verify=False)
     return G.for_model(entry.folder, entry.card)
@@ -39,7 +39,7 @@ def load_gallery(folder: str, sha256: str) -> G.Gallery | None:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _checker(folder: str, sha256: str):
-    from bigmodel_core import registry
+    from bigmodel_core.serve import registry
 
     entry = registry.load(Path(folder), verify=False)
     try:

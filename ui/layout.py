@@ -35,7 +35,7 @@ def tr(key: str, default: str | None = None, **kwargs):
 
 def label_text(name: str) -> str:
     """A class label in the current language ('no failure' → '无故障'); unknown labels stay as they are."""
-    from bigmodel_core.domains import slug
+    from bigmodel_core.app.domains import slug
 
     return tr(f"common.label.{slug(str(name))}", str(name))
 

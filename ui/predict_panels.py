@@ -2,9 +2,9 @@
 
 - `share_box`: a popover with the address of this prediction, ready to copy;
 - `language_notice`: text in another language than the model reads gets a warning
-  and a button that switches to a model reading that language (`bigmodel_core.language`);
+  and a button that switches to a model reading that language (`bigmodel_core.app.language`);
 - `rows_panel`: a CSV of rows for a tabular model → the same rows with the predicted
-  label or value and scores, checked first (`bigmodel_core.batch`), to download.
+  label or value and scores, checked first (`bigmodel_core.serve.batch`), to download.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core import batch, language
-from bigmodel_core.csvio import read_csv_safely
+from bigmodel_core.serve import batch
+from bigmodel_core.app import language
+from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError
 from ui.i18n import t
 from ui.layout import fmt, show_error

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from bigmodel_core import preprocess as pp
+from bigmodel_core.serve import preprocess as pp
 from bigmodel_core.errors import DataError
 from ui.i18n import t as _t
 from ui.layout import PALETTE, label_text, style
@@ -34,7 +34,7 @@ class Result:
     ort_ms: float = 0.0                     # ONNX Runtime session.run only
     total_ms: float = 0.0                   # preprocessing + ONNX Runtime
     notices: list[str] = field(default_factory=list)
-    familiar: object | None = None          # bigmodel_core.ood.Verdict of input 0 for a calibrated image model
+    familiar: object | None = None          # bigmodel_core.serve.ood.Verdict of input 0 for a calibrated image model
 
     def label(self, i: int = 0) -> str:
         return self.labels[int(self.probs[i].argmax())]
@@ -117,7 +117,7 @@ PICTURE_ERRORS = {
 
 def picture_error(exc: DataError, tr: Callable = _t) -> DataError:
     """A picture the core refused, said in the page's language (the original error is kept as the cause)."""
-    from bigmodel_core.limits import MAX_UPLOAD_MB
+    from bigmodel_core.data.limits import MAX_UPLOAD_MB
 
     for start, (message, hint) in PICTURE_ERRORS.items():
         if exc.message.startswith(start):
@@ -252,7 +252,7 @@ def model_value(spec: dict, shown):
 
 def form_specs(features: list[dict], dataset: str) -> dict[str, dict]:
     """feature name → widget spec for a model's form, numbers in the units people read for `dataset`."""
-    from bigmodel_core.domains import display_scale
+    from bigmodel_core.app.domains import display_scale
 
     scale = display_scale(dataset)
     return {f["name"]: feature_widget_spec(f, scale.get(f["name"], 1.0)) for f in features}

@@ -2,7 +2,7 @@
 
 Everything here is a plain function of its arguments (plus `t` for words), so
 the charts and tables can be tested without a browser. Training itself runs in
-`bigmodel_core.jobs`; this module only reads job snapshots.
+`bigmodel_core.app.jobs`; this module only reads job snapshots.
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bigmodel_core import metrics as M
-from bigmodel_core.options import FAMILIES, options_for, parse
-from bigmodel_core.options import sliders as option_sliders
-from bigmodel_core.pipeline import TrainSpec
-from bigmodel_core.training import TrainConfig
+from bigmodel_core.train import metrics as M
+from bigmodel_core.train.options import FAMILIES, options_for, parse
+from bigmodel_core.train.options import sliders as option_sliders
+from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.trainer import TrainConfig
 from ui.i18n import t as _t
 from ui.layout import BAD, GOOD, MUTED, PALETTE, SEQUENTIAL, metric_name, style
 from ui.layout import tr as optional_text
@@ -47,7 +47,7 @@ def arch_defaults(task: str, arch: str) -> dict:
     """Sensible starting hyper-parameters per architecture (what the widgets show first).
 
     The shape controls (width, depth, dropout) start where the architecture's options say
-    (`bigmodel_core.options`, their `sliders`)."""
+    (`bigmodel_core.train.options`, their `sliders`)."""
     d = dict(epochs=3, batch_size=64, lr=1e-3, optimizer="adam", width=128, depth=2, dropout=0.1,
              augment="none", seed=0)
     if task == "tabular":
@@ -68,7 +68,7 @@ def arch_defaults(task: str, arch: str) -> dict:
 
 def arch_knobs(arch: str) -> dict:
     """Which shape controls an architecture has: {"width": (min, max, step) | None, "depth": (...) | None,
-    "dropout": (min, max, step) | None}, read from the architecture's options (`bigmodel_core.options`)."""
+    "dropout": (min, max, step) | None}, read from the architecture's options (`bigmodel_core.train.options`)."""
     knobs = option_sliders(arch) if arch in FAMILIES else {}
     return {name: tuple(knobs[name][:3]) if name in knobs else None for name in ("width", "depth", "dropout")}
 
@@ -225,7 +225,7 @@ def roc_figure(trained, tr: Callable = _t) -> go.Figure:
 
 def target_label(trained) -> str:
     """The regression target as people read it ('Bikes rented per hour', not the column name 'cnt')."""
-    from bigmodel_core.domains import slug
+    from bigmodel_core.app.domains import slug
 
     target = trained.preprocessing.get("target", "y")
     return optional_text(f"domain.feat.{trained.spec.dataset}.{slug(target)}", target)
@@ -383,7 +383,7 @@ def ordinal(n: int, tr: Callable = _t) -> str:
 
 def where_text(where: dict | None, tr: Callable = _t) -> str:
     """Where a job trains, in words: 'local worker', 'Ray node 1a2b3c4d (GPU)'; while it starts, 'starting a worker…'."""
-    from bigmodel_core.backends import describe
+    from bigmodel_core.workers.backends import describe
 
     place = describe(where)
     if place is None:

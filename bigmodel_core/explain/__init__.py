@@ -1,0 +1,2 @@
+"""Why a model said what it said: attributions (captum), occlusion and permutation importance.
+"""

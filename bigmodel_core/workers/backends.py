@@ -1,0 +1,65 @@
+"""Where trainings run: a local worker process (the default) or a Ray cluster, chosen by the settings.
+
+`ray_address()` is `BIGMODEL_RAY_ADDRESS` or `[bigmodel] ray_address` in
+bigmodel.toml (`auto`, `host:port` or `ray://host:port`; empty: no Ray).
+`runner(trainings=1, address=None)` returns the `jobs` runner to use: a
+`ray_backend.RayRunner` when there is an address, else a
+`local_workers.LocalProcessRunner` whose torch threads leave the server a core
+(shared by `trainings` at once). Optional: `ray_cpus` (CPUs each training
+declares, default 1) and `ray_resources` (custom resources each training needs,
+a JSON object such as {"trainer_node": 1}).
+
+    # bigmodel.toml
+    [bigmodel]
+    ray_address = "ray://head.example.org:10001"
+    ray_cpus = 4
+    ray_resources = {trainer = 1}
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from bigmodel_core.config import setting
+
+log = logging.getLogger(__name__)
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value.strip()
+
+
+def _resources(value) -> dict:
+    table = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(table, dict) or not all(isinstance(v, (int, float)) and v > 0 for v in table.values()):
+        raise ValueError(value)
+    return {str(k): float(v) for k, v in table.items()}
+
+
+def ray_address() -> str | None:
+    return setting("ray_address", "", cast=_text) or None
+
+
+def runner(trainings: int = 1, address: str | None = None, threads: int | None = None):
+    """The runner for the next training (see the module's docstring)."""
+    address = address or ray_address()
+    if address:
+        from bigmodel_core.workers.ray_backend import RayRunner
+
+        return RayRunner(address, num_cpus=setting("ray_cpus", 1, cast=float),
+                         resources=setting("ray_resources", None, cast=_resources))
+    from bigmodel_core.workers.local import LocalProcessRunner
+    from bigmodel_core.workers.worker import default_threads
+
+    return LocalProcessRunner(threads=threads or default_threads(trainings))
+
+
+def describe(where: dict | None) -> dict | None:
+    """{"kind": "local"} or {"kind": "ray", "node": short id, "device": "CPU"|"GPU"} for a job's `where`."""
+    if not where:
+        return None
+    if where.get("backend") == "ray":
+        return dict(kind="ray", node=str(where.get("node", "?"))[:8], device="GPU" if where.get("gpu") else "CPU")
+    return dict(kind="local")
