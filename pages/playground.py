@@ -23,7 +23,7 @@ if not torch_available():        # the light install: one sentence and the comma
     notice("playground")
     st.stop()
 
-from bigmodel_core import playground as P  # noqa: E402 - torch, imported once above under the preload lock
+from bigmodel_core.teach import playground as P  # noqa: E402 - torch, imported once above under the preload lock
 
 TICK_SECONDS = 0.4          # one fragment rerun while playing …
 TICK_EPOCHS = 20            # … trains this many full-batch epochs

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bigmodel_core import defaults  # noqa: E402
+from bigmodel_core.train import recipes as defaults  # noqa: E402
 
 out = Path(sys.argv[1])
 results = []

@@ -71,7 +71,8 @@ def warm_imports() -> None:
     """Import what unpacking a result needs, while the worker starts (once per process; a no-op later)."""
     import safetensors.torch  # noqa: F401
 
-    from bigmodel_core import datasets, zoo  # noqa: F401
+    from bigmodel_core.data import datasets  # noqa: F401
+    from bigmodel_core.nn import zoo  # noqa: F401
 
 
 def _die_with_parent() -> None:
