@@ -4,12 +4,12 @@ Run with ./run.sh. Each page is one thin file in pages/; all logic lives in bigm
 """
 import streamlit as st
 
-from bigmodel_core.app import warm
+from bigmodel_core import warm
 from bigmodel_core.app.domains import DOMAINS
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
 
-warm.wait()              # light imports in one thread (bigmodel_core/app/warm.py): concurrent ones break; no torch
+warm.wait()              # light imports in one thread (bigmodel_core/warm.py): concurrent ones break; no torch
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()
 language_switch()

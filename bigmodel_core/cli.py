@@ -399,7 +399,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_build_defaults(args: argparse.Namespace) -> int:
     if args.examples_only:
-        from bigmodel_core.data.examples import write_all
+        from bigmodel_core.serve.examples import write_all
 
         results = write_all(args.only, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     elif args.ood_only:

@@ -11,7 +11,7 @@ from bigmodel_core.serve import bench
 from bigmodel_core.app import jobs
 from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.train.metrics import primary_metric
+from bigmodel_core.serve.metrics import primary_metric
 from bigmodel_core.serve.runtime import default_threads, gpu_usable
 from ui.full_install import notice, torch_installed
 from ui import links

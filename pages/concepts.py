@@ -19,7 +19,7 @@ from bigmodel_core.teach import losses
 from bigmodel_core.teach import optim2d
 from bigmodel_core.app.domains import build_command
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.app.warm import torch_available
+from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import (GOOD, MUTED, PAGE_ICONS, PALETTE, SEQUENTIAL, chart, empty_state, fact_cards, label_text,

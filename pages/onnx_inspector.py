@@ -103,7 +103,7 @@ if source == "image":
     if picture_file is not None:
         picture = picture_file.getvalue()
     elif pc2.button(t("onnx.sample_digit"), key="onnx_digit"):
-        from bigmodel_core.data.examples import dataset_or_examples
+        from bigmodel_core.serve.examples import dataset_or_examples
 
         try:
             digits = dataset_or_examples("mnist").dataset          # the full test split, or the built-in examples

@@ -13,7 +13,7 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.app.warm import torch_available
+from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, MUTED, PAGE_ICONS, PALETTE, chart, fmt, page_header, style

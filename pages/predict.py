@@ -46,7 +46,7 @@ def get_predictor(folder: str, sha256: str) -> Predictor:
 @st.cache_data(max_entries=16, show_spinner=False)
 def built_in_examples(folder: str, sha256: str):
     """The model's built-in examples (a sample of its test split), or None for a model without them."""
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
 
     try:
         return examples.load(Path(folder))

@@ -192,7 +192,7 @@ def predict_text(page, url: str, tries: int) -> list[float]:
 def _digits(folder: Path, model: str) -> list[tuple[Path, str]]:
     from PIL import Image
 
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
 
     images, labels = examples.load(model, ROOT / "models").subset("test")
     picked, seen = [], set()

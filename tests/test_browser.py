@@ -109,7 +109,7 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect
 
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
 
     model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
     images, labels = examples.load(model, ROOT / "models").subset("test")    # real test digits shipped with it

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core.app import domains
-from bigmodel_core.data import examples
+from bigmodel_core.serve import examples
 from tests.helpers import run_page
 from ui import predict_tools as P
 from ui.i18n import table

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core.data import examples
+from bigmodel_core.serve import examples
 from bigmodel_core.serve import registry
 from bigmodel_core.cli import main
 from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset

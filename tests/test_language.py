@@ -73,7 +73,7 @@ def test_text_model_for_prefers_the_shipped_model_then_originals():
 
 def test_shipped_text_models_read_their_own_examples_language():
     """Every shipped text model's built-in examples are detected in the language its card names."""
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
 
     for card_path in sorted((ROOT / "models").glob("*/card.json")):
         card = json.loads(card_path.read_text(encoding="utf-8"))

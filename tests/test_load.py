@@ -72,7 +72,7 @@ def digit_files(folder: Path) -> dict[str, Path]:
     """One test digit per label that the image model gets right, as PNG files."""
     from PIL import Image
 
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
     from bigmodel_core.serve import registry
     from bigmodel_core.serve.runtime import Predictor
     from ui import predict_tools as P

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bigmodel_core.train import metrics as M
+from bigmodel_core.serve import metrics as M
 from bigmodel_core.serve.outputs import probabilities, scores
 
 

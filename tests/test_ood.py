@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core.data import examples
+from bigmodel_core.serve import examples
 from bigmodel_core.serve import ood
 from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
@@ -145,7 +145,7 @@ def test_the_check_at_prediction_time_needs_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from bigmodel_core.data import examples; from bigmodel_core.serve import ood, registry; "
+    code = ("import sys; from bigmodel_core.serve import examples; from bigmodel_core.serve import ood, registry; "
             "e = registry.load('mnist-cnn'); "
             "c = ood.Checker(e.folder, e.card, device='cpu'); x = examples.load('mnist-cnn').images[:3]; "
             "v = c.check(ood.model_inputs(x, e.card['preprocessing'])); "

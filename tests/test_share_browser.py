@@ -117,7 +117,7 @@ def test_other_language_notice_switches_models_in_one_click(app_url, fresh_page,
 def test_csv_rows_upload_and_download(app_url, fresh_page, tmp_path, lang):
     from playwright.sync_api import expect
 
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
 
     model = "breast-cancer-mlp"
     rows = examples.load(model, ROOT / "models").frame.head(25)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core.data import examples
+from bigmodel_core.serve import examples
 from bigmodel_core.serve import registry
 from bigmodel_core.train.recipes import RECIPES, check_targets
 from bigmodel_core.serve.evaluation import dataset_inputs, evaluate

@@ -194,7 +194,7 @@ def test_shipped_regression_model_records_its_range_and_its_graph_ends_in_a_clip
 @pytest.mark.parametrize("model_id", list(REGRESSION))
 def test_shipped_regression_model_answers_inside_its_range_on_its_examples_and_on_wild_inputs(model_id):
     """Runs without any dataset: the built-in examples, then inputs far outside anything seen."""
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
     from bigmodel_core.serve.evaluation import predict_split
     from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.serve.runtime import Predictor

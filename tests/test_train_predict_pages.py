@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core.data import examples
+from bigmodel_core.serve import examples
 from bigmodel_core.app import jobs as J
 from bigmodel_core.serve import registry
 from bigmodel_core.data.datasets import load_dataset

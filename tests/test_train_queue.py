@@ -120,7 +120,7 @@ def test_queue_words_in_both_languages():
 def test_heavy_imports_are_preloaded_once_by_one_thread():
     import threading as th
 
-    from bigmodel_core.app import warm
+    from bigmodel_core import warm
 
     calls = []
     monkey = ("json", "bigmodel_core.app.jobs")

@@ -1,4 +1,4 @@
-"""bigmodel_core.app.warm: one thread does the first imports; torch only when a page asks for it."""
+"""bigmodel_core.warm: one thread does the first imports; torch only when a page asks for it."""
 from __future__ import annotations
 
 import subprocess
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_light_stage_in_a_thread_then_torch_only_when_asked():
     code = """
 import sys
-from bigmodel_core.app import warm
+from bigmodel_core import warm
 warm.wait()
 light = all(m in sys.modules for m in warm.LIGHT) and "torch" not in sys.modules
 print(light, warm.torch_available(), all(m in sys.modules for m in warm.TORCH), warm._thread.name)

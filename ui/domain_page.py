@@ -28,7 +28,7 @@ from bigmodel_core.app import domains
 from bigmodel_core.serve import registry
 from bigmodel_core.app.domains import Chart, Domain, Showcase, slug
 from bigmodel_core.errors import BigModelError, DataError, ModelError
-from bigmodel_core.train.metrics import primary_metric
+from bigmodel_core.serve.metrics import primary_metric
 from bigmodel_core.paths import models_dir
 from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
@@ -70,7 +70,7 @@ def _source(got) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def tabular_data(dataset_id: str) -> dict:
-    from bigmodel_core.data.examples import dataset_or_examples
+    from bigmodel_core.serve.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id)
     ds = got.dataset
@@ -80,7 +80,7 @@ def tabular_data(dataset_id: str) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
-    from bigmodel_core.data.examples import dataset_or_examples
+    from bigmodel_core.serve.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id)
     ds = got.dataset
@@ -96,7 +96,7 @@ def image_data(dataset_id: str, n: int = IMAGE_SAMPLE) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def text_data(dataset_id: str, n: int = SAMPLE_ROWS) -> dict:
-    from bigmodel_core.data.examples import dataset_or_examples
+    from bigmodel_core.serve.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id)
     ds = got.dataset

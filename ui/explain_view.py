@@ -26,7 +26,7 @@ import streamlit as st
 from bigmodel_core.explain import methods as E
 from bigmodel_core.app.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
-from bigmodel_core.app.warm import torch_available
+from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
 from ui.layout import BAD, GOOD, MUTED, PALETTE, chart, class_colors, fmt, label_text, metric_name, show_error, style, tr

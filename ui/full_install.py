@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bigmodel_core.app.warm import torch_available, torch_installed
+from bigmodel_core.warm import torch_available, torch_installed
 from ui.i18n import t
 
 __all__ = ["notice", "require_torch", "torch_installed"]

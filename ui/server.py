@@ -29,7 +29,7 @@ def main(argv: list[str]) -> None:
     from streamlit.web import cli
 
     use_navigation()
-    from bigmodel_core.app import warm
+    from bigmodel_core import warm
 
     warm.start()             # the light imports overlap the server's start-up (torch loads only where a page needs it)
     sys.argv = ["streamlit", "run", str(APP), *argv]

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bigmodel_core.train import metrics as M
+from bigmodel_core.serve import metrics as M
 from bigmodel_core.train.options import FAMILIES, options_for, parse
 from bigmodel_core.train.options import sliders as option_sliders
 from bigmodel_core.train.pipeline import TrainSpec

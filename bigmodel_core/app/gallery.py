@@ -81,7 +81,7 @@ def build(dataset_id: str, split_seed: int = 0, max_rows: int | None = None, siz
 
     Raises DataError (reason "missing") when neither is on this machine.
     """
-    from bigmodel_core.data.examples import dataset_or_examples
+    from bigmodel_core.serve.examples import dataset_or_examples
 
     got = dataset_or_examples(dataset_id, seed=split_seed, max_rows=max_rows)
     return from_dataset(got.dataset, dataset_id, got.full, got.rows_in_full, size)
@@ -92,7 +92,7 @@ def for_model(folder: Path, card: dict, size: int = SIZE) -> Gallery | None:
 
     None when there is neither (a model trained on an upload, without examples).
     """
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
 
     split = card.get("split") or {}
     try:

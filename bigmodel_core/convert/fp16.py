@@ -58,7 +58,7 @@ def convert(src: Path | str, dst: Path | str) -> Path:
 def _test_data(entry):
     """(data, "full test split" | "built-in examples") for the card's dataset, never downloading."""
     from bigmodel_core.data import catalog
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
     from bigmodel_core.data.datasets import load_dataset
     from bigmodel_core.errors import BigModelError
 

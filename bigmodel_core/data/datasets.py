@@ -45,7 +45,7 @@ from bigmodel_core.errors import DataError
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES, too_large_message
 from bigmodel_core.paths import cache_dir, data_dir
 from bigmodel_core.data.splits import train_rest
-from bigmodel_core.app.warm import SKLEARN, preload
+from bigmodel_core.warm import SKLEARN, preload
 
 SPLITS = ("train", "val", "test")
 TEST_FRACTION = 0.2

@@ -469,7 +469,7 @@ def _scorer(problem: str, y: np.ndarray, n_classes: int):
     """(metric name, scorer(estimator, X, y)) for the card's primary metric on these rows."""
     from sklearn import metrics as skm
 
-    from bigmodel_core.train.metrics import primary_metric
+    from bigmodel_core.serve.metrics import primary_metric
 
     metric = primary_metric(problem, n_classes or None)
     if metric == "roc_auc" and len(np.unique(y)) < 2:
@@ -488,7 +488,7 @@ def _scorer(problem: str, y: np.ndarray, n_classes: int):
 def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "test", n_repeats: int = REPEATS,
                             max_rows: int = MAX_ROWS, seed: int = 0) -> FeatureImportance:
     """scikit-learn `permutation_importance` of the raw input columns, through the encoder and ONNX Runtime."""
-    from bigmodel_core.app.warm import SKLEARN, preload
+    from bigmodel_core.warm import SKLEARN, preload
 
     preload(SKLEARN)
     from sklearn.inspection import permutation_importance
@@ -520,7 +520,7 @@ def evaluation_rows(card: dict, split: str | None = None) -> tuple[pd.DataFrame,
 
     Without the full dataset on this machine, the test rows are the model's built-in examples.
     """
-    from bigmodel_core.data.examples import dataset_or_examples
+    from bigmodel_core.serve.examples import dataset_or_examples
 
     info = card.get("split") or {}
     split = split or info.get("evaluated_on", "test")

@@ -77,7 +77,7 @@ def threshold(scores: np.ndarray, quantile: float = QUANTILE) -> float:
 
 def auroc(familiar: np.ndarray, unfamiliar: np.ndarray) -> float:
     """Area under the ROC curve of telling the two sets apart by score (1 = perfect, 0.5 = chance)."""
-    from bigmodel_core.train.metrics import roc_auc
+    from bigmodel_core.serve.metrics import roc_auc
 
     familiar, unfamiliar = np.asarray(familiar, np.float64), np.asarray(unfamiliar, np.float64)
     truth = np.r_[np.zeros(len(familiar)), np.ones(len(unfamiliar))]

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bigmodel_core.train import metrics as M
+from bigmodel_core.serve import metrics as M
 from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError, TrainingError
 from bigmodel_core.serve.outputs import probabilities

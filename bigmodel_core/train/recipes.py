@@ -175,7 +175,7 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
 
 def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
               log: Callable[[str], object] = print) -> dict:
-    from bigmodel_core.data import examples
+    from bigmodel_core.serve import examples
     from bigmodel_core.train import pipeline
     from bigmodel_core.serve.evaluation import evaluate
 

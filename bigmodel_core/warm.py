@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 LIGHT = (
     "numpy", "pandas", "onnxruntime", "plotly.graph_objects", "plotly.subplots",
-    "bigmodel_core.data.catalog", "bigmodel_core.data.datasets", "bigmodel_core.train.metrics",
+    "bigmodel_core.data.catalog", "bigmodel_core.data.datasets", "bigmodel_core.serve.metrics",
     "bigmodel_core.serve.registry", "bigmodel_core.serve.runtime", "bigmodel_core.serve.predictors",
 )
 MODULES = LIGHT
