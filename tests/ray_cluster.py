@@ -76,10 +76,16 @@ class LocalRayCluster:
         self.object_store = str(object_store_mb * 1024 * 1024)
         self.nodes: list[Node] = []
         self.port = None
+        self.client_port = None
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def client_address(self) -> str:
+        """The Ray Client address (`ray://`) of the head: what an app outside the cluster's network uses."""
+        return f"ray://127.0.0.1:{self.client_port}"
 
     def _start(self, args: list[str], resources: dict, name: str) -> Node:
         ports = free_ports(8)
@@ -99,8 +105,9 @@ class LocalRayCluster:
         return node
 
     def start_head(self, num_cpus: int = 1, resources: dict | None = None) -> Node:
-        self.port, dashboard = free_ports(2)
+        self.port, dashboard, self.client_port = free_ports(3)
         node = self._start(["--head", "--port", str(self.port), "--num-cpus", str(num_cpus),
+                            "--ray-client-server-port", str(self.client_port),
                             "--include-dashboard=false", "--dashboard-port", str(dashboard),
                             "--temp-dir", str(self.tmp / "t")], resources or {}, "head")
         self.wait_nodes(1)

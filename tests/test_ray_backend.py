@@ -37,6 +37,15 @@ def wait_for(pred, timeout=10.0):
     return False
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 def rss_mib(pids) -> float:
     total = 0
     for pid in pids:
@@ -63,7 +72,8 @@ def cluster():
         ray_backend.disconnect()
         pids = c.pids()
         c.stop()
-        left = [p for p in pids if os.path.exists(f"/proc/{p}")]
+        wait_for(lambda: not any(alive(p) for p in pids), 15)      # SIGKILLed processes take a moment to go
+        left = [p for p in pids if alive(p)]
         assert not left, f"Ray processes left behind: {left}"
 
 
@@ -142,3 +152,21 @@ def test_a_node_killed_under_a_training_is_a_clear_failure_and_the_head_keeps_wo
     after = head.wait(head.submit("bob", TrainSpec("diabetes", "linear", TrainConfig(epochs=1))), 300)
     assert after.status == J.DONE, after.error
     assert json.dumps(after.where)
+
+
+def test_the_cli_trains_through_a_ray_client_address(cluster, tmp_path):
+    """`train … --ray ray://host:port` (Ray Client, the address an app outside the cluster uses): the epochs
+    stream to the terminal, the node is named, and the run comes back as a model the CLI can export."""
+    import subprocess
+    import sys
+
+    c, trainer_node, _ = cluster
+    out = subprocess.run([sys.executable, "-m", "bigmodel_core", "train", "--dataset", "diabetes", "--arch", "mlp",
+                          "--epochs", "2", "--batch-size", "32", "--seed", "7", "--threads", "1",
+                          "--ray", c.client_address, "--out", str(tmp_path / "run"), "--json"],
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ, RAY_USAGE_STATS_ENABLED="0"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads(out.stdout)
+    assert summary["epochs"] == 2 and "r2" in summary["metrics"]["test"]
+    assert "training on Ray node" in out.stderr and out.stderr.count("epoch ") >= 2
+    assert (tmp_path / "run").is_dir()

@@ -40,7 +40,7 @@ def connect(address: str):
             if _ADDRESS not in (None, address):
                 log.warning("already connected to Ray at %s; ignoring %s", _ADDRESS, address)
             return ray
-        package = Path(__file__).resolve().parent
+        package = Path(__file__).resolve().parent.parent          # bigmodel_core, shipped whole to the nodes
         try:
             ray.init(address=address, namespace="bigmodel", log_to_driver=False, logging_level=logging.WARNING,
                      runtime_env={"py_modules": [str(package)],
