@@ -23,7 +23,7 @@ from typing import Callable
 
 FLUSH_S = 0.05                    # events are sent in bunches at most this often (epoch and end events at once)
 BATCH_EVERY_S = 0.05              # at most one batch event per this many seconds (the first and each epoch's last kept)
-NICE = 10                         # how much lower a worker's CPU priority is than the server's
+NICE = 19                         # the lowest CPU priority: the server (and its visitors) always come first
 
 
 def cores() -> int:
