@@ -162,9 +162,8 @@ def _parse_options(pairs: list[str]) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bigmodel_core.train import options
-    from bigmodel_core.train import pipeline
     from bigmodel_core.paths import cache_dir
+    from bigmodel_core.train import options, pipeline
     from bigmodel_core.train.trainer import TrainConfig
 
     opts = _parse_options(args.option)
@@ -198,8 +197,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_in_worker(spec, report, address: str | None, threads: int | None):
     """Train `spec` in a worker — a local process using every core, or a Ray actor when `address` (or the
     `ray_address` setting) is given — printing each epoch; a failure is one line: 'training failed: …'."""
-    from bigmodel_core.workers.backends import runner
     from bigmodel_core.errors import TrainingError
+    from bigmodel_core.workers.backends import runner
     from bigmodel_core.workers.worker import Cancelled, cores
 
     run = runner(address=address, threads=threads or cores())
@@ -336,8 +335,8 @@ def cmd_fp16(args: argparse.Namespace) -> int:
 
     result = fp16_model(args.model, new_id=args.id, run_check=not args.no_check)
     if args.device != "cpu" and result["check"] is not None:
-        from bigmodel_core.serve import registry
         from bigmodel_core.convert.fp16 import check, check_vs_dequantized, quantised
+        from bigmodel_core.serve import registry
 
         src = registry.load(args.model)
         on_device = check(src.folder, Path(result["folder"]), device=args.device)

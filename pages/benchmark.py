@@ -6,19 +6,28 @@ download as CSV and as the JSON that `python -m bigmodel_core bench --json` prin
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.serve import batch
-from bigmodel_core.serve import bench
 from bigmodel_core.app import jobs
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.train.metrics import primary_metric
+from bigmodel_core.serve import batch, bench, registry
 from bigmodel_core.serve.runtime import default_threads, gpu_usable
-from ui.full_install import notice, torch_installed
+from bigmodel_core.train.metrics import primary_metric
 from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
+from ui.full_install import notice, torch_installed
 from ui.i18n import t
-from ui.layout import (PAGE_ICONS, chart, empty_state, fact_cards, fmt, fmt_bytes, metric_cards, metric_name, model_title,
-                       page_header, show_error)
+from ui.layout import (
+    PAGE_ICONS,
+    chart,
+    empty_state,
+    fact_cards,
+    fmt,
+    fmt_bytes,
+    metric_cards,
+    metric_name,
+    model_title,
+    page_header,
+    show_error,
+)
 
 BATCHES = [1, 8, 64, 256]
 

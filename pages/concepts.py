@@ -12,18 +12,28 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.teach import activations as act
-from bigmodel_core.teach import attention
-from bigmodel_core.teach import backprop
-from bigmodel_core.teach import losses
-from bigmodel_core.teach import optim2d
 from bigmodel_core.app.domains import build_command
-from bigmodel_core.errors import BigModelError
 from bigmodel_core.app.warm import torch_available
+from bigmodel_core.errors import BigModelError
+from bigmodel_core.teach import activations as act
+from bigmodel_core.teach import attention, backprop, losses, optim2d
 from ui.full_install import notice
 from ui.i18n import t
-from ui.layout import (GOOD, MUTED, PAGE_ICONS, PALETTE, SEQUENTIAL, chart, empty_state, fact_cards, label_text,
-                       metric_cards, page_header, show_error, style)
+from ui.layout import (
+    GOOD,
+    MUTED,
+    PAGE_ICONS,
+    PALETTE,
+    SEQUENTIAL,
+    chart,
+    empty_state,
+    fact_cards,
+    label_text,
+    metric_cards,
+    page_header,
+    show_error,
+    style,
+)
 
 ACT_NAMES = list(act.ACTIVATIONS)
 OPT_COLORS = {"sgd": PALETTE[0], "momentum": PALETTE[2], "adam": PALETTE[3]}

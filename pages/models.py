@@ -4,8 +4,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bigmodel_core.app import domains
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import registry
 from bigmodel_core.train.metrics import primary_metric
 from ui.downloads import zip_model
 from ui.i18n import t

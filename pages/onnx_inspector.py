@@ -5,8 +5,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve.runtime import gpu_usable
 from ui.bench_view import results_table
 from ui.i18n import t

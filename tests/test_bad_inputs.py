@@ -25,13 +25,13 @@ import pytest
 from PIL import Image
 
 from bigmodel_core import cli
-from bigmodel_core.data import limits
-from bigmodel_core.serve import registry
 from bigmodel_core.data import datasets as D
-from bigmodel_core.serve import onnx_inspect as oi
-from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.data import limits
 from bigmodel_core.data.csvio import MAX_CSV_BYTES, read_csv_safely
 from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
+from bigmodel_core.serve import onnx_inspect as oi
+from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.serve import registry
 from tests.conftest import bilevel_png
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +140,7 @@ def test_bomb_is_a_few_kilobytes_and_refused_by_pixel_count(bad_images):
 def test_core_converts_every_image_mode(mode, channels):
     arr = pp.prepare_images([_digit(mode)], dict(channels=channels, height=28, width=28))
     assert arr.shape == (1, channels, 28, 28) and arr.dtype == np.float32
-    assert np.isfinite(arr).all() and 0.0 <= arr.min() and arr.max() <= 1.0
+    assert np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0
     if mode != "1":                                   # the stroke is brighter than the background
         assert arr[0, :, 4:24, 13:16].mean() > arr[0, :, :, :8].mean() + 0.5
 

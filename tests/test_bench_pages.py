@@ -1,7 +1,6 @@
 """The benchmark and ONNX-inspector pages under AppTest, in both languages, against a private registry."""
 import shutil
 
-import numpy as np
 import pytest
 
 from bigmodel_core.train import pipeline

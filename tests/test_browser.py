@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.app_server import CHROMIUM, RUNNING, Quiet, app_for_browser
-from ui.i18n import table
 from tests.conftest import requires_dataset
+from ui.i18n import table
 
 pytestmark = pytest.mark.browser
 

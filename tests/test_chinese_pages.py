@@ -7,8 +7,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core.data import catalog
 from bigmodel_core.app import domains
+from bigmodel_core.data import catalog
 from bigmodel_core.paths import PROJECT_ROOT
 from tests.helpers import DOMAIN_PAGES, open_page, shown_texts
 from ui.i18n import table

@@ -14,10 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from bigmodel_core.teach import activations as act
-from bigmodel_core.teach import attention
-from bigmodel_core.teach import backprop
-from bigmodel_core.teach import losses
-from bigmodel_core.teach import optim2d
+from bigmodel_core.teach import attention, backprop, losses, optim2d
 
 XS = np.concatenate([np.linspace(-6, 6, 49), [-0.3, 0.0001, 0.7, 2.5]])
 

@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core.data import catalog
-from bigmodel_core.data import datasets
-from bigmodel_core.data import download
+from bigmodel_core.data import catalog, datasets, download
 from bigmodel_core.data.catalog import DatasetInfo, RemoteFile, availability, cached_form
 from bigmodel_core.data.download import ensure_dataset, ensure_file, fetch
 from bigmodel_core.errors import BigModelError, DataError

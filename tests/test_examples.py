@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core.data import examples
-from bigmodel_core.serve import registry
 from bigmodel_core.cli import main
+from bigmodel_core.data import examples
 from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
+from bigmodel_core.serve import registry
 from tests.conftest import requires_dataset
 
 SHIPPED = PROJECT_ROOT / "models"

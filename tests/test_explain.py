@@ -18,15 +18,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from bigmodel_core.explain import methods as E
-from bigmodel_core.train import pipeline
-from bigmodel_core.serve import registry
-from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
 from bigmodel_core.convert.export import export_onnx
-from bigmodel_core.serve.outputs import scores
+from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
+from bigmodel_core.explain import methods as E
 from bigmodel_core.paths import models_dir
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.serve import registry
+from bigmodel_core.serve.outputs import scores
 from bigmodel_core.serve.runtime import Predictor
+from bigmodel_core.train import pipeline
+from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 ROOT_MODELS = models_dir()

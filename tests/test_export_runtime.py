@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from bigmodel_core.serve import runtime
-from bigmodel_core.errors import ModelError
 from bigmodel_core.convert.export import export_onnx, parity
+from bigmodel_core.errors import ModelError
 from bigmodel_core.nn.zoo import build_model
+from bigmodel_core.serve import runtime
 
 IMAGE_CASES = {
     "lenet-cifar": ("lenet", dict(in_channels=3, size=32, num_classes=10)),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from bigmodel_core.train import metrics as M
 from bigmodel_core.serve.outputs import probabilities, scores
+from bigmodel_core.train import metrics as M
 
 
 def test_softmax_matches_torch_and_rows_sum_to_one():

@@ -5,9 +5,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from bigmodel_core.errors import DataError, ModelError
 from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve.bench import MAX_BURST
-from bigmodel_core.errors import DataError, ModelError
 from tests.conftest import requires_dataset
 
 needs_sample = requires_dataset(oi.SAMPLE_ID)

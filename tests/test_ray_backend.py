@@ -18,10 +18,10 @@ ray = pytest.importorskip("ray")
 
 from bigmodel_core.app import jobs as J  # noqa: E402
 from bigmodel_core.serve import registry  # noqa: E402
-from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402
 from bigmodel_core.train.pipeline import TrainSpec, export  # noqa: E402
 from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 from bigmodel_core.workers import ray_backend  # noqa: E402
+from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402
 from tests.ray_cluster import LocalRayCluster  # noqa: E402
 
 SEED_SPEC = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, batch_size=32, lr=3e-3, seed=7, threads=1),

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core.data import examples
 from bigmodel_core.app import jobs as J
-from bigmodel_core.serve import registry
+from bigmodel_core.data import examples
 from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.serve import registry
 from bigmodel_core.train.pipeline import TrainSpec, export, train
 from bigmodel_core.train.trainer import TrainConfig
+from tests.helpers import run_page
 from ui import predict_tools as P
 from ui import studio as S
-from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")

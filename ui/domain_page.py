@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import io
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,13 +22,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.data import catalog
 from bigmodel_core.app import domains
-from bigmodel_core.serve import registry
 from bigmodel_core.app.domains import Chart, Domain, Showcase, slug
+from bigmodel_core.data import catalog
 from bigmodel_core.errors import BigModelError, DataError, ModelError
-from bigmodel_core.train.metrics import primary_metric
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve import registry
+from bigmodel_core.train.metrics import primary_metric
 from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t

@@ -16,20 +16,33 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.explain import methods as E
 from bigmodel_core.app.domains import showcase_of
-from bigmodel_core.errors import BigModelError, DataError
 from bigmodel_core.app.warm import torch_available
+from bigmodel_core.errors import BigModelError, DataError
+from bigmodel_core.explain import methods as E
 from ui.full_install import notice
 from ui.i18n import t
-from ui.layout import BAD, GOOD, MUTED, PALETTE, chart, class_colors, fmt, label_text, metric_name, show_error, style, tr
+from ui.layout import (
+    BAD,
+    GOOD,
+    MUTED,
+    PALETTE,
+    chart,
+    class_colors,
+    fmt,
+    label_text,
+    metric_name,
+    show_error,
+    style,
+    tr,
+)
 
 TOP_FEATURES = 12           # bars in the tabular charts
 STRONG, WEAK = 0.5, 0.1     # word chips: bold above STRONG × the largest |score|, plain below WEAK ×

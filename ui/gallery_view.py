@@ -14,8 +14,8 @@ import numpy as np
 import streamlit as st
 
 from bigmodel_core.app import gallery as G
-from bigmodel_core.serve import ood
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import ood
 from ui.i18n import t
 from ui.layout import BAD, fmt, label_text, tr
 

@@ -9,15 +9,15 @@ page's query parameters and back (a shareable link).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from bigmodel_core.serve import preprocess as pp
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve import preprocess as pp
 from ui.i18n import t as _t
 from ui.layout import PALETTE, label_text, style
 

@@ -30,11 +30,12 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.config import setting
+from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.workers.worker import Cancelled as _Cancelled
 
 log = logging.getLogger(__name__)

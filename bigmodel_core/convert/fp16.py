@@ -57,8 +57,7 @@ def convert(src: Path | str, dst: Path | str) -> Path:
 
 def _test_data(entry):
     """(data, "full test split" | "built-in examples") for the card's dataset, never downloading."""
-    from bigmodel_core.data import catalog
-    from bigmodel_core.data import examples
+    from bigmodel_core.data import catalog, examples
     from bigmodel_core.data.datasets import load_dataset
     from bigmodel_core.errors import BigModelError
 
@@ -151,8 +150,8 @@ def check_vs_dequantized(src, fp16_folder: Path, device: str = "cpu") -> dict:
     for a source shipped quantised only: a scratch registry entry, removed afterwards."""
     import onnx
 
-    from bigmodel_core.serve import registry
     from bigmodel_core.convert.dequantize import dequantize_model
+    from bigmodel_core.serve import registry
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"

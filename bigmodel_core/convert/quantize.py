@@ -53,8 +53,8 @@ def quantize_model(model: str, new_id: str | None = None, root: Path | None = No
     """
     import shutil
 
-    from bigmodel_core.serve import registry
     from bigmodel_core.errors import BigModelError
+    from bigmodel_core.serve import registry
     from bigmodel_core.serve.evaluation import evaluate
 
     src = registry.load(model, root)

@@ -37,15 +37,15 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from bigmodel_core.app.warm import SKLEARN, preload
 from bigmodel_core.data import catalog
 from bigmodel_core.data.catalog import DatasetInfo, local_path
-from bigmodel_core.data.download import MIRROR_HINT, fetch
 from bigmodel_core.data.csvio import read_csv_safely
-from bigmodel_core.errors import DataError
+from bigmodel_core.data.download import MIRROR_HINT, fetch
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES, too_large_message
-from bigmodel_core.paths import cache_dir, data_dir
 from bigmodel_core.data.splits import train_rest
-from bigmodel_core.app.warm import SKLEARN, preload
+from bigmodel_core.errors import DataError
+from bigmodel_core.paths import cache_dir, data_dir
 
 SPLITS = ("train", "val", "test")
 TEST_FRACTION = 0.2
@@ -283,7 +283,7 @@ def _load_mnist(info):
 # The label order of the official batches. It is also the sorted order of the class folder
 # names (what ImageFolder uses), so both forms of the dataset give the same labels.
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-assert CIFAR10_CLASSES == sorted(CIFAR10_CLASSES)
+assert sorted(CIFAR10_CLASSES) == CIFAR10_CLASSES
 CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32  # a label byte, then the red, green and blue 32×32 planes
 CIFAR_TEST_BATCH = "test_batch.bin"
 

@@ -47,9 +47,9 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from bigmodel_core.data.catalog import DatasetInfo, RemoteFile, cached_form, get, local_path
 from bigmodel_core.data.checksums import cached_sha256, remember, sha256_file

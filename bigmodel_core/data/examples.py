@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from bigmodel_core.data import catalog
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError, DataError
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve import registry
 
 if TYPE_CHECKING:
     from bigmodel_core.data.datasets import Dataset

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 
-from bigmodel_core.errors import ModelError
 from bigmodel_core.config import setting
+from bigmodel_core.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
 
 import numpy as np
 
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve import registry
 from bigmodel_core.serve.runtime import CUDA, default_threads, gpu_usable, make_session
 
 DEFAULT_BATCHES = (1, 8, 64, 256)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bigmodel_core.train import metrics as M
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve import registry
 from bigmodel_core.serve.runtime import Predictor
+from bigmodel_core.train import metrics as M
 
 
 def _batches(n: int, size: int):

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bigmodel_core.errors import ModelError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.bench import Engine, synthetic_feed
-from bigmodel_core.errors import ModelError
 from bigmodel_core.serve.runtime import CUDA, default_threads
 
 DEFAULT_BATCHES = (1, 8, 64, 256)
@@ -225,8 +225,8 @@ def gpu_benchmark(model: str, batches=DEFAULT_BATCHES, calls_b1: int = 1000, war
     p50/p90/p99 ms, throughput, n, provider], "agreement": {engine: max |Δ| vs ORT numpy or None},
     "first_request": {engine: {load_ms, first_call_ms, total_ms}}, "tf32", "gpu", "versions", "notes"}.
     """
-    from bigmodel_core.serve import runtime
     from bigmodel_core.convert.fp16 import convert
+    from bigmodel_core.serve import runtime
 
     entry = registry.load(model)
     threads = threads or default_threads()

@@ -17,8 +17,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from bigmodel_core.errors import DataError, ModelError
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES
+from bigmodel_core.errors import DataError, ModelError
 
 MAX_ONNX_BYTES = MAX_UPLOAD_BYTES          # the app's upload limit (.streamlit/config.toml)
 

@@ -91,7 +91,7 @@ class Gaussian:
     whiten: np.ndarray
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, shrink: float = SHRINK) -> "Gaussian":
+    def fit(cls, features: np.ndarray, labels: np.ndarray, shrink: float = SHRINK) -> Gaussian:
         """One mean per class present, one covariance shared by all (Lee et al.), shrunk a little."""
         x = np.asarray(features, dtype=np.float64)
         labels = np.asarray(labels)
@@ -127,7 +127,7 @@ class Detector:
 
     @classmethod
     def fit(cls, layers: list[str], train: list[np.ndarray], labels: np.ndarray, val: list[np.ndarray],
-            quantile: float = QUANTILE) -> tuple["Detector", np.ndarray]:
+            quantile: float = QUANTILE) -> tuple[Detector, np.ndarray]:
         """Gaussians on training activations, standardisation and threshold on validation ones.
 
         Returns (detector, the validation scores).
@@ -155,7 +155,7 @@ class Detector:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, layers: list[str], thresh: float) -> "Detector":
+    def from_bytes(cls, data: bytes, layers: list[str], thresh: float) -> Detector:
         with np.load(io.BytesIO(data), allow_pickle=False) as saved:
             gaussians = [Gaussian(saved[f"means_{i}"].astype(np.float64), saved[f"whiten_{i}"].astype(np.float64))
                          for i in range(len(layers))]
@@ -346,8 +346,8 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
     validation images, measures the AUROC between its test images and the partner dataset's test
     images, then writes `ood.npz` and the card's `ood` field through `registry.update`.
     """
-    from bigmodel_core.serve import registry
     from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.serve import registry
 
     entry = registry.load(model_id, root)
     card = entry.card
@@ -382,8 +382,8 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
 def calibrate_all(only: list[str] | None = None, root: Path | None = None,
                   log: Callable[[str], object] = print) -> list[dict]:
     """Calibrate every shipped image model of MNIST or CIFAR-10 (or those in `only`)."""
-    from bigmodel_core.serve import registry
     from bigmodel_core.errors import DataError
+    from bigmodel_core.serve import registry
 
     entries, _ = registry.list_models(root, verify=False)
     chosen = [e for e in entries if e.card.get("shipped") and e.card.get("task") == "image"
@@ -396,8 +396,8 @@ def calibrate_all(only: list[str] | None = None, root: Path | None = None,
 
 def remeasure(model_id: str, root: Path | None = None, threads: int | None = None) -> dict:
     """Measure a calibrated model's AUROC again from its stored calibration (what a test checks)."""
-    from bigmodel_core.serve import registry
     from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.serve import registry
 
     entry = registry.load(model_id, root)
     card = entry.card

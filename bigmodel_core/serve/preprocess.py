@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bigmodel_core.errors import DataError
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES, too_large_message
+from bigmodel_core.errors import DataError
 
 MAX_IMAGE_PIXELS = 40_000_000       # refuse decompression bombs before decoding
 MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer truncates further)
@@ -206,7 +206,7 @@ class TabularEncoder:
     @classmethod
     def fit(cls, frame: pd.DataFrame, feature_types: dict[str, str], derived: list[dict] | None = None,
             bins: int = 0, bin_edges: str = "quantile", target: np.ndarray | None = None,
-            regression: bool = False) -> "TabularEncoder":
+            regression: bool = False) -> TabularEncoder:
         """`bin_edges="tree"` needs `target` (the training rows' target values, in `frame`'s order)."""
         if bin_edges not in ("quantile", "tree"):
             raise DataError(f"Unknown bin edges '{bin_edges}'.", hint="choose quantile or tree")
@@ -302,7 +302,7 @@ class TabularEncoder:
         return json.dumps(d, indent=1, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "TabularEncoder":
+    def from_json(cls, text: str) -> TabularEncoder:
         d = json.loads(text)
         enc = cls(numeric=d["numeric"], categorical=d["categorical"], columns=d["columns"],
                   derived=list(d.get("derived", [])), bins=int(d.get("bins", 0)))

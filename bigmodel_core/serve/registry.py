@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bigmodel_core.serve import predictors
 from bigmodel_core.data.checksums import cached_sha256, sha256_file
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve import predictors
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]$|^[a-z0-9]$")
 CARD_FIELDS = {
@@ -206,7 +206,7 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
         card = dict(card, id=model_id, sha256=sha256_file(tmp / "model.onnx"),
                     onnx_bytes=(tmp / "model.onnx").stat().st_size,
                     assets=sorted(name for name in (assets or {}) if "/" not in name))
-        card.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        card.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         card.setdefault("card_version", 1)
         _write_card(tmp, card)
         _swap_into_place(root, model_id, tmp, tag)

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bigmodel_core.train import metrics as M
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError, TrainingError
-from bigmodel_core.serve.outputs import probabilities
-from bigmodel_core.train.trainer import TrainConfig, Trainer, TrainHistory
 from bigmodel_core.nn.nets import Ensemble
+from bigmodel_core.nn.zoo import ARCHITECTURES, architectures_for, build_model
+from bigmodel_core.serve import registry
+from bigmodel_core.serve.outputs import probabilities
+from bigmodel_core.train import metrics as M
 from bigmodel_core.train.options import parse as parse_options
+from bigmodel_core.train.trainer import TrainConfig, Trainer, TrainHistory
+
 from .options.text import Pretrain, Transfer, WideFirst
-from bigmodel_core.nn.zoo import ARCHITECTURES, build_model, architectures_for
 
 if TYPE_CHECKING:
     from bigmodel_core.data.datasets import Dataset, TabularDataset
@@ -50,7 +52,7 @@ class TrainSpec:
                     options=self.options, max_rows=self.max_rows, split_seed=self.split_seed)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainSpec":
+    def from_dict(cls, d: dict) -> TrainSpec:
         return cls(d["dataset"], d["architecture"], TrainConfig(**d["config"]), d.get("options", {}),
                    d.get("max_rows"), d.get("split_seed", 0))
 
@@ -673,10 +675,10 @@ def clip_registered(model_id: str, root: Path | None = None, data: TabularDatase
     """
     import shutil
 
-    from bigmodel_core.data.datasets import load_dataset
-    from bigmodel_core.serve.evaluation import predict_split, score_split
-    from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.convert.export import clip_onnx_file, parity
+    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.serve.evaluation import predict_split, score_split
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, root)

@@ -176,8 +176,8 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
 def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
               log: Callable[[str], object] = print) -> dict:
     from bigmodel_core.data import examples
-    from bigmodel_core.train import pipeline
     from bigmodel_core.serve.evaluation import evaluate
+    from bigmodel_core.train import pipeline
 
     # a copy: the shared recipe table is never changed (a second build in this process sees the same recipe)
     spec = replace(recipe.spec, config=replace(recipe.spec.config, device=device))
@@ -205,10 +205,10 @@ def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
 
 def _export_int8(trained, recipe: Recipe, root: Path | None):
     """Export fp32, quantise to int8, score the int8 model and ship it with its own metrics."""
+    from bigmodel_core.convert.quantize import quantize_dynamic_int8
     from bigmodel_core.serve import registry
     from bigmodel_core.serve.evaluation import evaluate
     from bigmodel_core.train.pipeline import card_for, export
-    from bigmodel_core.convert.quantize import quantize_dynamic_int8
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export(trained, f"{recipe.id}-fp32", root=Path(tmp), keep_weights=False)

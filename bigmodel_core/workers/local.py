@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import types
-from typing import Callable
+from collections.abc import Callable
 
 from bigmodel_core.errors import TrainingError
 

@@ -47,8 +47,8 @@ def export_bytes(trained) -> tuple[bytes, float]:
 
     import torch
 
-    from bigmodel_core.errors import ModelError
     from bigmodel_core.convert.export import clip_onnx_file, export_onnx, parity
+    from bigmodel_core.errors import ModelError
     from bigmodel_core.nn.nets import clamp_to_range
     from bigmodel_core.train.pipeline import PARITY_LIMIT
 
@@ -73,9 +73,9 @@ def unpack(package: dict):
     from safetensors.torch import load
 
     from bigmodel_core.errors import ModelError
+    from bigmodel_core.nn.zoo import build_model
     from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
     from bigmodel_core.train.trainer import TrainHistory
-    from bigmodel_core.nn.zoo import build_model
 
     if not isinstance(package, dict) or package.get("format") != FORMAT:
         raise ModelError("The training worker sent back something that is not a trained model.",

@@ -19,7 +19,7 @@ import math
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 FLUSH_S = 0.05                    # events are sent in bunches at most this often (epoch and end events at once)
 BATCH_EVERY_S = 0.05              # at most one batch event per this many seconds (the first and each epoch's last kept)
