@@ -60,7 +60,7 @@ for model_id in ("mnist-cnn", "mnist-mlp-seed"):
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
     thr = checker.detector.threshold
 
-    def score(images):
+    def score(images, checker=checker, entry=entry):
         return checker.scores(ood.model_inputs(images, entry.card["preprocessing"]))[1]
 
     s_digits, s_photos, s_drawn = score(digits), score(framed_photos), score(drawn)

@@ -33,11 +33,11 @@ def running_app(tmp: Path, **extra_env: str):
     python = ROOT / ".venv" / "bin" / "python"
     port = free_port()
     log_path = tmp / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:                        # the server writes through its own copy of the file
+        proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
+                                 "--server.headless", "true", "--server.port", str(port),
+                                 "--browser.gatherUsageStats", "false"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -60,7 +60,6 @@ def running_app(tmp: Path, **extra_env: str):
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 CHROMIUM = "/usr/bin/chromium"

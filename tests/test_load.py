@@ -20,6 +20,7 @@ tests/artifacts/load-test.json.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -201,10 +202,8 @@ async def predict_digit(page, stats: Stats, who: str, digits) -> None:
         if await files.count():
             break
         await page.locator(f".st-key-predict_src_{IMAGE_MODEL}").get_by_text("Upload").click()
-        try:
+        with contextlib.suppress(Exception):             # the click landed during a rerun: click again
             await files.wait_for(state="attached", timeout=10_000)
-        except Exception:  # noqa: BLE001 - the click landed during a rerun: click again
-            pass
     await wait_idle(page)
     prev = await metric_text(page)
     digit = next(d for d in digits if d != prev)

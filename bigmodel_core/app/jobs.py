@@ -22,6 +22,7 @@ Everything here is thread-safe and knows nothing about Streamlit.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -261,10 +262,8 @@ class JobManager:
             with job._lock:
                 if job.status == QUEUED:
                     job.status, job.finished = STOPPED, time.time()
-                    try:
+                    with contextlib.suppress(ValueError):
                         self._queue.remove(job_id)
-                    except ValueError:
-                        pass
                     return True
                 job.status = STOPPING
                 trainer = job._trainer

@@ -504,10 +504,7 @@ def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "tes
         notes.append(f"{max_rows} rows sampled")
     X = frame[columns].reset_index(drop=True)  # noqa: N806
     est = OrtEstimator(predictor)
-    if predictor.problem == "regression":
-        y = y.astype(np.float64)
-    else:
-        y = y.astype(np.int64)
+    y = y.astype(np.float64 if predictor.problem == "regression" else np.int64)
     metric, scorer = _scorer(predictor.problem, y, len(predictor.labels))
     result = permutation_importance(est, X, y, scoring=scorer, n_repeats=n_repeats, random_state=seed)
     return FeatureImportance(features=columns, mean=np.asarray(result.importances_mean, dtype=np.float64),

@@ -199,7 +199,7 @@ def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
     result = dict(id=recipe.id, test=trained.metrics["test"], ort_test=ort_test, baseline=trained.baseline,
                   parity=entry.card["parity_max_abs_diff"], seconds=round(time.perf_counter() - t0, 1),
                   problems=problems)
-    log(f"[{recipe.id}] done in {result['seconds']}s: {ort_test} {'OK' if not problems else problems}")
+    log(f"[{recipe.id}] done in {result['seconds']}s: {ort_test} {problems or 'OK'}")
     return result
 
 

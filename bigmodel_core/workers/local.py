@@ -16,6 +16,7 @@ leaves no orphan trainings behind.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -97,10 +98,8 @@ def _child(conn, stop, spec_dict: dict, data, threads: int) -> None:
     except worker.Cancelled:
         conn.send(("cancelled", None))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back as one line
-        try:
+        with contextlib.suppress(OSError):
             conn.send(("error", worker.failure(exc)))
-        except OSError:
-            pass
     finally:
         conn.close()
         for stream in (sys.stdout, sys.stderr):

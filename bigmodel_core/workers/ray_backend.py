@@ -13,6 +13,7 @@ within `place_timeout_s`, becomes a `TrainingError` that says so.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -146,7 +147,5 @@ class RayRunner:
             raise TrainingError(f"the Ray node {node[:12]} running this training was lost ({first}).",
                                 hint="start it again; the cluster places it on a node that is up") from None
         finally:
-            try:
+            with contextlib.suppress(Exception):    # already gone
                 ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass

@@ -15,6 +15,7 @@ the web server keeps a core for answering while a training runs.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -43,17 +44,13 @@ def limit_cpu(threads: int, nice: int = NICE) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     if nice and hasattr(os, "nice"):
-        try:
+        with contextlib.suppress(OSError):
             os.nice(nice)
-        except OSError:
-            pass
     import torch
 
     torch.set_num_threads(threads)
-    try:
+    with contextlib.suppress(RuntimeError):   # already set in this process (e.g. a reused Ray worker)
         torch.set_num_interop_threads(1)
-    except RuntimeError:                  # already set in this process (e.g. a reused Ray worker)
-        pass
 
 
 def _finite(x):
