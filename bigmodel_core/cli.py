@@ -276,7 +276,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if ood.calibrated(entry.card):          # "doesn't look like what I was trained on"
             checker = ood.Checker(entry.folder, entry.card, device=args.device)
             verdicts = checker.check(predictor.prepare(inputs)[predictor.input_names[0]])
-    for i, (p, verdict) in enumerate(zip(preds, verdicts)):
+    for i, (p, verdict) in enumerate(zip(preds, verdicts, strict=False)):
         obj = p.to_json()
         if verdict is not None:
             obj.update(verdict.to_json())

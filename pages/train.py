@@ -324,7 +324,7 @@ def show_metrics(trained) -> None:
     if trained.baseline:
         st.caption(t("train.delta_note", baseline=trained.baseline.get("model", "")))
     cols = st.columns(len(rows) or 1)
-    for col, row in zip(cols, rows):
+    for col, row in zip(cols, rows, strict=False):
         delta = None
         if row["baseline"] is not None and row["model"] is not None:
             delta = f"{row['model'] - row['baseline']:+.3f}"

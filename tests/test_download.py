@@ -110,7 +110,7 @@ def test_downloads_plain_zip_member_nested_zip_and_tar(server, cache, tmp_path):
     assert sorted(p.name for p in (cache / "toy").iterdir()) == sorted(p.name for p in paths)  # no temp files left
     assert availability(info) == "cached"
     assert seen[0] == (len(PLAIN), served) and seen[-1] == (served, served)  # one total for the whole dataset
-    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:])) and all(done <= total for done, total in seen)
+    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:], strict=False)) and all(done <= total for done, total in seen)
     assert ensure_file(info, info.files[0]) == paths[0]  # second time: from the cache, no download
 
 

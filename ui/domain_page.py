@@ -292,7 +292,7 @@ def _use_cases(dom: Domain) -> None:
     st.markdown(f"##### {t('domain.uses_title')}")
     cols = st.columns(2)
     half = (len(uses) + 1) // 2
-    for col, part in zip(cols, (uses[:half], uses[half:])):
+    for col, part in zip(cols, (uses[:half], uses[half:]), strict=True):
         col.markdown("\n".join(f"- {u}" for u in part))
 
 
@@ -358,7 +358,7 @@ def _explore_tabular(show: Showcase) -> None:
     lang = current()
     figs = [_chart_figure(show.dataset, lang, data["full"], i + 1) for i in range(len(show.charts))]
     slots = [col for _ in range((len(figs) + 2) // 2) for col in st.columns(2, gap="medium")]
-    for slot, fig in zip(slots, figs):
+    for slot, fig in zip(slots, figs, strict=False):
         with slot:
             if fig is not None:
                 chart(fig)
@@ -678,12 +678,12 @@ def _results(show: Showcase, entries, inputs, truth=None, missing: list[str] = (
     """One result block per model (side by side when a domain compares models)."""
     n = len(entries) + len(missing)
     cols = st.columns(n) if n > 1 else [st.container()]
-    for col, model_id in zip(cols[len(entries):], missing):
+    for col, model_id in zip(cols[len(entries):], missing, strict=False):
         with col, st.container(border=True):
             st.markdown(f"**{model_id}**")
             empty_state(t("domain.not_built", models=model_id), domains.build_command([model_id]))
     answered = []
-    for col, entry in zip(cols, entries):
+    for col, entry in zip(cols, entries, strict=False):
         with col, st.container(border=True):
             _model_line(entry)
             try:
@@ -735,7 +735,7 @@ def _one_result(show: Showcase, entry, pred, truth=None) -> None:
 
 def _many_results(entry, inputs, out) -> None:
     rows = []
-    for text, p in zip(inputs, out):
+    for text, p in zip(inputs, out, strict=False):
         rows.append({t("domain.text"): text, t("domain.prediction"): label_text(p.label),
                      t("domain.confidence_col"): p.scores[p.label] * 100})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={

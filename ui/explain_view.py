@@ -221,7 +221,7 @@ def word_chips(res: E.TextExplanation, towards: str = GOOD, away: str = BAD) -> 
     for the explained class, `away` otherwise; see push_colours), bold for the strongest."""
     top = float(np.abs(res.scores).max()) if len(res.scores) else 0.0
     parts = []
-    for word, s in zip(res.words, res.scores):
+    for word, s in zip(res.words, res.scores, strict=False):
         w = md_escape(word)
         if top <= 0 or abs(s) < WEAK * top:
             parts.append(w)

@@ -128,7 +128,7 @@ def answer(predictor, gallery: Gallery) -> Answers:
     names = [str(x) for x in gallery.class_names]
     predicted = probs.argmax(axis=1)
     if labels != names:                                    # a model whose classes differ: match by name
-        right = np.array([labels[p] == names[t] for p, t in zip(predicted, gallery.labels)])
+        right = np.array([labels[p] == names[t] for p, t in zip(predicted, gallery.labels, strict=False)])
     else:
         right = predicted == gallery.labels
     return Answers(predicted.astype(np.int64), probs.max(axis=1), np.asarray(right, dtype=bool))

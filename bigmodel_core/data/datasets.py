@@ -375,7 +375,7 @@ def _decode_cifar_folders(root: Path, listing: dict, class_names: list[str], out
 
 def _text_dataset(info, texts: list[str], labels: list[int], language: str, class_names=("negative", "positive")):
     """Strip texts and drop empty ones (noting how many)."""
-    kept = [(t.strip(), y) for t, y in zip(texts, labels) if t and t.strip()]
+    kept = [(t.strip(), y) for t, y in zip(texts, labels, strict=False) if t and t.strip()]
     notes = (f"dropped {_plural(len(texts) - len(kept), 'empty text')}",) if len(kept) < len(texts) else ()
     return TextDataset(info.id, [t for t, _ in kept], np.array([y for _, y in kept], dtype=np.int64),
                        list(class_names), language, notes=notes)

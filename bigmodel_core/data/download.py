@@ -99,8 +99,8 @@ def _ensure_files(info, files: Iterable[RemoteFile], progress: Progress | None, 
                   allow_download: bool) -> list[Path]:
     files = tuple(files)
     targets = [local_path(info, f.name) for f in files]
-    missing = [f for f, target in zip(files, targets) if not target.is_file()]
-    for remote, target in zip(files, targets):
+    missing = [f for f, target in zip(files, targets, strict=True) if not target.is_file()]
+    for remote, target in zip(files, targets, strict=True):
         if remote not in missing:
             _check_cached(target, remote.sha256)
     if missing and not allow_download:

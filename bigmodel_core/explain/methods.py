@@ -219,7 +219,7 @@ def _words(enc, text: str, max_tokens: int) -> tuple[np.ndarray, list[str]]:
     """Token → word group (-1 for special tokens and padding) and each word's text as typed."""
     groups, words, first = np.full(max_tokens, -1, dtype=np.int64), [], {}
     spans: dict[int, list[int]] = {}
-    for i, (wid, special, (a, b)) in enumerate(zip(enc.word_ids, enc.special_tokens_mask, enc.offsets)):
+    for i, (wid, special, (a, b)) in enumerate(zip(enc.word_ids, enc.special_tokens_mask, enc.offsets, strict=False)):
         if wid is None or special or i >= max_tokens:
             continue
         if wid not in first:

@@ -31,7 +31,7 @@ def output_specs(source, feed: dict[str, np.ndarray]) -> list[tuple[str, tuple, 
 
     cpu = ort.InferenceSession(source, sess_options=session_options(1), providers=["CPUExecutionProvider"])
     outs = cpu.run(None, feed)
-    return [(o.name, v.shape, v.dtype) for o, v in zip(cpu.get_outputs(), outs)]
+    return [(o.name, v.shape, v.dtype) for o, v in zip(cpu.get_outputs(), outs, strict=False)]
 
 
 class GraphRunner:

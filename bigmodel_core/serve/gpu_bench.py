@@ -166,7 +166,7 @@ def gpu_info() -> dict:
     if out.returncode != 0 or not out.stdout.strip():
         return {"error": f"nvidia-smi failed: {(out.stderr or out.stdout).strip()[:200]}"}
     values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
-    return dict(zip(query.split(","), values))
+    return dict(zip(query.split(","), values, strict=False))
 
 
 def library_versions() -> dict:

@@ -196,7 +196,7 @@ def run_onnx(source, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
     except Exception as exc:  # noqa: BLE001 - ORT raises its own types for bad shapes / types
         raise ModelError(f"The model could not run on this input: {_first_line(exc)}",
                          hint="check the input shapes and types above") from exc
-    return dict(outputs={o.name: v for o, v in zip(session.get_outputs(), values)}, latency_ms=latency,
+    return dict(outputs={o.name: v for o, v in zip(session.get_outputs(), values, strict=False)}, latency_ms=latency,
                 provider=provider)
 
 

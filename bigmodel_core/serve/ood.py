@@ -133,7 +133,7 @@ class Detector:
         Returns (detector, the validation scores).
         """
         gaussians = [Gaussian.fit(f, labels) for f in train]
-        dist = np.stack([g.distance(f) for g, f in zip(gaussians, val)], axis=1)
+        dist = np.stack([g.distance(f) for g, f in zip(gaussians, val, strict=False)], axis=1)
         spread = dist.std(axis=0)
         det = cls(list(layers), gaussians, dist.mean(axis=0), np.where(spread > 0, spread, 1.0))
         scores = det.score(val)
@@ -142,7 +142,7 @@ class Detector:
 
     def score(self, features: list[np.ndarray]) -> np.ndarray:
         """Per input: the largest standardised distance over the layers (higher = less familiar)."""
-        dist = np.stack([g.distance(f) for g, f in zip(self.gaussians, features)], axis=1)
+        dist = np.stack([g.distance(f) for g, f in zip(self.gaussians, features, strict=False)], axis=1)
         return ((dist - self.centre) / self.spread).max(axis=1)
 
     def to_bytes(self) -> bytes:
@@ -183,7 +183,7 @@ def input_summary(x: np.ndarray, grid: int = GRID) -> np.ndarray:
     thumb = np.einsum("gh,nchw,kw->ncgk", pool(h), x, pool(w)).reshape(n, -1)
     flat = x.reshape(n, -1)
     edges = (-np.inf, *LEVELS, np.inf)
-    shares = np.stack([((flat >= lo) & (flat < hi)).mean(axis=1) for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
+    shares = np.stack([((flat >= lo) & (flat < hi)).mean(axis=1) for lo, hi in zip(edges[:-1], edges[1:], strict=True)], axis=1)
     return np.concatenate([thumb, shares], axis=1)
 
 
@@ -233,7 +233,7 @@ class Tapped:
             batch = np.ascontiguousarray(x[start:start + BATCH], dtype=np.float32)
             outs = self.session.run(self.names, {self.input_name: batch})
             logits.append(outs[0])
-            for name, out in zip(self.hidden, outs[1:]):
+            for name, out in zip(self.hidden, outs[1:], strict=False):
                 layers[name].append(out.mean(axis=(2, 3)) if out.ndim == 4 else out.reshape(len(out), -1))
             if INPUT in layers:
                 layers[INPUT].append(input_summary(batch))

@@ -193,4 +193,4 @@ class Predictor:
         if self.problem == "regression":
             return [Prediction(value=float(v)) for v in out]
         return [Prediction(label=self.labels[int(p.argmax())],
-                           scores={lab: float(s) for lab, s in zip(self.labels, p)}) for p in out]
+                           scores={lab: float(s) for lab, s in zip(self.labels, p, strict=False)}) for p in out]
