@@ -116,7 +116,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         if not args.json:
             row = summary[-1]
             detail = {"bundled": "ships with a Python package", "cached": str(catalog.local_path(info)),
-                      "downloaded": f"{_megabytes(row['bytes'])} in {row['seconds']:.1f} s → {catalog.local_path(info)}"}
+                      "downloaded": f"{_megabytes(row['bytes'])} in {row['seconds']:.1f} s → "
+                                    f"{catalog.local_path(info)}"}
             print(f"{info.id}: {row['status']} ({detail[row['status']]})")
     if args.json:
         _print_json(summary)
@@ -521,7 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--engines", help="comma-separated: torch,ort-cpu,ort-cuda,ort-int8")
     s.add_argument("--rounds", type=int, default=30)
     s.add_argument("--threads", type=int, default=None)
-    s.add_argument("--report", metavar="FILE", help="also write the full result (machine, agreement, transfers) as JSON")
+    s.add_argument("--report", metavar="FILE",
+                   help="also write the full result (machine, agreement, transfers) as JSON")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("quantize", help="dynamic int8 copy of a registry model, scored beside its fp32 original",
@@ -531,8 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one scale per output channel (closer to fp32, slower at batch 1; default: per tensor)")
     s.set_defaults(fn=cmd_quantize)
 
-    s = sub.add_parser("fp16", help="fp16 copy of a registry model (MODEL-fp16), checked against fp32 on the test split",
-                       parents=[common, model])
+    s = sub.add_parser("fp16", parents=[common, model],
+                       help="fp16 copy of a registry model (MODEL-fp16), checked against fp32 on the test split")
     s.add_argument("--id", help="id of the fp16 model (default MODEL-fp16)")
     s.add_argument("--no-check", action="store_true", help="skip the agreement/accuracy check")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="also check on this device")
@@ -559,7 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--examples-only", action="store_true",
                    help="only re-sample each shipped model's built-in examples from its test split (no training)")
     s.add_argument("--ood-only", action="store_true",
-                   help="only calibrate the shipped image models' familiarity check and measure its AUROC (no training)")
+                   help="only calibrate the shipped image models' familiarity check and measure its AUROC "
+                        "(no training)")
     s.set_defaults(fn=cmd_build_defaults)
 
     s = sub.add_parser("clip-range", help="keep a regression model's answers inside its target's range "

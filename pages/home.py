@@ -56,7 +56,8 @@ with st.container(border=True, key="home_tour"):
         col.markdown(f"**{n} · {title}**")
         col.caption(body)
     clicked = None
-    for n, (col, (icon, _, _, label)) in enumerate(zip(st.columns(4), steps, strict=True), start=1):   # one row: aligned
+    # one row: aligned
+    for n, (col, (icon, _, _, label)) in enumerate(zip(st.columns(4), steps, strict=True), start=1):
         kind = "primary" if n == 1 else "secondary"
         if col.button(label, icon=icon, key=f"home_tour_{n}", type=kind, width="stretch"):
             clicked = n

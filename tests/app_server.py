@@ -66,11 +66,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def app_for_browser(tmp: Path):
-    """Yield the URL of a running app for a browser test; skip (saying what to install) without Chromium or playwright."""
+    """Yield the URL of a running app for a browser test; skip (saying what to install) without Chromium or
+    playwright."""
     import pytest
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) "
+                    "to run browser tests")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with running_app(tmp) as (url, _, _):
         yield url

@@ -42,7 +42,8 @@ DIABETES_COLUMNS = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6
 
 def need(folder: Path) -> None:
     if not (folder / "model.onnx").exists():
-        pytest.skip(f"shipped model {folder.name} not built: python -m bigmodel_core build-defaults --only {folder.name}")
+        pytest.skip(f"shipped model {folder.name} not built: "
+                    f"python -m bigmodel_core build-defaults --only {folder.name}")
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -643,7 +644,8 @@ def test_diverging_job_fails_with_its_message_and_exports_nothing(tmp_registry):
     from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)
-    job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]}))
+    job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32),
+                                       {"hidden": [8]}))
     job = jm.wait(job_id, timeout=120)
     assert job.status == FAILED and "diverged" in job.error and job.result is None
     assert registry.list_models() == ([], {})
@@ -832,7 +834,8 @@ def test_source_scan_html_only_from_escaped_values():
                 continue
             if isinstance(arg, ast.JoinedStr):
                 for value in arg.values:
-                    if isinstance(value, ast.FormattedValue) and not ast.unparse(value.value).startswith("html.escape("):
+                    if (isinstance(value, ast.FormattedValue)
+                            and not ast.unparse(value.value).startswith("html.escape(")):
                         problems.append(where + f" puts {ast.unparse(value.value)} into HTML unescaped")
             elif not isinstance(arg, ast.Constant):
                 problems.append(where + " builds HTML from a non-literal")

@@ -34,7 +34,8 @@ def open_zh(page: str | None) -> AppTest:
 
 
 def test_the_detector_finds_an_english_sentence():
-    assert english_runs("模型：The three derived columns are the physics") == ["The three derived columns are the physics"]
+    assert english_runs("模型：The three derived columns are the physics") == [
+        "The three derived columns are the physics"]
     assert english_runs("运行在 ONNX Runtime CPU 上") == []            # product names of three words or fewer pass
     assert english_runs("出处：Krizhevsky 2009, Learning Multiple Layers of Features from Tiny Images") == []
 

@@ -272,7 +272,8 @@ def test_fetch_reports_bundled_and_cached_without_the_network():
     assert {k: v["status"] for k, v in summary.items()} == {
         "digits": "bundled", "mnist": "cached", "credit-default": "cached", "cifar10-images": "cached"}
     assert summary["digits"]["paths"] == [] and summary["mnist"]["bytes"] == 0
-    assert [Path(p).name for p in summary["mnist"]["paths"]] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert [Path(p).name for p in summary["mnist"]["paths"]] == ["t10k-images-idx3-ubyte.gz",
+                                                                 "t10k-labels-idx1-ubyte.gz"]
     assert [Path(p).name for p in summary["cifar10-images"]["paths"]] == ["train", "test"]   # the JPEG folder form
     assert res.stderr == ""
 

@@ -490,7 +490,8 @@ def test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte(routes
     names[-1] = "default payment next month"                       # UCI's name for the target
     values = [[int(float(v)) for v in line.split(",")] for line in lines[1:]]
     workbook = xls_bytes(uci_like_rows(names, values))
-    routes.files["/350/default+of+credit+card+clients.zip"] = zip_bytes({"default of credit card clients.xls": workbook})
+    routes.files["/350/default+of+credit+card+clients.zip"] = zip_bytes(
+        {"default of credit card clients.xls": workbook})
     real = catalog.get("credit-default")
     info = replace(real, files=tuple(replace(f, url=f"{routes.url}/350/default+of+credit+card+clients.zip")
                                      for f in real.files))

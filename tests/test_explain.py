@@ -207,7 +207,8 @@ def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
     text = "An unwatchable, self-indulgent mess of a zorbulent film."             # a made-up word: one piece a letter
     enc = pred.tokenizer.encode(text)
     res = E.explain_text(pred, text, model)
-    assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film", "."]
+    assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film",
+                         "."]
     assert len(enc.ids) - 2 > len(res.words)                       # some words are several pieces
     assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01      # over both halves if it has an n-gram bag
     assert abs(res.total - (res.score - res.baseline_score)) <= res.delta + 1e-5   # nothing lost at [CLS] / [SEP]
@@ -268,7 +269,8 @@ def _table(n=500, seed=0):
     signal, noise = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
     colour = rng.choice(["red", "green", "blue"], n)
     y = 3.0 * signal + 1.0 * (colour == "red") + rng.normal(0, 0.05, n)
-    rows = ["signal,noise,colour,y"] + [f"{a:.4f},{b:.4f},{c},{v:.4f}" for a, b, c, v in zip(signal, noise, colour, y, strict=False)]
+    rows = ["signal,noise,colour,y"] + [f"{a:.4f},{b:.4f},{c},{v:.4f}"
+                                        for a, b, c, v in zip(signal, noise, colour, y, strict=False)]
     return load_csv_tabular(io.StringIO("\n".join(rows)), target="y", problem="regression")
 
 

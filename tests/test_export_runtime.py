@@ -183,7 +183,8 @@ def test_trigram_votes_are_the_sum_of_each_triple_of_neighbours():
     real = [5, 9, 12, 7]
     votes = sum(bag.unigram.weight[t] for t in real)
     votes = votes + sum(bag.bigram.weight[(a * 30 + b) % 53] for a, b in zip(real, real[1:], strict=False))
-    votes = votes + sum(bag.trigram.weight[((a * 30 + b) * 30 + c) % 53] for a, b, c in zip(real, real[1:], real[2:], strict=False))
+    votes = votes + sum(bag.trigram.weight[((a * 30 + b) * 30 + c) % 53]
+                        for a, b, c in zip(real, real[1:], real[2:], strict=False))
     expected = votes / (4 + 3 + 2) ** 0.5
     assert torch.allclose(bag(ids, mask)[0], expected, atol=1e-6)
     with pytest.raises(ValueError, match="order must be 2 or 3"):

@@ -53,7 +53,8 @@ def nav_label(path: str, lang: str) -> str:
 @pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) "
+                    "to run browser tests")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     from playwright.sync_api import sync_playwright
 

@@ -375,8 +375,9 @@ def test_simulated_gpu_adds_cuda_engines_and_keeps_the_cli_contract(bench_model,
     assert all(set(r) == {"engine", "batch", "p50_ms", "p90_ms", "p99_ms", "throughput"} for r in rows)
 
 
-_no_gpu = pytest.mark.skipif(not runtime.gpu_usable(), reason="no CUDA GPU on this machine (ONNX Runtime cannot start a CUDA "
-                             "session): the CUDA path is covered by the simulated tests above")
+_no_gpu = pytest.mark.skipif(not runtime.gpu_usable(),
+                             reason="no CUDA GPU on this machine (ONNX Runtime cannot start a CUDA "
+                                    "session): the CUDA path is covered by the simulated tests above")
 
 
 @pytest.mark.gpu                       # selected by -m gpu (scripts/gpu_check.sh)

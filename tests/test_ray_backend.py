@@ -58,7 +58,8 @@ def cluster():
         worker = c.add_node(num_cpus=1, resources={"trainer_node": 1})
         nodes = c.alive_nodes()
         trainer_node = next(n["NodeID"] for n in nodes if "trainer_node" in n["Resources"])
-        print(f"\nlocal Ray cluster: {len(nodes)} nodes, {len(c.pids())} processes, {rss_mib(c.pids()):.0f} MiB resident")
+        print(f"\nlocal Ray cluster: {len(nodes)} nodes, {len(c.pids())} processes, "
+              f"{rss_mib(c.pids()):.0f} MiB resident")
         yield c, trainer_node, worker
     finally:
         ray_backend.disconnect()

@@ -90,7 +90,8 @@ EXAMPLE_SLACK = {"accuracy": 0.15, "macro_f1": 0.20, "r2": 0.10}
 
 @pytest.mark.parametrize("model_id", SHIPPED)
 def test_shipped_model_scores_on_its_built_in_examples_and_matches_pytorch(model_id):
-    """Runs without any dataset: ONNX Runtime on the examples shipped with the model, then PyTorch on the same inputs."""
+    """Runs without any dataset: ONNX Runtime on the examples shipped with the model, then PyTorch on the same
+    inputs."""
     from bigmodel_core.convert.export import torch_outputs
     from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.serve.runtime import Predictor

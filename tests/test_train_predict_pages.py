@@ -102,7 +102,7 @@ def test_one_epoch_training_shows_metrics_charts_and_exports(registry_copy):
     assert names[:3] == ["R²", "RMSE", "MAE"]
     assert all(m.delta for m in at.metric[:3])                                # the baseline sits beside it
     assert any("baseline" in c for c in texts(at, "caption"))
-    assert len(at.get("plotly_chart")) >= 2                                   # predicted-vs-actual, residuals (+ curves)
+    assert len(at.get("plotly_chart")) >= 2                       # predicted-vs-actual, residuals (+ curves)
     model_id = at.text_input(key=[w.key for w in at.text_input if w.key.startswith("train_model_id_")][0])
     assert model_id.value == "diabetes-mlp-2"                                # diabetes-mlp is a shipped model
     model_id.set_value("Not OK!").run()

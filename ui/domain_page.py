@@ -544,7 +544,8 @@ def _explore_images(show: Showcase) -> None:
     fact_cards([
         (t("domain.rows"), _rows_text(data, data["rows"])),
         (t("domain.classes"), f"{len(names)}"),
-        (t("domain.image_size"), f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
+        (t("domain.image_size"),
+         f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
     left, right = st.columns(2)
@@ -710,7 +711,8 @@ def _one_result(show: Showcase, entry, pred, truth=None) -> None:
         delta = None
         if truth is not None:
             delta = t("domain.vs_truth", value=fmt(truth), unit=unit)
-        st.metric(t("domain.predicted", target=feature_label(show.dataset, entry.card["preprocessing"].get("target", ""))),
+        target = feature_label(show.dataset, entry.card["preprocessing"].get("target", ""))
+        st.metric(t("domain.predicted", target=target),
                   f"{pred.value:,.1f} {unit}".strip(), delta=delta, delta_color="off", delta_arrow="off")
         _regression_context(show, pred.value)
         return
@@ -753,7 +755,8 @@ def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> No
     elif show.task == "text":
         kwargs["texts"] = [str(x) for x in inputs]
     else:
-        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=lambda column, value: value_text(show.dataset, column, value),
+        kwargs.update(row=inputs.iloc[0].to_dict(),
+                      value_label=lambda column, value: value_text(show.dataset, column, value),
                       feature_label=lambda column: feature_label(show.dataset, column))
     explain_view.panel(pred, entry.folder, entry.card, key=f"domain:{show.dataset}:{entry.id}",
                        model_name=model_name, **kwargs)
@@ -770,7 +773,8 @@ def _regression_context(show: Showcase, value: float) -> None:
     fig.add_vline(x=value, line_color=PRIMARY, line_width=3,
                   annotation_text=t("domain.this_prediction"), annotation_position="top")
     unit = unit_of(show.dataset)
-    axis = feature_label(show.dataset, target) + (f" ({unit})" if unit and unit not in feature_label(show.dataset, target) else "")
+    axis = feature_label(show.dataset, target)
+    axis += f" ({unit})" if unit and unit not in axis else ""
     chart(style(fig, t("domain.where_title"), axis, t("common.count"), height=250, showlegend=False),
           key=f"where:{show.dataset}")
 
@@ -1039,7 +1043,8 @@ def _real_text(show: Showcase) -> None:
     i = int(np.random.default_rng(counter).integers(len(data["test_texts"])))
     text = data["test_texts"][i]
     st.session_state[f"text:{show.dataset}"] = text
-    st.session_state[f"truth:{show.dataset}"] = {"text": text, "truth": data["class_names"][int(data["test_labels"][i])]}
+    st.session_state[f"truth:{show.dataset}"] = {"text": text,
+                                                 "truth": data["class_names"][int(data["test_labels"][i])]}
 
 
 def _short(text: str, n: int = 26) -> str:

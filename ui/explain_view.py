@@ -238,7 +238,8 @@ def text_figure(res: E.TextExplanation, card: dict) -> go.Figure:
     towards, away, _ = push_colours(card, res.target)
     names = [f"{i + 1}. {w}" for i, w in enumerate(res.words)]
     values = res.scores * _points(card)
-    fig = bar_rows(names, values, [towards if v > 0 else away for v in values], "%{customdata}: %{x:.2f}<extra></extra>")
+    fig = bar_rows(names, values, [towards if v > 0 else away for v in values],
+                   "%{customdata}: %{x:.2f}<extra></extra>")
     return style(fig, t("explain.text.chart", label=_class_name(card, res.target)), wrap(t("explain.text.axis")),
                  None, height=fig.layout.height, showlegend=False)
 

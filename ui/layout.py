@@ -21,7 +21,8 @@ SEQUENTIAL = ["#EEF2FF", "#C7D2FE", "#A5B4FC", "#818CF8", "#6366F1", "#4F46E5", 
 FONT = "Source Sans Pro, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
 
 TASK_ICONS = {"image": "🖼️", "text": "💬", "tabular": "📋"}
-PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️", "benchmark": "⚡", "onnx": "🔍", "concepts": "📐", "playground": "🧪"}
+PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️", "benchmark": "⚡", "onnx": "🔍",
+              "concepts": "📐", "playground": "🧪"}
 
 
 # ----------------------------------------------------------------------------- text helpers

@@ -66,7 +66,8 @@ def is_digit_model(card: dict) -> bool:
     """Models that read light-on-dark handwritten digits (MNIST, scikit-learn digits)."""
     pre = card.get("preprocessing", {})
     return card.get("task") == "image" and pre.get("channels") == 1 and (
-        card.get("dataset") in DIGIT_DATASETS or [str(x) for x in card.get("labels", [])] == [str(d) for d in range(10)])
+        card.get("dataset") in DIGIT_DATASETS
+        or [str(x) for x in card.get("labels", [])] == [str(d) for d in range(10)])
 
 
 def canvas_to_gray(image) -> np.ndarray:

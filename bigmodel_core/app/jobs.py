@@ -101,7 +101,8 @@ class Job:
     _trainer: Any = field(default=None, repr=False)
     _thin: int = field(default=1, repr=False)   # keep every _thin-th batch event
     _batches_seen: int = field(default=0, repr=False)
-    where: dict | None = None                   # where it trains: {"backend": "local", "pid": …} or {"backend": "ray", …}
+    # where it trains: {"backend": "local", "pid": …} or {"backend": "ray", …}
+    where: dict | None = None
 
     # -- written by the worker thread ---------------------------------------------------------
     def _record(self, ev: dict) -> None:
@@ -308,7 +309,8 @@ class JobManager:
             return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.seq)
 
     def running_count(self) -> int:
-        """How many jobs are training right now (anyone's; queued ones do not count): a benchmark beside them is noisy."""
+        """How many jobs are training right now (anyone's; queued ones do not count): a benchmark beside them
+        is noisy."""
         with self._lock:
             return len(self._running)
 

@@ -5,8 +5,9 @@ inputs and outputs stay fp32 (the app and the benchmark feed them unchanged), we
 activations inside become fp16. `Cast` is kept in fp32 beside the converter's default
 block list: the dynamo exporter's casts (`_to_copy`) otherwise get an fp16 output where the
 graph declares fp32, which ONNX Runtime refuses. (Blocking more op types, e.g.
-LayerNormalization or Gelu, made the converter's cast insertion run for minutes on sst2-tiny.) A dynamically quantised model (the
-shipped `sst2-minilm`) is first turned back into fp32 (dequantize.py).
+LayerNormalization or Gelu, made the converter's cast insertion run for minutes on sst2-tiny.)
+A dynamically quantised model (the shipped `sst2-minilm`) is first turned back into fp32
+(dequantize.py).
 
 `check` scores both models on the card's test split (the full split when the dataset is
 on this machine, the built-in examples otherwise): argmax agreement and accuracy. The
@@ -89,7 +90,8 @@ def check(fp32_folder: Path, fp16_folder: Path, data=None, source: str = "", dev
     p16 = Predictor(half.folder, half.card, device=device)
     a, y = predict_split(p32, data, "test")
     b, _ = predict_split(p16, data, "test")
-    result = dict(n=len(y), source=source, provider=p16.provider, max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
+    result = dict(n=len(y), source=source, provider=p16.provider,
+                  max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
     if src.card.get("problem") == "regression":
         spread = float(np.std(a)) or 1.0
         rel = result["max_abs_diff"] / spread

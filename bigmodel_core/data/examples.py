@@ -275,6 +275,7 @@ def dataset_or_examples(dataset_id: str, seed: int = 0, max_rows: int | None = N
             problem = exc
     sample = for_dataset(dataset_id)
     if sample is None:
-        raise problem or DataError(f"The dataset {dataset_id} is not on this machine and no model ships examples of it.",
+        raise problem or DataError(f"The dataset {dataset_id} is not on this machine and no model ships "
+                                   "examples of it.",
                                    hint=f"python -m bigmodel_core fetch {dataset_id}", reason="missing")
     return Data(sample, False, info.rows, problem)

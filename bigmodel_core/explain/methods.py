@@ -443,7 +443,8 @@ def tabular_contributions(predictor, row, target: int | None = None, n_samples: 
     attr = ShapleyValueSampling(forward).attribute(x, baselines=b, target=target, n_samples=n_samples,
                                                    perturbations_per_eval=max(1, len(enc.columns)))
     values = [row[c] for c in enc.columns]
-    return TabularContributions(features=list(enc.columns), values=values, baseline_values=[base[c] for c in enc.columns],
+    return TabularContributions(features=list(enc.columns), values=values,
+                                baseline_values=[base[c] for c in enc.columns],
                                 contributions=attr[0].detach().double().numpy(), prediction=pred,
                                 baseline_prediction=base_pred, target=target)
 

@@ -64,7 +64,8 @@ class GraphRunner:
         except Exception as exc:  # noqa: BLE001 - ORT refuses graph capture when a node would run on the CPU
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise GraphNotEligible(f"This model cannot run as a CUDA graph: {first}",
-                                   hint="CUDA graphs need every node on CUDA; serve it with IO binding instead") from exc
+                                   hint="CUDA graphs need every node on CUDA; serve it with IO binding "
+                                        "instead") from exc
         self.inputs = {k: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v), device, device_id)
                        for k, v in template.items()}
         self.outputs = {name: ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.dtype(dtype).type, device,

@@ -71,7 +71,8 @@ def read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
         if not path.is_file():
             raise DataError(f"No such file: {path}.", hint="check the path")
         if path.stat().st_size > MAX_ONNX_BYTES:
-            raise DataError(f"The file is {path.stat().st_size / 2**20:.0f} MB; the limit is {MAX_ONNX_BYTES // 2**20} MB.",
+            raise DataError(f"The file is {path.stat().st_size / 2**20:.0f} MB; "
+                            f"the limit is {MAX_ONNX_BYTES // 2**20} MB.",
                             hint="use a smaller model (or quantise it to int8)")
         data = path.read_bytes()
     elif isinstance(source, (bytes, bytearray)):
@@ -113,11 +114,13 @@ def inspect_onnx(source: str | Path | bytes | BinaryIO, device: str = "cpu") -> 
         raise ModelError("The file parsed, but it holds no ONNX graph.", hint="upload a .onnx model file")
     if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
         raise ModelError("The model keeps its weights in separate files (ONNX external data).",
-                         hint="save it as one self-contained .onnx file (e.g. onnx.save(model, path, save_as_external_data=False))")
+                         hint="save it as one self-contained .onnx file "
+                              "(e.g. onnx.save(model, path, save_as_external_data=False))")
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types for invalid graphs
-        raise ModelError(f"The ONNX model is invalid: {_first_line(exc)}", hint="re-export it with a current exporter") from exc
+        raise ModelError(f"The ONNX model is invalid: {_first_line(exc)}",
+                         hint="re-export it with a current exporter") from exc
     session, provider = make_session(data, device=device)          # ModelError when ORT cannot run it
     init_names = {t.name for t in model.graph.initializer}
     ops = Counter(n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}" for n in model.graph.node)
@@ -179,7 +182,8 @@ def feed_for(report: OnnxReport, batch: int = 1, seed: int = 0, image: object = 
         elif t.dtype.startswith(("int", "uint")):
             feed[t.name] = rng.integers(0, 2, size=shape).astype(t.dtype)
         else:
-            raise DataError(f"Cannot make an input of type {t.dtype} for '{t.name}'.", hint="this input type is not supported")
+            raise DataError(f"Cannot make an input of type {t.dtype} for '{t.name}'.",
+                            hint="this input type is not supported")
     return feed
 
 

@@ -183,7 +183,8 @@ def input_summary(x: np.ndarray, grid: int = GRID) -> np.ndarray:
     thumb = np.einsum("gh,nchw,kw->ncgk", pool(h), x, pool(w)).reshape(n, -1)
     flat = x.reshape(n, -1)
     edges = (-np.inf, *LEVELS, np.inf)
-    shares = np.stack([((flat >= lo) & (flat < hi)).mean(axis=1) for lo, hi in zip(edges[:-1], edges[1:], strict=True)], axis=1)
+    shares = np.stack([((flat >= lo) & (flat < hi)).mean(axis=1)
+                       for lo, hi in zip(edges[:-1], edges[1:], strict=True)], axis=1)
     return np.concatenate([thumb, shares], axis=1)
 
 

@@ -46,8 +46,10 @@ def load_image(source, channels: int):
             if len(source) > MAX_UPLOAD_BYTES:
                 raise DataError(too_large_message(len(source), "The image file"), hint="use a smaller picture")
             source = io.BytesIO(source)
-        elif isinstance(source, (str, Path)) and Path(source).is_file() and Path(source).stat().st_size > MAX_UPLOAD_BYTES:
-            raise DataError(too_large_message(Path(source).stat().st_size, "The image file"), hint="use a smaller picture")
+        elif (isinstance(source, (str, Path)) and Path(source).is_file()
+              and Path(source).stat().st_size > MAX_UPLOAD_BYTES):
+            raise DataError(too_large_message(Path(source).stat().st_size, "The image file"),
+                            hint="use a smaller picture")
         try:
             img = Image.open(source)
             if img.width * img.height > MAX_IMAGE_PIXELS:
@@ -63,7 +65,8 @@ def load_image(source, channels: int):
             raise DataError("This file is not a readable image (or it is truncated).",
                             hint="upload a PNG or JPEG picture") from exc
         except Image.DecompressionBombError as exc:
-            raise DataError("The image is too large to decode safely.", hint="use a picture under 40 megapixels") from exc
+            raise DataError("The image is too large to decode safely.",
+                            hint="use a picture under 40 megapixels") from exc
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):        # 16-bit: full scale is 65535, as in 8-bit 255
         arr = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(arr / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8))
@@ -223,8 +226,9 @@ class TabularEncoder:
         for d in derived or []:
             a, b = d.get("columns", [None, None])
             if d.get("op") not in cls.OPS or feature_types.get(a) != "numeric" or feature_types.get(b) != "numeric":
-                raise DataError(f"Cannot derive '{d.get('name')}': it needs op product|difference of two numeric columns.",
-                                hint=f"numeric columns: {', '.join(c for c, k in feature_types.items() if k == 'numeric')}")
+                numeric = ", ".join(c for c, k in feature_types.items() if k == "numeric")
+                raise DataError(f"Cannot derive '{d.get('name')}': it needs op product|difference of two "
+                                "numeric columns.", hint=f"numeric columns: {numeric}")
         for col, kind in feature_types.items():
             if kind == "numeric":
                 values = pd.to_numeric(frame[col], errors="coerce").astype(float)

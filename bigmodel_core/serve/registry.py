@@ -152,7 +152,8 @@ def load(model: str | Path, root: Path | None = None, verify: bool = True) -> En
                          hint="the card may come from another tool or version; re-export the model")
     missing = REQUIRED_FIELDS - set(card)
     if missing:
-        raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.", hint="re-export the model")
+        raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.",
+                         hint="re-export the model")
     if verify and cached_sha256(folder / "model.onnx") != card["sha256"]:
         raise ModelError(f"model.onnx of '{folder.name}' does not match the sha256 in its card (changed or corrupt).",
                          hint="restore the file or re-export the model")

@@ -1,7 +1,8 @@
 """ONNX Runtime sessions with honest provider choice, and the `Predictor` that serves a registry model.
 
-CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really usable: onnxruntime-gpu lists CUDA on any machine and
-falls back to CPU with error spam otherwise, so `gpu_usable()` asks ONNX Runtime itself, once per
+CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really
+usable: onnxruntime-gpu lists CUDA on any machine and falls back to CPU with error spam
+otherwise, so `gpu_usable()` asks ONNX Runtime itself, once per
 process, whether a CUDA session of a tiny model really starts (`cuda_probe`). The provider that
 actually runs is reported with every prediction. Inference needs onnxruntime, numpy and tokenizers
 only: no torch, no scikit-learn.
@@ -42,7 +43,8 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def choose_providers(device: str = "auto", available: list[str] | None = None, cuda_ok: bool | None = None) -> list[str]:
+def choose_providers(device: str = "auto", available: list[str] | None = None,
+                     cuda_ok: bool | None = None) -> list[str]:
     """Providers to ask for, in order. `device`: auto | cpu | cuda.
 
     `available` and `cuda_ok` default to this machine; tests pass them to simulate a GPU.
@@ -170,7 +172,8 @@ class Predictor:
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for a wrong shape or type
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"The model could not run on this input: {first}",
-                             hint="the model's inputs do not fit its card (shape or type); re-export the model") from exc
+                             hint="the model's inputs do not fit its card (shape or type); "
+                                  "re-export the model") from exc
         self.last_latency_ms = (time.perf_counter() - t0) * 1000
         return out
 

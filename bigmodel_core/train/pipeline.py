@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from bigmodel_core.data.datasets import Dataset, TabularDataset
 
 PARITY_LIMIT = 1e-4
-RANGE_PADDING = 0.05                              # a range side taken from the training split: its extreme ± 5 % of the span
+RANGE_PADDING = 0.05              # a range side taken from the training split: its extreme ± 5 % of the span
 
 
 @dataclass
@@ -170,7 +170,8 @@ class _ImageTask(_Task):
     def __init__(self, data, spec: TrainSpec):
         self.data, self.labels = data, list(data.class_names)
         # fancy indexing copies, so the loader's cached (read-only) array is never touched
-        self.x = {s: torch.from_numpy(data.images[data.split[s]]) for s in ("train", "val", "test")}  # uint8 [N, C, H, W]
+        # uint8 [N, C, H, W]
+        self.x = {s: torch.from_numpy(data.images[data.split[s]]) for s in ("train", "val", "test")}
         o = parse_options(spec.architecture, spec.options)
         size = o.size
         c, h, w = self.x["train"].shape[1:]
@@ -350,7 +351,8 @@ class _TabularTask(_Task):
         xte, yte = self.x["test"].numpy(), self.y["test"].numpy()
         if self.problem == "regression":
             model = LinearRegression().fit(xtr, ytr)
-            return {"model": "linear regression (scikit-learn)", "metrics": M.regression_metrics(yte, model.predict(xte))}
+            return {"model": "linear regression (scikit-learn)",
+                    "metrics": M.regression_metrics(yte, model.predict(xte))}
         model = LogisticRegression(max_iter=2000).fit(xtr, ytr)
         probs = np.zeros((len(yte), len(self.labels)))
         probs[:, model.classes_] = model.predict_proba(xte)
@@ -414,7 +416,8 @@ def _transfer(model, task, opts: Transfer, spec: TrainSpec, callbacks: dict | No
         texts += list(ds.texts)
         labels += ds.labels.tolist()
     if not texts:
-        raise TrainingError("Transfer learning needs at least one corpus.", hint='options: {"transfer": {"corpora": [...]}}')
+        raise TrainingError("Transfer learning needs at least one corpus.",
+                            hint='options: {"transfer": {"corpora": [...]}}')
     ids, mask = _encode(task.tokenizer, texts)                                                # [N, T]
     y = torch.tensor(labels, dtype=torch.int64)
     cfg = TrainConfig(**dict(spec.config.to_dict(), epochs=opts.epochs,
@@ -544,7 +547,8 @@ def train(spec: TrainSpec, data: Dataset | None = None, callbacks: dict[str, lis
     from bigmodel_core.data.datasets import load_dataset
 
     if spec.architecture not in ARCHITECTURES:
-        raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
+        raise TrainingError(f"Unknown architecture '{spec.architecture}'.",
+                            hint=f"choose one of: {', '.join(ARCHITECTURES)}")
     opts = parse_options(spec.architecture, spec.options)    # a misspelt or unknown option stops here
     if data is None:
         data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
@@ -615,7 +619,8 @@ def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float
                     meaning="class logits (apply softmax)" if trained.problem == "classification"
                     else f"predicted {trained.preprocessing.get('target', 'value')}"),
         preprocessing=trained.preprocessing, parity_max_abs_diff=parity_diff, seed=trained.spec.config.seed,
-        training_time_s=round(h.elapsed_s, 2), train_config=dict(trained.spec.config.to_dict(), options=trained.spec.options),
+        training_time_s=round(h.elapsed_s, 2),
+        train_config=dict(trained.spec.config.to_dict(), options=trained.spec.options),
         history=dict(epochs=h.epochs, train_loss=[round(x, 6) for x in h.train_loss], val=h.val,
                      best_epoch=h.best_epoch, stopped=h.stopped, **_history_part(trained.arch_config)),
         device=h.device, shipped=shipped, notes=notes, weights="weights.safetensors",
@@ -739,7 +744,8 @@ def save_run(trained: TrainedModel, folder: Path) -> Path:
     run = dict(spec=trained.spec.to_dict(), task=trained.task, problem=trained.problem, labels=trained.labels,
                arch_config=trained.arch_config, preprocessing=trained.preprocessing, input_spec=trained.input_spec,
                assets=sorted(trained.assets), metrics=trained.metrics, baseline=trained.baseline,
-               target_range=trained.target_range, history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
+               target_range=trained.target_range,
+               history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
                             stopped=h.stopped, elapsed_s=h.elapsed_s, device=h.device))
     (folder / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False), encoding="utf-8")
     return folder
@@ -760,7 +766,8 @@ def load_run(folder: Path) -> TrainedModel:
     model.load_state_dict(load_file(str(folder / "weights.safetensors")))
     model.eval()
     h = run["history"]
-    history = TrainHistory(h["epochs"], h["train_loss"], h["val"], h["best_epoch"], h["stopped"], h["elapsed_s"], h["device"])
+    history = TrainHistory(h["epochs"], h["train_loss"], h["val"], h["best_epoch"], h["stopped"], h["elapsed_s"],
+                           h["device"])
     with np.load(folder / "example_feed.npz") as z:
         feed = {k: z[k] for k in z.files}
     assets = {name: (folder / name).read_bytes() for name in run["assets"]}
