@@ -22,6 +22,7 @@ from bigmodel_core.errors import BigModelError
 
 if TYPE_CHECKING:
     from bigmodel_core.data.datasets import ImageDataset
+    from bigmodel_core.serve.runtime import Predictor
 
 SIZE = 12
 SEED = 0
@@ -118,7 +119,7 @@ class Answers:
         return int(self.right.sum())
 
 
-def answer(predictor, gallery: Gallery) -> Answers:
+def answer(predictor: Predictor, gallery: Gallery) -> Answers:
     """Run a `runtime.Predictor` (ONNX Runtime) on every gallery image, as the app prepares a picture."""
     from bigmodel_core.serve.ood import model_inputs
 

@@ -33,11 +33,16 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bigmodel_core.config import setting
 from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.workers.worker import Cancelled as _Cancelled
+
+if TYPE_CHECKING:
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.trainer import TrainEvent
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +77,7 @@ def _finite(x):
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-def event_to_dict(ev) -> dict:
+def event_to_dict(ev: TrainEvent) -> dict:
     """A `TrainEvent` as a JSON-ready dict (the form jobs keep and pages read)."""
     val = {k: _finite(v) for k, v in (ev.val or {}).items()} if ev.val else None
     return dict(kind=ev.kind, epoch=ev.epoch, epochs=ev.epochs, step=ev.step, total_steps=ev.total_steps,
@@ -162,7 +167,7 @@ class JobManager:
         self._alive: Callable[[str], bool] | None = None
 
     # -- submitting and scheduling -------------------------------------------------------------
-    def submit(self, owner: str, spec, data=None, label: str = "") -> str:
+    def submit(self, owner: str, spec: TrainSpec, data: Dataset | None = None, label: str = "") -> str:
         """Queue a training of `spec` (on `data`, or the catalog dataset `spec.dataset`) for `owner`."""
         with self._lock:
             active = [j for j in self._jobs.values() if j.owner == owner and j.active]

@@ -19,10 +19,15 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.serve import registry
 
 EXTRA_BLOCKED_OPS = ["Cast"]
 MIN_AGREEMENT = 0.999
@@ -72,7 +77,8 @@ def _test_data(entry):
     return examples.load(entry.folder), "built-in examples"
 
 
-def check(fp32_folder: Path, fp16_folder: Path, data=None, source: str = "", device: str = "cpu") -> dict:
+def check(fp32_folder: Path, fp16_folder: Path, data: Dataset | None = None, source: str = "",
+          device: str = "cpu") -> dict:
     """Argmax agreement and accuracy of an fp16 model against its fp32 model on the test split.
 
     Returns {"n", "source", "agreement", "fp32_accuracy", "fp16_accuracy", "accuracy_drop",
@@ -147,7 +153,7 @@ def quantised(path: Path) -> bool:
     return any(n.op_type in QUANTISED_OPS for n in onnx.load(str(path)).graph.node)
 
 
-def check_vs_dequantized(src, fp16_folder: Path, device: str = "cpu") -> dict:
+def check_vs_dequantized(src: registry.Entry, fp16_folder: Path, device: str = "cpu") -> dict:
     """The check against the source's weights dequantised to fp32 (the fp32 model the fp16 one was made from),
     for a source shipped quantised only: a scratch registry entry, removed afterwards."""
     import onnx

@@ -13,12 +13,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES
 from bigmodel_core.errors import DataError, ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_ONNX_BYTES = MAX_UPLOAD_BYTES          # the app's upload limit (.streamlit/config.toml)
 
@@ -187,7 +190,7 @@ def feed_for(report: OnnxReport, batch: int = 1, seed: int = 0, image: object = 
     return feed
 
 
-def run_onnx(source, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
+def run_onnx(source: str | Path | bytes | BinaryIO, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
     """Run once (after one warm-up): {"outputs": {name: array}, "latency_ms", "provider"}."""
     from bigmodel_core.serve.runtime import make_session
 
@@ -213,8 +216,9 @@ def top_classes(logits: np.ndarray, k: int = 5) -> list[tuple[int, float]]:
     return [(int(i), float(p[i])) for i in order]
 
 
-def bench_onnx(source, report: OnnxReport, batches=(1,), rounds: int = 30, warmup: int = 5,
-               devices=("cpu",), threads: int | None = None) -> dict:
+def bench_onnx(source: str | Path | bytes | BinaryIO, report: OnnxReport, batches: Sequence[int] = (1,),
+               rounds: int = 30, warmup: int = 5, devices: Sequence[str] = ("cpu",),
+               threads: int | None = None) -> dict:
     """Latency of the model on ONNX Runtime per device and batch (batch > 1 only where the first dim is free)."""
     from bigmodel_core.serve.bench import Engine, machine_info, time_engines
     from bigmodel_core.serve.runtime import default_threads, gpu_usable, make_session

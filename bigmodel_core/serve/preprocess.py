@@ -12,6 +12,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,13 +20,23 @@ import pandas as pd
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES, too_large_message
 from bigmodel_core.errors import DataError
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import BinaryIO
+
+    from PIL import Image
+    from tokenizers import Tokenizer
+
+    # a picture as the app and the CLI get it
+    ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
+
 MAX_IMAGE_PIXELS = 40_000_000       # refuse decompression bombs before decoding
 MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer truncates further)
 
 
 # ----------------------------------------------------------------------------- images
 
-def load_image(source, channels: int):
+def load_image(source: ImageSource, channels: int) -> Image.Image:
     """Open a path, bytes, file object, PIL image or uint8 array as a PIL image in L or RGB."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -77,7 +88,7 @@ def load_image(source, channels: int):
     return img.convert("L" if channels == 1 else "RGB")
 
 
-def prepare_images(sources, spec: dict) -> np.ndarray:
+def prepare_images(sources: Iterable[ImageSource], spec: dict) -> np.ndarray:
     """Pictures → float32 [N, C, H, W] in [0, 1], resized to the model's input size.
 
     `spec`: {"channels": 1|3, "height": H, "width": W, "invert": bool}. `invert` turns
@@ -105,7 +116,7 @@ def uint8_to_float(images: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- texts
 
-def clean_texts(texts) -> tuple[list[str], list[str]]:
+def clean_texts(texts: Iterable[str | None]) -> tuple[list[str], list[str]]:
     """Strip texts, refuse empty ones, cut very long ones. Returns (texts, notices)."""
     cleaned, notices = [], []
     for t in texts:
@@ -119,7 +130,7 @@ def clean_texts(texts) -> tuple[list[str], list[str]]:
     return cleaned, notices
 
 
-def encode_texts(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+def encode_texts(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
     """Tokenise a batch: {"input_ids": int64 [N, T], "attention_mask": int64 [N, T]}."""
     enc = tokenizer.encode_batch(list(texts))
     ids = np.array([e.ids for e in enc], dtype=np.int64)
@@ -127,7 +138,7 @@ def encode_texts(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask}
 
 
-def load_tokenizer(path: Path):
+def load_tokenizer(path: Path) -> Tokenizer:
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(path))

@@ -15,10 +15,20 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import onnxruntime as ort
+    import pandas as pd
+
+    # what `Predictor.predict` takes: pictures (paths, bytes, PIL images, arrays), texts, or a table
+    Inputs = Iterable[Any] | pd.DataFrame
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -60,7 +70,7 @@ def choose_providers(device: str = "auto", available: list[str] | None = None,
     return [CUDA, CPU]
 
 
-def session_options(threads: int | None = None):
+def session_options(threads: int | None = None) -> ort.SessionOptions:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -72,7 +82,8 @@ def session_options(threads: int | None = None):
     return so
 
 
-def make_session(model, device: str = "auto", threads: int | None = None, providers: list[str] | None = None):
+def make_session(model: str | Path | bytes, device: str = "auto", threads: int | None = None,
+                 providers: list[str] | None = None) -> tuple[ort.InferenceSession, str]:
     """An InferenceSession for a path or bytes. Returns (session, provider actually used)."""
     import onnxruntime as ort
 
@@ -139,7 +150,7 @@ class Predictor:
         self.notices: list[str] = []
 
     # -- inputs → feed -----------------------------------------------------------------------
-    def prepare(self, inputs) -> dict[str, np.ndarray]:
+    def prepare(self, inputs: Inputs) -> dict[str, np.ndarray]:
         from bigmodel_core.serve import preprocess as pp
 
         self.notices = []
@@ -157,7 +168,7 @@ class Predictor:
             return {self.input_names[0]: self.encoder.transform(inputs)}
         raise ModelError(f"Unknown task '{self.task}' in the model card.")
 
-    def run(self, feed: dict[str, np.ndarray], keep_on_device: bool = False):
+    def run(self, feed: dict[str, np.ndarray], keep_on_device: bool = False) -> np.ndarray | ort.OrtValue:
         """The model's output for one batch; on CUDA (or with `keep_on_device`) through IO binding
         (iobinding.py), and with `keep_on_device` an OrtValue left on the session's device."""
         t0 = time.perf_counter()
@@ -187,11 +198,11 @@ class Predictor:
         """Probabilities or values for a ready feed (a batch of prepared inputs)."""
         return self.scores(self.run(feed))
 
-    def raw(self, inputs) -> np.ndarray:
+    def raw(self, inputs: Inputs) -> np.ndarray:
         """Model outputs: probabilities [N, K] for classification, values [N] for regression."""
         return self.scores_of(self.prepare(inputs))
 
-    def predict(self, inputs) -> list[Prediction]:
+    def predict(self, inputs: Inputs) -> list[Prediction]:
         out = self.raw(inputs)
         if self.problem == "regression":
             return [Prediction(value=float(v)) for v in out]

@@ -26,8 +26,16 @@ import threading
 import time
 import types
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bigmodel_core.errors import TrainingError
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.synchronize import Event
+
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +44,7 @@ POLL_S = 0.1
 _START_LOCK = threading.Lock()
 
 
-def start_clean(proc) -> None:
+def start_clean(proc: BaseProcess) -> None:
     """`proc.start()` without the child re-running this process's `__main__`.
 
     spawn re-imports the parent's main module in the child. In the app that is Streamlit's
@@ -58,7 +66,7 @@ def start_clean(proc) -> None:
 class WorkerHandle:
     """What the job holds while a worker runs: `request_stop()` and where it runs."""
 
-    def __init__(self, stop, pid: int | None, where: dict):
+    def __init__(self, stop: Event, pid: int | None, where: dict):
         self._stop, self.pid, self.where = stop, pid, where
         self.stop_asked: float | None = None
 
@@ -145,7 +153,8 @@ class LocalProcessRunner:
         self.threads = threads or default_threads()
         self.stop_grace_s = stop_grace_s
 
-    def __call__(self, spec, data, callbacks, on_trainer):
+    def __call__(self, spec: TrainSpec, data: Dataset | None, callbacks: dict[str, list[Callable]],
+                 on_trainer: Callable[[WorkerHandle], None] | None) -> TrainedModel:
         from bigmodel_core.workers.portable import unpack
         from bigmodel_core.workers.worker import Cancelled
 

@@ -12,13 +12,17 @@ registry with `pipeline.export`, exactly as a model trained in the app.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bigmodel_core.train.pipeline import TrainedModel
 
 FORMAT = 1
 
 
-def pack(trained, with_onnx: bool = False) -> dict:
+def pack(trained: TrainedModel, with_onnx: bool = False) -> dict:
     """`trained` as plain data; `with_onnx` also exports it to ONNX here (the parity is checked in `export_bytes`)."""
     from safetensors.torch import save
 
@@ -40,7 +44,7 @@ def pack(trained, with_onnx: bool = False) -> dict:
     return package
 
 
-def export_bytes(trained) -> tuple[bytes, float]:
+def export_bytes(trained: TrainedModel) -> tuple[bytes, float]:
     """The ONNX file `pipeline.export` would write for `trained` (range clip included) and its parity."""
     import tempfile
     from pathlib import Path
@@ -68,7 +72,7 @@ def export_bytes(trained) -> tuple[bytes, float]:
         return path.read_bytes(), float(diff)
 
 
-def unpack(package: dict):
+def unpack(package: dict) -> TrainedModel:
     """The `TrainedModel` a package holds (its ONNX bytes, if any, kept on it for `pipeline.export`)."""
     from safetensors.torch import load
 
