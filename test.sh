@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up (first run only), then run the whole default test suite (what CI runs). Extra arguments go
-# to pytest (e.g. ./test.sh -m slow for the long trainings and benchmarks; --lf reruns what failed).
+# Set up (first run only), lint with ruff (rules in pyproject.toml), then run the whole default test suite
+# (what CI runs). Extra arguments go to pytest (e.g. ./test.sh -m slow for the long trainings and
+# benchmarks; --lf reruns what failed).
 #   ./test.sh --fast   the quick tier: no browser, no slow and no heavy tests (about 2 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +11,11 @@ for a in "$@"; do
 done
 set -- "${args[@]+"${args[@]}"}"
 source scripts/setup.sh
+if [ -x .venv/bin/ruff ]; then
+  .venv/bin/ruff check --quiet . || { echo "[test] lint failed: ruff check . found the problems above" >&2; exit 1; }
+else
+  echo "[test] ruff is not installed in .venv: lint skipped (pip install -r requirements-dev.txt)"
+fi
 # Browser tests drive Debian's Chromium; install it when missing and we may (root).
 # Fonts: CJK for the 中文 pages, colour emoji for the page icons.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \

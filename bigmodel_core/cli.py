@@ -116,7 +116,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         if not args.json:
             row = summary[-1]
             detail = {"bundled": "ships with a Python package", "cached": str(catalog.local_path(info)),
-                      "downloaded": f"{_megabytes(row['bytes'])} in {row['seconds']:.1f} s → {catalog.local_path(info)}"}
+                      "downloaded": f"{_megabytes(row['bytes'])} in {row['seconds']:.1f} s → "
+                                    f"{catalog.local_path(info)}"}
             print(f"{info.id}: {row['status']} ({detail[row['status']]})")
     if args.json:
         _print_json(summary)
@@ -162,9 +163,8 @@ def _parse_options(pairs: list[str]) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bigmodel_core.train import options
-    from bigmodel_core.train import pipeline
     from bigmodel_core.paths import cache_dir
+    from bigmodel_core.train import options, pipeline
     from bigmodel_core.train.trainer import TrainConfig
 
     opts = _parse_options(args.option)
@@ -198,8 +198,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_in_worker(spec, report, address: str | None, threads: int | None):
     """Train `spec` in a worker — a local process using every core, or a Ray actor when `address` (or the
     `ray_address` setting) is given — printing each epoch; a failure is one line: 'training failed: …'."""
-    from bigmodel_core.workers.backends import runner
     from bigmodel_core.errors import TrainingError
+    from bigmodel_core.workers.backends import runner
     from bigmodel_core.workers.worker import Cancelled, cores
 
     run = runner(address=address, threads=threads or cores())
@@ -277,7 +277,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if ood.calibrated(entry.card):          # "doesn't look like what I was trained on"
             checker = ood.Checker(entry.folder, entry.card, device=args.device)
             verdicts = checker.check(predictor.prepare(inputs)[predictor.input_names[0]])
-    for i, (p, verdict) in enumerate(zip(preds, verdicts)):
+    for i, (p, verdict) in enumerate(zip(preds, verdicts, strict=False)):
         obj = p.to_json()
         if verdict is not None:
             obj.update(verdict.to_json())
@@ -336,8 +336,8 @@ def cmd_fp16(args: argparse.Namespace) -> int:
 
     result = fp16_model(args.model, new_id=args.id, run_check=not args.no_check)
     if args.device != "cpu" and result["check"] is not None:
-        from bigmodel_core.serve import registry
         from bigmodel_core.convert.fp16 import check, check_vs_dequantized, quantised
+        from bigmodel_core.serve import registry
 
         src = registry.load(args.model)
         on_device = check(src.folder, Path(result["folder"]), device=args.device)
@@ -522,7 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--engines", help="comma-separated: torch,ort-cpu,ort-cuda,ort-int8")
     s.add_argument("--rounds", type=int, default=30)
     s.add_argument("--threads", type=int, default=None)
-    s.add_argument("--report", metavar="FILE", help="also write the full result (machine, agreement, transfers) as JSON")
+    s.add_argument("--report", metavar="FILE",
+                   help="also write the full result (machine, agreement, transfers) as JSON")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("quantize", help="dynamic int8 copy of a registry model, scored beside its fp32 original",
@@ -532,8 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one scale per output channel (closer to fp32, slower at batch 1; default: per tensor)")
     s.set_defaults(fn=cmd_quantize)
 
-    s = sub.add_parser("fp16", help="fp16 copy of a registry model (MODEL-fp16), checked against fp32 on the test split",
-                       parents=[common, model])
+    s = sub.add_parser("fp16", parents=[common, model],
+                       help="fp16 copy of a registry model (MODEL-fp16), checked against fp32 on the test split")
     s.add_argument("--id", help="id of the fp16 model (default MODEL-fp16)")
     s.add_argument("--no-check", action="store_true", help="skip the agreement/accuracy check")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="also check on this device")
@@ -560,7 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--examples-only", action="store_true",
                    help="only re-sample each shipped model's built-in examples from its test split (no training)")
     s.add_argument("--ood-only", action="store_true",
-                   help="only calibrate the shipped image models' familiarity check and measure its AUROC (no training)")
+                   help="only calibrate the shipped image models' familiarity check and measure its AUROC "
+                        "(no training)")
     s.set_defaults(fn=cmd_build_defaults)
 
     s = sub.add_parser("clip-range", help="keep a regression model's answers inside its target's range "

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bigmodel_core.paths import PROJECT_ROOT
 

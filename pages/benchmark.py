@@ -6,19 +6,28 @@ download as CSV and as the JSON that `python -m bigmodel_core bench --json` prin
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.serve import batch
-from bigmodel_core.serve import bench
 from bigmodel_core.app import jobs
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import batch, bench, registry
 from bigmodel_core.serve.metrics import primary_metric
 from bigmodel_core.serve.runtime import default_threads, gpu_usable
-from ui.full_install import notice, torch_installed
 from ui import links
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
+from ui.full_install import notice, torch_installed
 from ui.i18n import t
-from ui.layout import (PAGE_ICONS, chart, empty_state, fact_cards, fmt, fmt_bytes, metric_cards, metric_name, model_title,
-                       page_header, show_error)
+from ui.layout import (
+    PAGE_ICONS,
+    chart,
+    empty_state,
+    fact_cards,
+    fmt,
+    fmt_bytes,
+    metric_cards,
+    metric_name,
+    model_title,
+    page_header,
+    show_error,
+)
 
 BATCHES = [1, 8, 64, 256]
 
@@ -38,7 +47,8 @@ st.info(t("bench.why_ratios"), icon="📏")
 info = _machine()
 fact_cards([(t("bench.cpu"), info.get("cpu") or "—"), (t("bench.threads"), str(default_threads())),
             (t("bench.gpu"), info.get("gpu") or t("bench.no_gpu")),
-            (t("bench.versions"), f"onnxruntime {info.get('onnxruntime')} · torch {info.get('torch', '—').split('+')[0]}")])
+            (t("bench.versions"),
+             f"onnxruntime {info.get('onnxruntime')} · torch {info.get('torch', '—').split('+')[0]}")])
 
 flash = st.session_state.pop("bench_flash", None)
 if flash:
@@ -57,8 +67,8 @@ if wanted in ids and links.is_new("benchmark", {"model": wanted}):      # a link
     st.session_state["bench_model"] = wanted
 if st.session_state.get("bench_model") not in ids:
     st.session_state["bench_model"] = "sst2-tiny" if "sst2-tiny" in ids else ids[0]
-model_id = st.selectbox(t("bench.model"), ids, format_func={i: f"{model_title(by_id[i].card)}  ·  {i}" for i in ids}.get,
-                        key="bench_model")
+model_id = st.selectbox(t("bench.model"), ids, key="bench_model",
+                        format_func={i: f"{model_title(by_id[i].card)}  ·  {i}" for i in ids}.get)
 links.publish("benchmark", {"model": model_id}, lambda k: k == "model")
 entry = by_id[model_id]
 has_weights = (entry.folder / "weights.safetensors").exists()
@@ -165,7 +175,8 @@ if int8:
     st.dataframe(table, hide_index=True, width="stretch")
     delta = (q.get("delta") or {}).get(metric)
     metric_cards([(t("bench.int8.size_ratio"), f"{q.get('size_ratio', 0):.0%}"),
-                  (t("bench.int8.delta", metric=metric_name(metric)), "—" if delta is None else f"{delta * 100:+.2f} pt")])
+                  (t("bench.int8.delta", metric=metric_name(metric)),
+                   "—" if delta is None else f"{delta * 100:+.2f} pt")])
 
 st.caption(t("bench.cli"))
 st.code(f"python -m bigmodel_core bench {model_id} --json", language="bash")

@@ -12,18 +12,28 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.teach import activations as act
-from bigmodel_core.teach import attention
-from bigmodel_core.teach import backprop
-from bigmodel_core.teach import losses
-from bigmodel_core.teach import optim2d
 from bigmodel_core.app.domains import build_command
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.teach import activations as act
+from bigmodel_core.teach import attention, backprop, losses, optim2d
 from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
-from ui.layout import (GOOD, MUTED, PAGE_ICONS, PALETTE, SEQUENTIAL, chart, empty_state, fact_cards, label_text,
-                       metric_cards, page_header, show_error, style)
+from ui.layout import (
+    GOOD,
+    MUTED,
+    PAGE_ICONS,
+    PALETTE,
+    SEQUENTIAL,
+    chart,
+    empty_state,
+    fact_cards,
+    label_text,
+    metric_cards,
+    page_header,
+    show_error,
+    style,
+)
 
 ACT_NAMES = list(act.ACTIVATIONS)
 OPT_COLORS = {"sgd": PALETTE[0], "momentum": PALETTE[2], "adam": PALETTE[3]}
@@ -173,7 +183,7 @@ def losses_tab() -> None:
 def optimisers_tab() -> None:
     st.markdown(t("concepts.opt.intro"))
     cols = st.columns(3)
-    for col, name in zip(cols, optim2d.OPTIMISERS):
+    for col, name in zip(cols, optim2d.OPTIMISERS, strict=True):
         with col, st.container(border=True):
             st.markdown(f"**{t(f'concepts.opt.name.{name}')}**")
             st.latex(t(f"concepts.tex.{name}"))
@@ -284,7 +294,7 @@ def backprop_tab() -> None:
              ("a1", hidden, ["dL/da1"]), ("z1", hidden, ["dL/dz1"]), ("W1", hidden, inputs), ("b1", hidden, ["dL/db1"])]
     for row in range(0, len(steps), 2):
         cols = st.columns(2)
-        for col, (i, (name, index, columns)) in zip(cols, enumerate(steps[row:row + 2], start=row + 1)):
+        for col, (i, (name, index, columns)) in zip(cols, enumerate(steps[row:row + 2], start=row + 1), strict=False):
             with col, st.container(border=True):
                 st.markdown(f"**{i}. {t(f'concepts.bp.step.{name}')}**")
                 st.latex(t(f"concepts.tex.bp_{name}"))
@@ -330,7 +340,7 @@ def calculator(toks: list[str], d: int) -> None:
                                   key=f"concepts_att_X_{sentence_key}_{d}", width="stretch"))
         cols = st.columns(3)
         W = {}
-        for col, name in zip(cols, ("Wq", "Wk", "Wv")):
+        for col, name in zip(cols, ("Wq", "Wk", "Wv"), strict=True):
             col.markdown(f"**{t(f'concepts.att.{name}')}**")
             W[name] = edited(col.data_editor(frame(weights[name], dims, dims, 2), key=f"concepts_att_{name}_{d}",
                                              width="stretch"))
@@ -338,7 +348,7 @@ def calculator(toks: list[str], d: int) -> None:
 
     st.markdown(f"**1. {t('concepts.att.step.qkv')}**")
     cols = st.columns(3)
-    for col, name in zip(cols, ("Q", "K", "V")):
+    for col, name in zip(cols, ("Q", "K", "V"), strict=True):
         col.caption(name)
         col.dataframe(frame(res[name], names, dims, 3), width="stretch")
     left, right = st.columns(2)

@@ -52,11 +52,12 @@ with st.container(border=True, key="home_tour"):
         (PAGE_ICONS["benchmark"], t("home.step4_title"), t("home.step4_body", run=t("bench.run")),
          t("home.step4_button")),
     ]
-    for n, (col, (_, title, body, _)) in enumerate(zip(st.columns(4), steps), start=1):
+    for n, (col, (_, title, body, _)) in enumerate(zip(st.columns(4), steps, strict=True), start=1):
         col.markdown(f"**{n} · {title}**")
         col.caption(body)
     clicked = None
-    for n, (col, (icon, _, _, label)) in enumerate(zip(st.columns(4), steps), start=1):   # one row: aligned
+    # one row: aligned
+    for n, (col, (icon, _, _, label)) in enumerate(zip(st.columns(4), steps, strict=True), start=1):
         kind = "primary" if n == 1 else "secondary"
         if col.button(label, icon=icon, key=f"home_tour_{n}", type=kind, width="stretch"):
             clicked = n
@@ -72,7 +73,7 @@ with st.container(border=True, key="home_tour"):
 
 # --- what a large model is, pre-training, fine-tuning ---------------------------------------
 cols = st.columns(3)
-for col, part, icon in zip(cols, ("what", "pretrain", "finetune"), ("🧠", "📚", "🎯")):
+for col, part, icon in zip(cols, ("what", "pretrain", "finetune"), ("🧠", "📚", "🎯"), strict=True):
     with col, st.container(border=True, height="stretch"):
         st.markdown(f"#### {icon} {t(f'home.{part}_title')}")
         st.markdown("\n".join(f"- {line}" for line in t(f"home.{part}_points")))
@@ -129,7 +130,7 @@ with right:
 # --- where next ----------------------------------------------------------------------------
 st.subheader(f"🧭 {t('home.next_title')}")
 cols = st.columns(3)
-for col, page in zip(cols, ("train", "predict", "models")):
+for col, page in zip(cols, ("train", "predict", "models"), strict=True):
     with col:
         nav_card(PAGE_ICONS[page], t(f"home.card_{page}_title"), t(f"home.card_{page}_body"), f"pages/{page}.py",
                  t(f"home.card_{page}_link"))

@@ -4,8 +4,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bigmodel_core.app import domains
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import registry
 from bigmodel_core.serve.metrics import primary_metric
 from ui.downloads import zip_model
 from ui.i18n import t
@@ -131,7 +131,8 @@ if not entries:
 st.subheader(f"📊 {t('models.compare_title')}")
 tasks = sorted({e.card["task"] for e in entries})
 task = st.segmented_control(t("models.filter_task"), ["all"] + tasks, default="all", required=True,
-                            format_func={k: t("models.all") if k == "all" else t(f"common.task.{k}") for k in ["all"] + tasks}.get,
+                            format_func={k: t("models.all") if k == "all" else t(f"common.task.{k}")
+                                         for k in ["all"] + tasks}.get,
                             key="models_task")
 shown = [e for e in entries if task in (None, "all") or e.card["task"] == task]
 rows = []

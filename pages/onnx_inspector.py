@@ -5,8 +5,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve.runtime import gpu_usable
 from ui.bench_view import results_table
 from ui.i18n import t
@@ -141,9 +141,11 @@ if out and out[0] == hashlib.sha256(data).hexdigest():
                                    hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
             fig.update_yaxes(range=[0, 1], tickformat=".0%")
             fig.update_xaxes(type="category")
-            chart(style(fig, t("onnx.top_title"), t("onnx.class_axis"), t("onnx.prob_axis"), height=280), key="onnx_top")
+            chart(style(fig, t("onnx.top_title"), t("onnx.class_axis"), t("onnx.prob_axis"), height=280),
+                  key="onnx_top")
         elif value.size:                                           # one number per input (a regression): say it
-            st.markdown(f"### {t('onnx.first_values', values=', '.join(fmt(float(v), 4) for v in value.reshape(-1)[:5]))}")
+            first_values = ", ".join(fmt(float(v), 4) for v in value.reshape(-1)[:5])
+            st.markdown(f"### {t('onnx.first_values', values=first_values)}")
         provider_caption(result["provider"], result["latency_ms"], None)
 
 # ----------------------------------------------------------------------------- time it

@@ -19,18 +19,25 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.serve import batch
 from bigmodel_core.app import language
-from bigmodel_core.serve import predictors
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import batch, predictors, registry
 from bigmodel_core.serve.runtime import Predictor
 from ui import domain_page, explain_view, links
 from ui import predict_panels as panels
 from ui import predict_tools as P
 from ui.i18n import current, t
-from ui.layout import (TASK_ICONS, chart, empty_state, fmt, label_text, metric_name, model_title, page_header,
-                       show_error, tr)
+from ui.layout import (
+    TASK_ICONS,
+    chart,
+    empty_state,
+    fmt,
+    label_text,
+    metric_name,
+    model_title,
+    page_header,
+    show_error,
+)
 
 try:                                    # importable only inside a Streamlit run (or AppTest)
     from streamlit_drawable_canvas import st_canvas

@@ -22,14 +22,14 @@ page_header("🏋️", t("train.title"), t("train.subtitle"))
 require_torch("train")           # the light install: one sentence and the command, then the page stops
 
 # torch from here on (imported once, under the preload lock, by require_torch)
-from bigmodel_core.data import catalog  # noqa: E402
 from bigmodel_core.app import jobs as J  # noqa: E402
-from bigmodel_core.serve import registry  # noqa: E402
+from bigmodel_core.data import catalog  # noqa: E402
 from bigmodel_core.data import datasets as D  # noqa: E402
 from bigmodel_core.data.csvio import read_csv_safely  # noqa: E402
 from bigmodel_core.errors import BigModelError, ModelError  # noqa: E402
-from bigmodel_core.paths import models_dir  # noqa: E402
 from bigmodel_core.nn.zoo import architectures_for  # noqa: E402
+from bigmodel_core.paths import models_dir  # noqa: E402
+from bigmodel_core.serve import registry  # noqa: E402
 from ui import live_chart  # noqa: E402
 from ui import studio as S  # noqa: E402
 from ui.data_panel import download_panel  # noqa: E402
@@ -324,7 +324,7 @@ def show_metrics(trained) -> None:
     if trained.baseline:
         st.caption(t("train.delta_note", baseline=trained.baseline.get("model", "")))
     cols = st.columns(len(rows) or 1)
-    for col, row in zip(cols, rows):
+    for col, row in zip(cols, rows, strict=False):
         delta = None
         if row["baseline"] is not None and row["model"] is not None:
             delta = f"{row['model'] - row['baseline']:+.3f}"

@@ -17,9 +17,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bigmodel_core.serve import ood  # noqa: E402
-from bigmodel_core.serve import registry  # noqa: E402
 from bigmodel_core.data.datasets import load_dataset  # noqa: E402
+from bigmodel_core.serve import ood, registry  # noqa: E402
 from ui import predict_tools as P  # noqa: E402
 
 MODELS = ["mnist-cnn", "mnist-mlp-seed", "cifar10-cnn", "cifar10-lenet-seed"]
@@ -61,7 +60,7 @@ for model_id in ("mnist-cnn", "mnist-mlp-seed"):
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
     thr = checker.detector.threshold
 
-    def score(images):
+    def score(images, checker=checker, entry=entry):
         return checker.scores(ood.model_inputs(images, entry.card["preprocessing"]))[1]
 
     s_digits, s_photos, s_drawn = score(digits), score(framed_photos), score(drawn)

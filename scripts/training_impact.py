@@ -43,10 +43,10 @@ def start_app(root: Path, tmp: Path):
                HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(root))
     env.setdefault("BIGMODEL_DATA_DIR", str((HERE.parent / "shared" / "data").resolve()))
     port = free_port()
-    log = open(tmp / "streamlit.log", "wb")
-    proc = subprocess.Popen([str(HERE / ".venv" / "bin" / "python"), "-m", "ui.server", "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp / "streamlit.log", "wb") as log:          # the server writes through its own copy of the file
+        proc = subprocess.Popen([str(HERE / ".venv" / "bin" / "python"), "-m", "ui.server", "--server.headless",
+                                 "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -83,7 +83,7 @@ CREDIT = re.compile(r"Credit-card clients|Credit card default")     # its title,
 async def start_long_training(page) -> None:
     """Credit-card default, MLP, batch size 8 (minutes of training), started from the training studio."""
     await go(page, "train")
-    for attempt in range(4):                        # a click that lands during a rerun is lost: try again
+    for _attempt in range(4):                       # a click that lands during a rerun is lost: try again
         await page.locator(".st-key-train_dataset").click()
         try:
             await page.get_by_role("option", name=CREDIT).first.click(timeout=15_000)

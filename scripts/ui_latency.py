@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.app_server import CHROMIUM, free_port
+from tests.app_server import CHROMIUM, free_port  # noqa: E402 - needs the sys.path line above
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -229,7 +229,8 @@ def _slider_moves(page, slider, condition_sel: str, tries: int) -> list[float]:
     out = []
     for i in range(tries + 2):
         before = text_of(page, condition_sel)
-        ms = timed(page, lambda key="End" if i % 2 == 0 else "Home": slider.press(key), CHANGED, [condition_sel, before])
+        ms = timed(page, lambda key="End" if i % 2 == 0 else "Home": slider.press(key), CHANGED,
+                   [condition_sel, before])
         wait_idle(page)
         if i >= 2:
             out.append(ms)
@@ -272,7 +273,8 @@ def canvas_stroke(page, url: str, tries: int) -> list[float]:
     Each of STROKES (four lines apart from each other) changes the picture; after the four the page
     is opened anew (untimed), so the canvas is blank again and never fills up."""
     model = "mnist-cnn"
-    answer = '[data-testid="stMain"] [data-testid="stMetric"], [data-testid="stMain"] [data-testid="stCaptionContainer"]'
+    answer = ('[data-testid="stMain"] [data-testid="stMetric"], '
+              '[data-testid="stMain"] [data-testid="stCaptionContainer"]')
     changed = """([sel, before]) => {
       const m = document.querySelector('[data-testid="stMain"] [data-testid="stMetric"]');
       return !!m && [...document.querySelectorAll(sel)].map(e => e.innerText).join('|') !== before

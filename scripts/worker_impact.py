@@ -44,7 +44,8 @@ def main() -> None:
         time.sleep(0.1)
     pid = job.where["pid"]
     stat = Path(f"/proc/{pid}/stat").read_text()
-    threads = next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("Threads"))
+    threads = next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if line.startswith("Threads"))
     print("worker", pid, "nice", stat[stat.rindex(")") + 2:].split()[16], "threads", threads)
     print("training: p50, p95 ms", bench())
     c0, t0 = os.times(), time.time()

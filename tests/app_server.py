@@ -33,11 +33,11 @@ def running_app(tmp: Path, **extra_env: str):
     python = ROOT / ".venv" / "bin" / "python"
     port = free_port()
     log_path = tmp / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:                        # the server writes through its own copy of the file
+        proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
+                                 "--server.headless", "true", "--server.port", str(port),
+                                 "--browser.gatherUsageStats", "false"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -60,18 +60,19 @@ def running_app(tmp: Path, **extra_env: str):
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 CHROMIUM = "/usr/bin/chromium"
 
 
 def app_for_browser(tmp: Path):
-    """Yield the URL of a running app for a browser test; skip (saying what to install) without Chromium or playwright."""
+    """Yield the URL of a running app for a browser test; skip (saying what to install) without Chromium or
+    playwright."""
     import pytest
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) "
+                    "to run browser tests")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with running_app(tmp) as (url, _, _):
         yield url

@@ -7,6 +7,7 @@ never `ray stop`, which would end every Ray process on the machine.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -59,10 +60,8 @@ class Node:
 
     def kill(self) -> None:
         """SIGKILL every process of this node at once (as a crashed machine would go)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(10)
 
 
@@ -132,8 +131,8 @@ class LocalRayCluster:
             return []
         try:
             out = subprocess.run([sys.executable, "-c",
-                              "import json, ray; ray.init(address=%r, logging_level='ERROR'); "
-                              "print(json.dumps([n for n in ray.nodes() if n['Alive']]))" % self.address],
+                              f"import json, ray; ray.init(address={self.address!r}, logging_level='ERROR'); "
+                              "print(json.dumps([n for n in ray.nodes() if n['Alive']]))"],
                                  capture_output=True, text=True, env=self.env, timeout=60)
         except subprocess.TimeoutExpired:
             return []
@@ -161,9 +160,7 @@ class LocalRayCluster:
         for node in reversed(self.nodes):
             if node.proc.poll() is None:
                 node.proc.send_signal(signal.SIGTERM)          # `ray start --block` stops its node's processes
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     node.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    pass
             node.kill()
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -228,7 +228,7 @@ def test_train_button_opens_the_studio_preset(tiny_registry, monkeypatch):
     at = open_page(DOMAIN_PAGES["healthcare"])
     at.button(key="train:healthcare").click().run()
     no_exception(at)
-    preset = at.session_state["train_preset"] if "train_preset" in at.session_state else None
+    preset = at.session_state.get("train_preset")
     if preset is not None:                                         # the studio has not consumed it (yet)
         assert preset == {"task": "tabular", "dataset": "diabetes"}
     else:                                                          # the studio applied it

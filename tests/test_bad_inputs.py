@@ -25,13 +25,13 @@ import pytest
 from PIL import Image
 
 from bigmodel_core import cli
-from bigmodel_core.data import limits
-from bigmodel_core.serve import registry
 from bigmodel_core.data import datasets as D
-from bigmodel_core.serve import onnx_inspect as oi
-from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.data import limits
 from bigmodel_core.data.csvio import MAX_CSV_BYTES, read_csv_safely
 from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
+from bigmodel_core.serve import onnx_inspect as oi
+from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.serve import registry
 from tests.conftest import bilevel_png
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,8 @@ DIABETES_COLUMNS = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6
 
 def need(folder: Path) -> None:
     if not (folder / "model.onnx").exists():
-        pytest.skip(f"shipped model {folder.name} not built: python -m bigmodel_core build-defaults --only {folder.name}")
+        pytest.skip(f"shipped model {folder.name} not built: "
+                    f"python -m bigmodel_core build-defaults --only {folder.name}")
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -140,7 +141,7 @@ def test_bomb_is_a_few_kilobytes_and_refused_by_pixel_count(bad_images):
 def test_core_converts_every_image_mode(mode, channels):
     arr = pp.prepare_images([_digit(mode)], dict(channels=channels, height=28, width=28))
     assert arr.shape == (1, channels, 28, 28) and arr.dtype == np.float32
-    assert np.isfinite(arr).all() and 0.0 <= arr.min() and arr.max() <= 1.0
+    assert np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0
     if mode != "1":                                   # the stroke is brighter than the background
         assert arr[0, :, 4:24, 13:16].mean() > arr[0, :, :, :8].mean() + 0.5
 
@@ -643,7 +644,8 @@ def test_diverging_job_fails_with_its_message_and_exports_nothing(tmp_registry):
     from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)
-    job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]}))
+    job_id = jm.submit("me", TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32),
+                                       {"hidden": [8]}))
     job = jm.wait(job_id, timeout=120)
     assert job.status == FAILED and "diverged" in job.error and job.result is None
     assert registry.list_models() == ([], {})
@@ -832,7 +834,8 @@ def test_source_scan_html_only_from_escaped_values():
                 continue
             if isinstance(arg, ast.JoinedStr):
                 for value in arg.values:
-                    if isinstance(value, ast.FormattedValue) and not ast.unparse(value.value).startswith("html.escape("):
+                    if (isinstance(value, ast.FormattedValue)
+                            and not ast.unparse(value.value).startswith("html.escape(")):
                         problems.append(where + f" puts {ast.unparse(value.value)} into HTML unescaped")
             elif not isinstance(arg, ast.Constant):
                 problems.append(where + " builds HTML from a non-literal")

@@ -5,21 +5,17 @@ The installed Streamlit's AppTest supports `file_uploader.set_value((name, bytes
 go through the real widgets. One app session is shared per page (module-scoped) to keep the run short;
 every case sets its own input, reruns, and checks there is no exception.
 """
-import io
 import json
 import shutil
 
 import pytest
+from test_bad_inputs import BAD_IMAGES, MODELS, TABLE_MODEL, TRAIN_CSV, ZIPS, _break, _digit, _onnx_model, _zip
 
 from bigmodel_core.app import jobs as J
 from bigmodel_core.data import limits
 from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.helpers import no_exception, open_page
-
-
-from test_bad_inputs import (BAD_IMAGES, DIABETES_COLUMNS, MODELS, TABLE_MODEL, TRAIN_CSV, TWO_CLASSES, ZIPS,
-                             _break, _digit, _onnx_model, _zip)
 
 OWNER = "test session id"
 

@@ -6,11 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core.serve import batch
-from bigmodel_core.serve import bench
-from bigmodel_core.serve import registry
 from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve import batch, bench, registry
 from bigmodel_core.serve.runtime import Predictor
 
 

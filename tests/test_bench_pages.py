@@ -1,7 +1,6 @@
 """The benchmark and ONNX-inspector pages under AppTest, in both languages, against a private registry."""
 import shutil
 
-import numpy as np
 import pytest
 
 from bigmodel_core.train import pipeline
@@ -70,7 +69,8 @@ def test_onnx_inspector_reads_the_sample_runs_it_on_a_digit_and_times_it(lang):
     at.button(key="onnx_sample").click().run()
     assert not at.exception, [e.value for e in at.exception]
     inputs = at.dataframe[0].value
-    assert list(inputs[tab["onnx.col.name"]]) == ["Input3"] and list(inputs[tab["onnx.col.shape"]]) == ["[1, 1, 28, 28]"]
+    assert list(inputs[tab["onnx.col.name"]]) == ["Input3"]
+    assert list(inputs[tab["onnx.col.shape"]]) == ["[1, 1, 28, 28]"]
     assert list(at.dataframe[1].value[tab["onnx.col.name"]]) == ["Plus214_Output_0"]
     at.radio(key="onnx_source").set_value(tab["onnx.source.image"]).run()
     at.button(key="onnx_digit").click().run()

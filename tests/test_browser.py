@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.app_server import CHROMIUM, RUNNING, Quiet, app_for_browser
-from ui.i18n import table
 from tests.conftest import requires_dataset
+from ui.i18n import table
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +78,8 @@ def assert_healthy(page, name: str) -> None:
     errors = page.locator('[data-testid="stException"]')
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert errors.count() == 0, f"{name}: {errors.first.inner_text()[:500]}"
-    assert page.locator(".st-key-lang_switch").count() == 1, f"{name}: the app shell (navigation, language switch) did not run"
+    assert page.locator(".st-key-lang_switch").count() == 1, \
+        f"{name}: the app shell (navigation, language switch) did not run"
     main = page.locator('[data-testid="stMain"]')
     assert main.inner_text().strip(), f"{name}: the page is empty"
 
@@ -201,8 +202,9 @@ def switch_language(page, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_train_live_chart_never_blanks(app_url, browser_page, lang):
-    """A short breast-cancer MLP training (batch 8, 50 epochs), the page looked at every 200 ms: from the first epoch's end until the
-    results appear, the live chart is on screen in every look (full size, not faded, its curves drawn).
+    """A short breast-cancer MLP training (batch 8, 50 epochs), the page looked at every 200 ms: from the first
+    epoch's end until the results appear, the live chart is on screen in every look (full size, not faded, its
+    curves drawn).
 
     Also: "How it works" reads as text with one bold word, and the suggested id for the new model is free."""
     from playwright.sync_api import expect
@@ -257,7 +259,8 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         else:
             raise AssertionError("the training did not finish within 5 minutes")
         after_first_epoch = looks[next((i for i, s in enumerate(looks) if s.get("val_points", 0) >= 1), len(looks)):]
-        assert len(after_first_epoch) >= 2, f"too few looks after the first epoch: {len(after_first_epoch)} of {len(looks)}: {looks[:2]} {looks[-1:]}"
+        assert len(after_first_epoch) >= 2, (f"too few looks after the first epoch: {len(after_first_epoch)} of "
+                                             f"{len(looks)}: {looks[:2]} {looks[-1:]}")
         gaps = [s for s in after_first_epoch if not on_screen(s)]
         assert not gaps, f"{len(gaps)} of {len(after_first_epoch)} looks without the chart: {gaps[:3]}"
         grown = [s["points"] for s in after_first_epoch]
@@ -277,7 +280,8 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
 
 
 def test_upload_a_shipped_onnx_file_and_run_it(app_url, browser_page):
-    """Any ONNX file, here a shipped model's own (no download): its named batch dimension, then a run on random input."""
+    """Any ONNX file, here a shipped model's own (no download): its named batch dimension, then a run on random
+    input."""
     from playwright.sync_api import expect
 
     page = browser_page

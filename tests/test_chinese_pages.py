@@ -7,8 +7,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core.data import catalog
 from bigmodel_core.app import domains
+from bigmodel_core.data import catalog
 from bigmodel_core.paths import PROJECT_ROOT
 from tests.helpers import DOMAIN_PAGES, open_page, shown_texts
 from ui.i18n import table
@@ -34,7 +34,8 @@ def open_zh(page: str | None) -> AppTest:
 
 
 def test_the_detector_finds_an_english_sentence():
-    assert english_runs("模型：The three derived columns are the physics") == ["The three derived columns are the physics"]
+    assert english_runs("模型：The three derived columns are the physics") == [
+        "The three derived columns are the physics"]
     assert english_runs("运行在 ONNX Runtime CPU 上") == []            # product names of three words or fewer pass
     assert english_runs("出处：Krizhevsky 2009, Learning Multiple Layers of Features from Tiny Images") == []
 

@@ -59,8 +59,8 @@ def test_predict_csv_matches_pytorch_and_prints_one_json_per_row(tabular_model, 
     from safetensors.torch import load_file
 
     from bigmodel_core.data.datasets import load_dataset
-    from bigmodel_core.serve.preprocess import TabularEncoder
     from bigmodel_core.nn.zoo import build_model
+    from bigmodel_core.serve.preprocess import TabularEncoder
 
     env, _, exported = tabular_model
     folder = Path(exported["folder"])
@@ -191,8 +191,8 @@ def test_invalid_utf8_text_file_is_a_clear_error(tmp_path):
 def test_missing_minilm_is_a_clear_message_within_a_second(monkeypatch, tmp_path):
     import builtins
 
-    from bigmodel_core.nn import text_nets
     from bigmodel_core.errors import ModelError
+    from bigmodel_core.nn import text_nets
 
     real_import = builtins.__import__
 
@@ -227,7 +227,7 @@ def test_predict_images_with_a_shipped_model(tmp_path):
     outputs = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(outputs) == 7
     truth = [p.parent.name for p in photos] + ["airplane"]
-    correct = sum(o["label"] == t for o, t in zip(outputs, truth))
+    correct = sum(o["label"] == t for o, t in zip(outputs, truth, strict=False))
     assert correct >= 5, [o["label"] for o in outputs]
     assert outputs[0]["label"] == outputs[-1]["label"]
 
@@ -272,7 +272,8 @@ def test_fetch_reports_bundled_and_cached_without_the_network():
     assert {k: v["status"] for k, v in summary.items()} == {
         "digits": "bundled", "mnist": "cached", "credit-default": "cached", "cifar10-images": "cached"}
     assert summary["digits"]["paths"] == [] and summary["mnist"]["bytes"] == 0
-    assert [Path(p).name for p in summary["mnist"]["paths"]] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert [Path(p).name for p in summary["mnist"]["paths"]] == ["t10k-images-idx3-ubyte.gz",
+                                                                 "t10k-labels-idx1-ubyte.gz"]
     assert [Path(p).name for p in summary["cifar10-images"]["paths"]] == ["train", "test"]   # the JPEG folder form
     assert res.stderr == ""
 
@@ -296,11 +297,11 @@ def test_fetch_usage_errors_are_one_line(args):
 @pytest.fixture
 def loopback_mnist(tmp_path, monkeypatch):
     """The catalog's mnist entry pointed at a loopback server serving two made-up files; an empty cache."""
+    import threading
     from dataclasses import replace
     from functools import partial
     from hashlib import sha256
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-    import threading
 
     from bigmodel_core.data import catalog
 

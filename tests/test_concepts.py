@@ -14,10 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from bigmodel_core.teach import activations as act
-from bigmodel_core.teach import attention
-from bigmodel_core.teach import backprop
-from bigmodel_core.teach import losses
-from bigmodel_core.teach import optim2d
+from bigmodel_core.teach import attention, backprop, losses, optim2d
 
 XS = np.concatenate([np.linspace(-6, 6, 49), [-0.3, 0.0001, 0.7, 2.5]])
 
@@ -107,7 +104,7 @@ def test_mse_and_cross_entropy_match_torch():
 def test_binary_curves_are_the_losses_of_the_two_class_example():
     curves = losses.binary_curves(11)
     assert (curves["ce"] >= 0).all() and (np.diff(curves["ce"]) < 0).all()
-    for q, m, c in zip(curves["q"], curves["mse"], curves["ce"]):
+    for q, m, c in zip(curves["q"], curves["mse"], curves["ce"], strict=False):
         assert losses.mse([1, 0], [q, 1 - q]) == pytest.approx(m)
         assert losses.cross_entropy([1, 0], [q, 1 - q]) == pytest.approx(c)
     assert losses.binary_losses(0.9) == pytest.approx({"mse": 0.01, "ce": -math.log(0.9)})

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core.teach import attention
-from bigmodel_core.teach import backprop
+from bigmodel_core.teach import attention, backprop
 from tests import helpers
 from tests.helpers import EN, ZH, no_exception
 

@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 
 from bigmodel_core.gpu import cuda_probe
-from bigmodel_core.serve import runtime
 from bigmodel_core.gpu.cuda_probe import CPU, CUDA, PROBE_MODEL
+from bigmodel_core.serve import runtime
 
 REAL_SESSION = ort.InferenceSession
 REAL_CDLL = ctypes.CDLL

@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bigmodel_core.data import catalog
-from bigmodel_core.data import datasets
+from bigmodel_core.data import catalog, datasets
 from bigmodel_core.data.catalog import availability, get, list_datasets
 from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.data.download import ensure_file
@@ -42,7 +41,7 @@ def class_labels(ds):
 
 def test_catalog_has_every_dataset_in_a_stable_order():
     assert set(REQUIRED) <= set(ALL_IDS)
-    assert ALL_IDS == [info.id for info in list_datasets()]
+    assert [info.id for info in list_datasets()] == ALL_IDS
     for info in list_datasets():
         assert info.task in catalog.TASKS and info.domain in catalog.DOMAINS
         assert info.title and info.citation and info.licence and info.source and info.rows > 0

@@ -1,10 +1,10 @@
 """The domain content: eight domains tied to real catalog datasets, shipped-model recipes and translations."""
 from pathlib import Path
 
-from bigmodel_core.data import catalog
 from bigmodel_core.app import domains
-from bigmodel_core.train.recipes import RECIPES
+from bigmodel_core.data import catalog
 from bigmodel_core.nn.zoo import ARCHITECTURES
+from bigmodel_core.train.recipes import RECIPES
 from ui.i18n import table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core.data import catalog
-from bigmodel_core.data import datasets
-from bigmodel_core.data import download
+from bigmodel_core.data import catalog, datasets, download
 from bigmodel_core.data.catalog import DatasetInfo, RemoteFile, availability, cached_form
 from bigmodel_core.data.download import ensure_dataset, ensure_file, fetch
 from bigmodel_core.errors import BigModelError, DataError
@@ -112,7 +110,7 @@ def test_downloads_plain_zip_member_nested_zip_and_tar(server, cache, tmp_path):
     assert sorted(p.name for p in (cache / "toy").iterdir()) == sorted(p.name for p in paths)  # no temp files left
     assert availability(info) == "cached"
     assert seen[0] == (len(PLAIN), served) and seen[-1] == (served, served)  # one total for the whole dataset
-    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:])) and all(done <= total for done, total in seen)
+    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:], strict=False)) and all(done <= total for done, total in seen)
     assert ensure_file(info, info.files[0]) == paths[0]  # second time: from the cache, no download
 
 
@@ -492,7 +490,8 @@ def test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte(routes
     names[-1] = "default payment next month"                       # UCI's name for the target
     values = [[int(float(v)) for v in line.split(",")] for line in lines[1:]]
     workbook = xls_bytes(uci_like_rows(names, values))
-    routes.files["/350/default+of+credit+card+clients.zip"] = zip_bytes({"default of credit card clients.xls": workbook})
+    routes.files["/350/default+of+credit+card+clients.zip"] = zip_bytes(
+        {"default of credit card clients.xls": workbook})
     real = catalog.get("credit-default")
     info = replace(real, files=tuple(replace(f, url=f"{routes.url}/350/default+of+credit+card+clients.zip")
                                      for f in real.files))

@@ -88,7 +88,7 @@ def download_button(at):
 
 
 @pytest.mark.parametrize("served", [0.0], indirect=True)
-def test_download_from_the_page_brings_the_full_dataset(fresh_machine, served):
+def test_download_from_the_page_brings_the_full_dataset(fresh_machine, served):  # noqa: F811 - the imported fixture
     at = open_fresh(PAGE, "en")
     assert any(EN["data.sample_of"].split("{")[0] in i.value for i in at.info)          # a sample, at first
     assert "KB" in download_button(at).label or "MB" in download_button(at).label      # its size is said
@@ -103,7 +103,7 @@ def test_download_from_the_page_brings_the_full_dataset(fresh_machine, served):
 
 
 @pytest.mark.parametrize("served", [0.05], indirect=True)
-def test_cancel_stops_the_download_and_leaves_nothing(fresh_machine, served):
+def test_cancel_stops_the_download_and_leaves_nothing(fresh_machine, served):  # noqa: F811 - the imported fixture
     at = open_fresh(PAGE, "en")
     download_button(at).click().run()
     progress = [p for p in at.get("progress")]

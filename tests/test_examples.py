@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core.serve import examples
-from bigmodel_core.serve import registry
 from bigmodel_core.cli import main
 from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
+from bigmodel_core.serve import examples, registry
 from tests.conftest import requires_dataset
 
 SHIPPED = PROJECT_ROOT / "models"
@@ -122,7 +121,8 @@ def test_write_round_trips_images_exactly_and_leaves_the_model_untouched(tmp_reg
     meta = examples.write("mnist-cnn", ds=ds)
     back = examples.load("mnist-cnn")
     assert meta["count"] == 30 == len(back) and meta["per_class"] == {str(d): 3 for d in range(10)}
-    for image, label in zip(back.images, back.labels):       # each example is one of the test images, exactly
+    # each example is one of the test images, exactly
+    for image, label in zip(back.images, back.labels, strict=False):
         match = [i for i in range(30, 60) if np.array_equal(images[i], image)]
         assert len(match) == 1 and labels[match[0]] == label
     folder = tmp_registry / "mnist-cnn"

@@ -18,15 +18,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from bigmodel_core.explain import methods as E
-from bigmodel_core.train import pipeline
-from bigmodel_core.serve import registry
-from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
 from bigmodel_core.convert.export import export_onnx
-from bigmodel_core.serve.outputs import scores
+from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
+from bigmodel_core.explain import methods as E
 from bigmodel_core.paths import models_dir
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.serve import registry
+from bigmodel_core.serve.outputs import scores
 from bigmodel_core.serve.runtime import Predictor
+from bigmodel_core.train import pipeline
+from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 ROOT_MODELS = models_dir()
@@ -160,7 +160,7 @@ def test_integrated_gradients_are_complete_and_match_onnx_runtime(toy_text):
     # the same two numbers from ONNX Runtime (the file that serves predictions)
     enc = pred.tokenizer.encode(text)
     pad = pred.tokenizer.token_to_id("[PAD]")
-    ref = [i if s else pad for i, s in zip(enc.ids, enc.special_tokens_mask)]
+    ref = [i if s else pad for i, s in zip(enc.ids, enc.special_tokens_mask, strict=False)]
     f_x = _ort_prob(pred, enc.ids, enc.attention_mask, res.target)
     f_b = _ort_prob(pred, ref, enc.attention_mask, res.target)
     assert res.score == pytest.approx(f_x, abs=1e-4) and res.baseline_score == pytest.approx(f_b, abs=1e-4)
@@ -172,7 +172,7 @@ def test_integrated_gradients_credit_the_sentiment_word(toy_text):
     for text, word in (("the plot was superb and it was a story", "superb"),
                        ("a dreadful film and the plot", "dreadful")):
         res = E.explain_text(pred, text, model)
-        assert res.words[int(np.argmax(res.scores))] == word, list(zip(res.words, res.scores))
+        assert res.words[int(np.argmax(res.scores))] == word, list(zip(res.words, res.scores, strict=False))
 
 
 def test_word_ablation_through_ort_equals_removing_the_word_by_hand(toy_text):
@@ -186,7 +186,7 @@ def test_word_ablation_through_ort_equals_removing_the_word_by_hand(toy_text):
     assert res.score == pytest.approx(f_x, abs=1e-6)
     k = res.words.index("awful")
     mask = [0 if w == k else m for w, m in zip([w if w is not None else -1 for w in enc.word_ids],
-                                                enc.attention_mask)]
+                                                enc.attention_mask, strict=False)]
     assert res.scores[k] == pytest.approx(f_x - _ort_prob(pred, enc.ids, mask, res.target), abs=1e-6)
 
 
@@ -207,7 +207,8 @@ def test_shipped_text_models_sub_words_merge_and_the_right_method_runs():
     text = "An unwatchable, self-indulgent mess of a zorbulent film."             # a made-up word: one piece a letter
     enc = pred.tokenizer.encode(text)
     res = E.explain_text(pred, text, model)
-    assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film", "."]
+    assert res.words == ["An", "unwatchable", ",", "self", "-", "indulgent", "mess", "of", "a", "zorbulent", "film",
+                         "."]
     assert len(enc.ids) - 2 > len(res.words)                       # some words are several pieces
     assert res.method == E.INTEGRATED_GRADIENTS and res.delta < 0.01      # over both halves if it has an n-gram bag
     assert abs(res.total - (res.score - res.baseline_score)) <= res.delta + 1e-5   # nothing lost at [CLS] / [SEP]
@@ -268,7 +269,8 @@ def _table(n=500, seed=0):
     signal, noise = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
     colour = rng.choice(["red", "green", "blue"], n)
     y = 3.0 * signal + 1.0 * (colour == "red") + rng.normal(0, 0.05, n)
-    rows = ["signal,noise,colour,y"] + [f"{a:.4f},{b:.4f},{c},{v:.4f}" for a, b, c, v in zip(signal, noise, colour, y)]
+    rows = ["signal,noise,colour,y"] + [f"{a:.4f},{b:.4f},{c},{v:.4f}"
+                                        for a, b, c, v in zip(signal, noise, colour, y, strict=False)]
     return load_csv_tabular(io.StringIO("\n".join(rows)), target="y", problem="regression")
 
 
@@ -291,7 +293,7 @@ def test_permutation_importance_ranks_the_real_feature_above_noise(toy_tables):
     imp = E.permutation_importances(preds["mlp"], frame, y, n_repeats=3)
     assert imp.method == E.PERMUTATION and imp.metric == "r2" and imp.score > 0.9
     assert imp.features == ["signal", "noise", "colour"]
-    by = dict(zip(imp.features, imp.mean))
+    by = dict(zip(imp.features, imp.mean, strict=False))
     assert imp.ranking()[0] == "signal"
     assert by["signal"] > 1.0 and by["signal"] > 10 * abs(by["noise"])
     assert by["colour"] > abs(by["noise"])
@@ -313,7 +315,7 @@ def test_shapley_contributions_add_up_to_prediction_minus_baseline(toy_tables):
     assert res.method == E.SHAPLEY and res.target is None and res.features == ["signal", "noise", "colour"]
     assert res.prediction == pytest.approx(float(pred.raw(pd.DataFrame([row]))[0]), abs=1e-4)
     assert res.contributions.sum() == pytest.approx(res.prediction - res.baseline_prediction, abs=1e-3)
-    by = dict(zip(res.features, res.contributions))
+    by = dict(zip(res.features, res.contributions, strict=False))
     assert by["signal"] > 3.0 and abs(by["noise"]) < 0.3 * abs(by["signal"])
     # the baseline is the training means (numbers) and the most common category
     enc = pred.encoder
@@ -325,7 +327,7 @@ def test_shapley_contributions_of_a_linear_model_are_each_columns_own_effect(toy
     pred = preds["linear"]
     row = {"signal": -1.2, "noise": 0.7, "colour": "blue"}
     res = E.tabular_contributions(pred, row)
-    base = dict(zip(res.features, res.baseline_values))
+    base = dict(zip(res.features, res.baseline_values, strict=False))
     f_base = float(pred.raw(pd.DataFrame([base]))[0])
     for j, col in enumerate(res.features):
         one = dict(base, **{col: row[col]})

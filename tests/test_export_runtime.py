@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from bigmodel_core.serve import runtime
-from bigmodel_core.errors import ModelError
 from bigmodel_core.convert.export import export_onnx, parity
+from bigmodel_core.errors import ModelError
 from bigmodel_core.nn.zoo import build_model
+from bigmodel_core.serve import runtime
 
 IMAGE_CASES = {
     "lenet-cifar": ("lenet", dict(in_channels=3, size=32, num_classes=10)),
@@ -182,8 +182,9 @@ def test_trigram_votes_are_the_sum_of_each_triple_of_neighbours():
     mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
     real = [5, 9, 12, 7]
     votes = sum(bag.unigram.weight[t] for t in real)
-    votes = votes + sum(bag.bigram.weight[(a * 30 + b) % 53] for a, b in zip(real, real[1:]))
-    votes = votes + sum(bag.trigram.weight[((a * 30 + b) * 30 + c) % 53] for a, b, c in zip(real, real[1:], real[2:]))
+    votes = votes + sum(bag.bigram.weight[(a * 30 + b) % 53] for a, b in zip(real, real[1:], strict=False))
+    votes = votes + sum(bag.trigram.weight[((a * 30 + b) * 30 + c) % 53]
+                        for a, b, c in zip(real, real[1:], real[2:], strict=False))
     expected = votes / (4 + 3 + 2) ** 0.5
     assert torch.allclose(bag(ids, mask)[0], expected, atol=1e-6)
     with pytest.raises(ValueError, match="order must be 2 or 3"):

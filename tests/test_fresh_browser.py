@@ -290,6 +290,6 @@ def test_no_page_reached_for_the_network(browser_page):
     """Offline, anything a page fetches from another host is a broken picture, font or script."""
     if browser_page.first_tab_not_selected:     # seen, not failed: a visitor lands on the data tab
         warnings.warn("the previous page's 'Explore the data' tab stayed selected on arrival at: "
-                      + ", ".join(browser_page.first_tab_not_selected))
+                      + ", ".join(browser_page.first_tab_not_selected), stacklevel=1)
     outside = sorted(set(browser_page.outside))
     assert not outside, f"the pages asked other hosts for {len(outside)} resources: {outside[:10]}"

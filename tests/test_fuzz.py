@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bigmodel_core.data import datasets as D
-from bigmodel_core.serve import preprocess as pp
 from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import preprocess as pp
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENIZER = ROOT / "models" / "sst2-tiny" / "tokenizer.json"

@@ -14,9 +14,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core.serve import examples
 from bigmodel_core.app import gallery
-from bigmodel_core.serve import registry
+from bigmodel_core.serve import examples, registry
 from bigmodel_core.serve.runtime import Predictor
 from tests.helpers import open_page, run_page
 from ui.i18n import table

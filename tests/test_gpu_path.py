@@ -11,11 +11,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from bigmodel_core.gpu import cuda_session
-from bigmodel_core.serve import registry
-from bigmodel_core.serve import runtime
-from bigmodel_core.serve.bench import synthetic_feed
 from bigmodel_core.errors import ModelError
+from bigmodel_core.gpu import cuda_session
+from bigmodel_core.serve import registry, runtime
+from bigmodel_core.serve.bench import synthetic_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models"

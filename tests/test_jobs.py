@@ -245,7 +245,7 @@ def test_at_most_n_trainings_run_at_once_and_the_queue_drains_in_order(n):
 def test_cancel_is_only_for_the_owner_and_a_cancelled_job_never_starts():
     gate = Gate()
     m = J.JobManager(max_running=1, runner=gate)
-    a = m.submit("alice", tiny("a"))
+    m.submit("alice", tiny("a"))                                          # runs first: the gate holds it
     b = m.submit("bob", tiny("b"))
     c = m.submit("carol", tiny("c"))
     assert wait_for(lambda: gate.started == ["a"])

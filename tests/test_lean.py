@@ -15,10 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "sklearn", "scipy", "captum", "transformers")
 PROBE = ("import atexit, json, runpy, sys\n"
-         "atexit.register(lambda: sys.stderr.write('LOADED=' + json.dumps([m for m in {heavy!r}\n"
+         f"atexit.register(lambda: sys.stderr.write('LOADED=' + json.dumps([m for m in {HEAVY!r}\n"
          "                                                                if m in sys.modules])))\n"
          "sys.argv = ['bigmodel_core'] + sys.argv[1:]\n"
-         "runpy.run_module('bigmodel_core', run_name='__main__', alter_sys=True)\n").format(heavy=HEAVY)
+         "runpy.run_module('bigmodel_core', run_name='__main__', alter_sys=True)\n")
 
 
 def run_verb(*argv: str) -> tuple[str, list[str]]:

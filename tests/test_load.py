@@ -20,6 +20,7 @@ tests/artifacts/load-test.json.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -72,8 +73,7 @@ def digit_files(folder: Path) -> dict[str, Path]:
     """One test digit per label that the image model gets right, as PNG files."""
     from PIL import Image
 
-    from bigmodel_core.serve import examples
-    from bigmodel_core.serve import registry
+    from bigmodel_core.serve import examples, registry
     from bigmodel_core.serve.runtime import Predictor
     from ui import predict_tools as P
 
@@ -84,7 +84,8 @@ def digit_files(folder: Path) -> dict[str, Path]:
     for i in range(len(labels)):
         buf = io.BytesIO()
         Image.fromarray(images[i, 0]).save(buf, format="PNG")
-        if str(labels[i]) not in files and P.predict_image(predictor, entry.card, buf.getvalue())[0].label() == str(labels[i]):
+        if (str(labels[i]) not in files
+                and P.predict_image(predictor, entry.card, buf.getvalue())[0].label() == str(labels[i])):
             files[str(labels[i])] = folder / f"digit-{labels[i]}.png"
             files[str(labels[i])].write_bytes(buf.getvalue())
         if len(files) >= 4:
@@ -201,10 +202,8 @@ async def predict_digit(page, stats: Stats, who: str, digits) -> None:
         if await files.count():
             break
         await page.locator(f".st-key-predict_src_{IMAGE_MODEL}").get_by_text("Upload").click()
-        try:
+        with contextlib.suppress(Exception):             # the click landed during a rerun: click again
             await files.wait_for(state="attached", timeout=10_000)
-        except Exception:  # noqa: BLE001 - the click landed during a rerun: click again
-            pass
     await wait_idle(page)
     prev = await metric_text(page)
     digit = next(d for d in digits if d != prev)
@@ -218,7 +217,8 @@ async def predict_row(page, stats: Stats, who: str, digits) -> None:
     await choose_model(page, TABLE_MODEL, f".st-key-predict_f_{TABLE_MODEL}_bmi")
     slider = page.locator(f".st-key-predict_f_{TABLE_MODEL}_bmi [role=slider], "
                           f".st-key-predict_f_{TABLE_MODEL}_bmi input[type=range]").first
-    value = "el => [Number(el.getAttribute('aria-valuenow') ?? el.value), Number(el.getAttribute('aria-valuemax') ?? el.max)]"
+    value = ("el => [Number(el.getAttribute('aria-valuenow') ?? el.value), "
+             "Number(el.getAttribute('aria-valuemax') ?? el.max)]")
     prev = await metric_text(page)
     predict = page.locator("[data-testid='stForm']").get_by_role("button", name=re.compile("Predict"))
     before, top = await slider.evaluate(value)
@@ -372,8 +372,8 @@ async def drive(url: str, pid: int, digits) -> dict:
             else (None, None)
         await browser.close()
     rounds = [x for v in stats.rounds.values() for x in v]
-    summary = lambda v: dict(n=len(v), p50_ms=round(1000 * statistics.median(v)), p95_ms=round(1000 * percentile(v, 95)),  # noqa: E731
-                             max_ms=round(1000 * max(v))) if v else dict(n=0)
+    summary = lambda v: dict(n=len(v), p50_ms=round(1000 * statistics.median(v)),  # noqa: E731
+                             p95_ms=round(1000 * percentile(v, 95)), max_ms=round(1000 * max(v))) if v else dict(n=0)
     return dict(sessions=SESSIONS, trainers=TRAINERS, seconds=SECONDS, warm_up_s=round(warm_s),
                 round_trip=dict(all=summary(rounds), **{k: summary(v) for k, v in stats.rounds.items()}),
                 trainings=stats.trainings, queued_seen=stats.queued_seen, retried_steps=stats.retries,

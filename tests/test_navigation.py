@@ -53,7 +53,8 @@ def nav_label(path: str, lang: str) -> str:
 @pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) to run browser tests")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium) "
+                    "to run browser tests")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     from playwright.sync_api import sync_playwright
 
@@ -129,7 +130,7 @@ def test_every_section_is_one_click_away_at_first_sight(chromium, app_url, lang)
             assert link.is_visible(), f"{lang} /{path}: no visible link to {target}"
             assert link.inner_text().strip().endswith(nav_label(target, lang)), link.inner_text()
             box = link.bounding_box()
-            assert box and 0 <= box["y"] and box["y"] + box["height"] <= VIEWPORT["height"] \
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"] \
                 and box["x"] + box["width"] <= VIEWPORT["width"], f"{lang} /{path}: {target} is off screen at {box}"
             on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.closest('a')?.getAttribute('href')",
                                    [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])

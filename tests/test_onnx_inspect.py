@@ -5,9 +5,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from bigmodel_core.errors import DataError, ModelError
 from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve.bench import MAX_BURST
-from bigmodel_core.errors import DataError, ModelError
 from tests.conftest import requires_dataset
 
 needs_sample = requires_dataset(oi.SAMPLE_ID)
@@ -128,7 +128,8 @@ def test_an_invalid_graph_and_an_unknown_operator_are_refused(tmp_path):
     custom = helper.make_graph([helper.make_node("FancyOp", ["x"], ["y"], domain="com.example")], "g",
                                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-    model = helper.make_model(custom, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    model = helper.make_model(custom,
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
     with pytest.raises(ModelError, match="ONNX Runtime could not load"):
         oi.inspect_onnx(model.SerializeToString())
 

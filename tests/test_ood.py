@@ -14,10 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core.serve import examples
-from bigmodel_core.serve import ood
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve import examples, ood, registry
 from bigmodel_core.serve.runtime import Predictor
 from tests.conftest import requires_dataset
 

@@ -12,12 +12,12 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from bigmodel_core.errors import TrainingError
+from bigmodel_core.nn.zoo import ARCHITECTURES
 from bigmodel_core.train import options as O
 from bigmodel_core.train import pipeline
-from bigmodel_core.errors import TrainingError
 from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
-from bigmodel_core.nn.zoo import ARCHITECTURES
 from tests.helpers import ROOT, run_page
 from ui import studio as S
 

@@ -6,13 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
-from bigmodel_core.train import pipeline
-from bigmodel_core.serve import registry
 from bigmodel_core.data.datasets import load_dataset
 from bigmodel_core.errors import TrainingError
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.serve import registry
 from bigmodel_core.serve.preprocess import prepare_images
 from bigmodel_core.serve.runtime import Predictor
+from bigmodel_core.train import pipeline
+from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 CARD_KEYS = {"id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
@@ -52,7 +52,7 @@ def test_lenet_on_digits_is_upsized_trained_and_exported(lenet_run, digits, tmp_
 
     entry = pipeline.export(trained, "digits-lenet", root=tmp_registry)
     card = entry.card
-    assert CARD_KEYS <= set(card), CARD_KEYS - set(card)
+    assert set(card) >= CARD_KEYS, CARD_KEYS - set(card)
     assert card["parity_max_abs_diff"] <= 1e-4
     assert card["dataset"] == "digits" and card["architecture"] == "lenet" and card["parameters"] > 0
     assert card["metrics"]["test"]["accuracy"] == trained.metrics["test"]["accuracy"]
@@ -85,7 +85,7 @@ def test_small_cnn_on_digits_exports_with_parity(tmp_registry, digits):
     assert trained.preprocessing["height"] == 8                             # only LeNet needs upsizing
     entry = pipeline.export(trained, "digits-cnn", root=tmp_registry)
     assert entry.card["parity_max_abs_diff"] <= 1e-4
-    assert CARD_KEYS <= set(entry.card)
+    assert set(entry.card) >= CARD_KEYS
     preds = Predictor(entry.folder, entry.card, device="cpu").predict(list(digits.images[digits.split["test"][:5]]))
     assert len(preds) == 5 and all(p.label in entry.card["labels"] for p in preds)
 

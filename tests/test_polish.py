@@ -6,7 +6,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -177,7 +176,7 @@ def test_explanation_bars_get_room_per_bar_and_whole_names():
                                  baseline_values=[0.0] * 12, contributions=np.linspace(-5, 6, 12), prediction=100.0,
                                  baseline_prediction=90.0, target=None)
     card = {"problem": "regression", "preprocessing": {"target": "cnt"}, "labels": []}
-    labels = dict(zip(res.features, names))
+    labels = dict(zip(res.features, names, strict=False))
     fig = contributions_figure(res, card, lambda c: labels.get(c, "Bikes rented per hour"), lambda c, v: f"{v:g}")
     assert fig.layout.height >= ROW_PX * 12                        # not 60 px of bars for twelve inputs
     texts = [a.text for a in fig.layout.annotations]

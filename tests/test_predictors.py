@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bigmodel_core.serve import predictors
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve import predictors, registry
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models"
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageFile
 
-from bigmodel_core.serve import preprocess as pp
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve import preprocess as pp
 from tests.conftest import bilevel_png
 
 RGB_SPEC = dict(channels=3, height=12, width=16)
@@ -74,7 +74,7 @@ def test_grayscale_png_becomes_three_equal_channels_and_rgb_becomes_one(picture)
     np.testing.assert_allclose(out[0], picture[..., 1] / 255.0, atol=1e-6)
     one = pp.prepare_images([encode(Image.fromarray(picture))], GRAY_SPEC)
     assert one.shape == (1, 1, 12, 16)
-    assert 0.0 < one.min() and one.max() < 1.0
+    assert one.min() > 0.0 and one.max() < 1.0
 
 
 def test_rgba_transparency_is_composited_on_white():
@@ -141,7 +141,7 @@ def test_resized_to_the_model_input_size(picture):
     small = Image.fromarray(picture).resize((5, 3))
     out = pp.prepare_images([encode(big), small], dict(channels=1, height=28, width=28))
     assert out.shape == (2, 1, 28, 28) and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert out.min() >= 0.0 and out.max() <= 1.0
     wide = pp.prepare_images([picture], dict(channels=3, height=8, width=32))
     assert wide.shape == (1, 3, 8, 32)
 

@@ -10,6 +10,7 @@ keeps working.
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,10 +19,10 @@ ray = pytest.importorskip("ray")
 
 from bigmodel_core.app import jobs as J  # noqa: E402
 from bigmodel_core.serve import registry  # noqa: E402
-from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402
 from bigmodel_core.train.pipeline import TrainSpec, export  # noqa: E402
 from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 from bigmodel_core.workers import ray_backend  # noqa: E402
+from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402
 from tests.ray_cluster import LocalRayCluster  # noqa: E402
 
 SEED_SPEC = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, batch_size=32, lr=3e-3, seed=7, threads=1),
@@ -40,7 +41,7 @@ def wait_for(pred, timeout=10.0):
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie."""
     try:
-        stat = open(f"/proc/{pid}/stat").read()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
@@ -50,9 +51,10 @@ def rss_mib(pids) -> float:
     total = 0
     for pid in pids:
         try:
-            for line in open(f"/proc/{pid}/status"):
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
         except OSError:
             pass
     return total / 1024
@@ -66,7 +68,8 @@ def cluster():
         worker = c.add_node(num_cpus=1, resources={"trainer_node": 1})
         nodes = c.alive_nodes()
         trainer_node = next(n["NodeID"] for n in nodes if "trainer_node" in n["Resources"])
-        print(f"\nlocal Ray cluster: {len(nodes)} nodes, {len(c.pids())} processes, {rss_mib(c.pids()):.0f} MiB resident")
+        print(f"\nlocal Ray cluster: {len(nodes)} nodes, {len(c.pids())} processes, "
+              f"{rss_mib(c.pids()):.0f} MiB resident")
         yield c, trainer_node, worker
     finally:
         ray_backend.disconnect()

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve import registry
 
 CARD = dict(task="tabular", problem="regression", labels=[], input_spec=[], preprocessing={})
 

@@ -20,8 +20,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core.serve import examples
-from bigmodel_core.serve import registry
+from bigmodel_core.serve import examples, registry
 from bigmodel_core.serve.runtime import Predictor
 from tests.helpers import no_exception, run_page
 from ui.i18n import table

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core.serve import examples
-from bigmodel_core.serve import registry
-from bigmodel_core.train.recipes import RECIPES, check_targets
+from bigmodel_core.serve import examples, registry
 from bigmodel_core.serve.evaluation import dataset_inputs, evaluate
+from bigmodel_core.train.recipes import RECIPES, check_targets
 from tests.conftest import requires_dataset
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -90,9 +89,10 @@ EXAMPLE_SLACK = {"accuracy": 0.15, "macro_f1": 0.20, "r2": 0.10}
 
 @pytest.mark.parametrize("model_id", SHIPPED)
 def test_shipped_model_scores_on_its_built_in_examples_and_matches_pytorch(model_id):
-    """Runs without any dataset: ONNX Runtime on the examples shipped with the model, then PyTorch on the same inputs."""
-    from bigmodel_core.explain.methods import load_torch_model
+    """Runs without any dataset: ONNX Runtime on the examples shipped with the model, then PyTorch on the same
+    inputs."""
     from bigmodel_core.convert.export import torch_outputs
+    from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)

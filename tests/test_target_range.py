@@ -15,14 +15,13 @@ import pandas as pd
 import pytest
 import torch
 
-from bigmodel_core.train import pipeline
-from bigmodel_core.serve import registry
-from bigmodel_core.serve import runtime
-from bigmodel_core.errors import ModelError
 from bigmodel_core.convert.export import CLIP_NODE, clip_onnx_file, clip_output, export_onnx, parity
+from bigmodel_core.errors import ModelError
 from bigmodel_core.nn.nets import ClampOutput, clamp_to_range
-from bigmodel_core.train.trainer import TrainConfig
 from bigmodel_core.nn.zoo import build_model
+from bigmodel_core.serve import registry, runtime
+from bigmodel_core.train import pipeline
+from bigmodel_core.train.trainer import TrainConfig
 from tests.conftest import requires_dataset
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -194,9 +193,9 @@ def test_shipped_regression_model_records_its_range_and_its_graph_ends_in_a_clip
 @pytest.mark.parametrize("model_id", list(REGRESSION))
 def test_shipped_regression_model_answers_inside_its_range_on_its_examples_and_on_wild_inputs(model_id):
     """Runs without any dataset: the built-in examples, then inputs far outside anything seen."""
+    from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.serve import examples
     from bigmodel_core.serve.evaluation import predict_split
-    from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)

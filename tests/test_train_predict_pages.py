@@ -12,15 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core.serve import examples
 from bigmodel_core.app import jobs as J
-from bigmodel_core.serve import registry
 from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.serve import examples, registry
 from bigmodel_core.train.pipeline import TrainSpec, export, train
 from bigmodel_core.train.trainer import TrainConfig
+from tests.helpers import run_page
 from ui import predict_tools as P
 from ui import studio as S
-from tests.helpers import run_page
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = str(ROOT / "pages" / "train.py")
@@ -102,7 +101,7 @@ def test_one_epoch_training_shows_metrics_charts_and_exports(registry_copy):
     assert names[:3] == ["R²", "RMSE", "MAE"]
     assert all(m.delta for m in at.metric[:3])                                # the baseline sits beside it
     assert any("baseline" in c for c in texts(at, "caption"))
-    assert len(at.get("plotly_chart")) >= 2                                   # predicted-vs-actual, residuals (+ curves)
+    assert len(at.get("plotly_chart")) >= 2                       # predicted-vs-actual, residuals (+ curves)
     model_id = at.text_input(key=[w.key for w in at.text_input if w.key.startswith("train_model_id_")][0])
     assert model_id.value == "diabetes-mlp-2"                                # diabetes-mlp is a shipped model
     model_id.set_value("Not OK!").run()

@@ -137,8 +137,9 @@ def test_without_its_folder_the_live_chart_is_a_plain_plotly_chart(monkeypatch):
 
 def test_the_validation_axis_ends_just_above_a_perfect_score():
     """Scores of 1.0 on every epoch once drew an axis from 0 to 2; accuracy and ROC AUC never pass 1."""
-    events = batches(1, 20) + [TrainEvent("epoch_end", e, 3, 10 * e, 30, loss=0.1, val={"accuracy": 1.0, "roc_auc": 1.0},
-                                          elapsed_s=e, eta_s=1.0) for e in (1, 2)]
+    events = batches(1, 20) + [TrainEvent("epoch_end", e, 3, 10 * e, 30, loss=0.1,
+                                          val={"accuracy": 1.0, "roc_auc": 1.0}, elapsed_s=e, eta_s=1.0)
+                               for e in (1, 2)]
     events = [J.event_to_dict(ev) for ev in events]
     low, high = S.curves_figure(events, tr=lambda k, **kw: k).layout.yaxis2.range
     assert 0.9 <= low < 1.0 < high <= 1.01
@@ -235,5 +236,6 @@ def test_how_it_works_reads_as_text_with_one_bold_word(lang):
 def test_the_old_chinese_text_was_all_bold():
     """Why the check above exists: in '**工作方式：**训练…' the '**' after the full-width colon cannot close,
     so the bold ran on through '停止' (three quarters of the paragraph)."""
-    share, _ = strong_share("**工作方式：**训练在服务器后台运行，你可以切换页面再回来。随时可以点击**停止**：会保留目前最好的模型。")
+    share, _ = strong_share("**工作方式：**训练在服务器后台运行，你可以切换页面再回来。"
+                            "随时可以点击**停止**：会保留目前最好的模型。")
     assert share > 0.7

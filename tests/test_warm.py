@@ -16,7 +16,8 @@ warm.wait()
 light = all(m in sys.modules for m in warm.LIGHT) and "torch" not in sys.modules
 print(light, warm.torch_available(), all(m in sys.modules for m in warm.TORCH), warm._thread.name)
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "True", "True", "bigmodel-preload"]
 
@@ -28,6 +29,7 @@ import sys
 import bigmodel_core.app.domains, bigmodel_core.paths, bigmodel_core.serve.runtime, ui.i18n, ui.layout
 print(sorted(m for m in ("torch", "sklearn", "transformers") if m in sys.modules))
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"

@@ -99,7 +99,7 @@ def test_cli_training_whose_worker_is_killed_says_training_failed_in_one_line():
                             "--epochs", "500", "--batch-size", "8"], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        def workers():                                 # the CLI's children that run spawn_main (not the resource tracker)
+        def workers():                     # the CLI's children that run spawn_main (not the resource tracker)
             out = []
             for entry in Path("/proc").iterdir():
                 try:

@@ -106,6 +106,8 @@ def headline_ratios(results: list[dict]) -> list[tuple[str, str, float]]:
     for engine, base in pairs:
         if (engine, batch) in p50 and (base, batch) in p50 and p50[(engine, batch)] > 0:
             ratio = p50[(base, batch)] / p50[(engine, batch)]
-            text = t("bench.speedup_value", x=fmt(ratio, 3)) if ratio >= 1 else t("bench.slowdown_value", x=fmt(1 / ratio, 3))
-            out.append((t("bench.speedup", engine=engine_label(engine), base=engine_label(base), batch=batch), text, ratio))
+            text = (t("bench.speedup_value", x=fmt(ratio, 3)) if ratio >= 1
+                    else t("bench.slowdown_value", x=fmt(1 / ratio, 3)))
+            out.append((t("bench.speedup", engine=engine_label(engine), base=engine_label(base), batch=batch),
+                        text, ratio))
     return out

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import io
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,13 +22,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.data import catalog
 from bigmodel_core.app import domains
-from bigmodel_core.serve import registry
 from bigmodel_core.app.domains import Chart, Domain, Showcase, slug
+from bigmodel_core.data import catalog
 from bigmodel_core.errors import BigModelError, DataError, ModelError
-from bigmodel_core.serve.metrics import primary_metric
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve import registry
+from bigmodel_core.serve.metrics import primary_metric
 from ui import explain_view, links
 from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.i18n import current, t
@@ -293,7 +292,7 @@ def _use_cases(dom: Domain) -> None:
     st.markdown(f"##### {t('domain.uses_title')}")
     cols = st.columns(2)
     half = (len(uses) + 1) // 2
-    for col, part in zip(cols, (uses[:half], uses[half:])):
+    for col, part in zip(cols, (uses[:half], uses[half:]), strict=True):
         col.markdown("\n".join(f"- {u}" for u in part))
 
 
@@ -359,7 +358,7 @@ def _explore_tabular(show: Showcase) -> None:
     lang = current()
     figs = [_chart_figure(show.dataset, lang, data["full"], i + 1) for i in range(len(show.charts))]
     slots = [col for _ in range((len(figs) + 2) // 2) for col in st.columns(2, gap="medium")]
-    for slot, fig in zip(slots, figs):
+    for slot, fig in zip(slots, figs, strict=False):
         with slot:
             if fig is not None:
                 chart(fig)
@@ -545,7 +544,8 @@ def _explore_images(show: Showcase) -> None:
     fact_cards([
         (t("domain.rows"), _rows_text(data, data["rows"])),
         (t("domain.classes"), f"{len(names)}"),
-        (t("domain.image_size"), f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
+        (t("domain.image_size"),
+         f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
     left, right = st.columns(2)
@@ -679,12 +679,12 @@ def _results(show: Showcase, entries, inputs, truth=None, missing: list[str] = (
     """One result block per model (side by side when a domain compares models)."""
     n = len(entries) + len(missing)
     cols = st.columns(n) if n > 1 else [st.container()]
-    for col, model_id in zip(cols[len(entries):], missing):
+    for col, model_id in zip(cols[len(entries):], missing, strict=False):
         with col, st.container(border=True):
             st.markdown(f"**{model_id}**")
             empty_state(t("domain.not_built", models=model_id), domains.build_command([model_id]))
     answered = []
-    for col, entry in zip(cols, entries):
+    for col, entry in zip(cols, entries, strict=False):
         with col, st.container(border=True):
             _model_line(entry)
             try:
@@ -711,7 +711,8 @@ def _one_result(show: Showcase, entry, pred, truth=None) -> None:
         delta = None
         if truth is not None:
             delta = t("domain.vs_truth", value=fmt(truth), unit=unit)
-        st.metric(t("domain.predicted", target=feature_label(show.dataset, entry.card["preprocessing"].get("target", ""))),
+        target = feature_label(show.dataset, entry.card["preprocessing"].get("target", ""))
+        st.metric(t("domain.predicted", target=target),
                   f"{pred.value:,.1f} {unit}".strip(), delta=delta, delta_color="off", delta_arrow="off")
         _regression_context(show, pred.value)
         return
@@ -736,7 +737,7 @@ def _one_result(show: Showcase, entry, pred, truth=None) -> None:
 
 def _many_results(entry, inputs, out) -> None:
     rows = []
-    for text, p in zip(inputs, out):
+    for text, p in zip(inputs, out, strict=False):
         rows.append({t("domain.text"): text, t("domain.prediction"): label_text(p.label),
                      t("domain.confidence_col"): p.scores[p.label] * 100})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
@@ -754,7 +755,8 @@ def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> No
     elif show.task == "text":
         kwargs["texts"] = [str(x) for x in inputs]
     else:
-        kwargs.update(row=inputs.iloc[0].to_dict(), value_label=lambda column, value: value_text(show.dataset, column, value),
+        kwargs.update(row=inputs.iloc[0].to_dict(),
+                      value_label=lambda column, value: value_text(show.dataset, column, value),
                       feature_label=lambda column: feature_label(show.dataset, column))
     explain_view.panel(pred, entry.folder, entry.card, key=f"domain:{show.dataset}:{entry.id}",
                        model_name=model_name, **kwargs)
@@ -771,7 +773,8 @@ def _regression_context(show: Showcase, value: float) -> None:
     fig.add_vline(x=value, line_color=PRIMARY, line_width=3,
                   annotation_text=t("domain.this_prediction"), annotation_position="top")
     unit = unit_of(show.dataset)
-    axis = feature_label(show.dataset, target) + (f" ({unit})" if unit and unit not in feature_label(show.dataset, target) else "")
+    axis = feature_label(show.dataset, target)
+    axis += f" ({unit})" if unit and unit not in axis else ""
     chart(style(fig, t("domain.where_title"), axis, t("common.count"), height=250, showlegend=False),
           key=f"where:{show.dataset}")
 
@@ -1040,7 +1043,8 @@ def _real_text(show: Showcase) -> None:
     i = int(np.random.default_rng(counter).integers(len(data["test_texts"])))
     text = data["test_texts"][i]
     st.session_state[f"text:{show.dataset}"] = text
-    st.session_state[f"truth:{show.dataset}"] = {"text": text, "truth": data["class_names"][int(data["test_labels"][i])]}
+    st.session_state[f"truth:{show.dataset}"] = {"text": text,
+                                                 "truth": data["class_names"][int(data["test_labels"][i])]}
 
 
 def _short(text: str, n: int = 26) -> str:

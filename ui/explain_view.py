@@ -16,20 +16,33 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from bigmodel_core.explain import methods as E
 from bigmodel_core.app.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
+from bigmodel_core.explain import methods as E
 from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
-from ui.layout import BAD, GOOD, MUTED, PALETTE, chart, class_colors, fmt, label_text, metric_name, show_error, style, tr
+from ui.layout import (
+    BAD,
+    GOOD,
+    MUTED,
+    PALETTE,
+    chart,
+    class_colors,
+    fmt,
+    label_text,
+    metric_name,
+    show_error,
+    style,
+    tr,
+)
 
 TOP_FEATURES = 12           # bars in the tabular charts
 STRONG, WEAK = 0.5, 0.1     # word chips: bold above STRONG × the largest |score|, plain below WEAK ×
@@ -208,7 +221,7 @@ def word_chips(res: E.TextExplanation, towards: str = GOOD, away: str = BAD) -> 
     for the explained class, `away` otherwise; see push_colours), bold for the strongest."""
     top = float(np.abs(res.scores).max()) if len(res.scores) else 0.0
     parts = []
-    for word, s in zip(res.words, res.scores):
+    for word, s in zip(res.words, res.scores, strict=False):
         w = md_escape(word)
         if top <= 0 or abs(s) < WEAK * top:
             parts.append(w)
@@ -225,7 +238,8 @@ def text_figure(res: E.TextExplanation, card: dict) -> go.Figure:
     towards, away, _ = push_colours(card, res.target)
     names = [f"{i + 1}. {w}" for i, w in enumerate(res.words)]
     values = res.scores * _points(card)
-    fig = bar_rows(names, values, [towards if v > 0 else away for v in values], "%{customdata}: %{x:.2f}<extra></extra>")
+    fig = bar_rows(names, values, [towards if v > 0 else away for v in values],
+                   "%{customdata}: %{x:.2f}<extra></extra>")
     return style(fig, t("explain.text.chart", label=_class_name(card, res.target)), wrap(t("explain.text.axis")),
                  None, height=fig.layout.height, showlegend=False)
 

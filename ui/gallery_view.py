@@ -14,8 +14,8 @@ import numpy as np
 import streamlit as st
 
 from bigmodel_core.app import gallery as G
-from bigmodel_core.serve import ood
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import ood
 from ui.i18n import t
 from ui.layout import BAD, fmt, label_text, tr
 
@@ -115,7 +115,7 @@ def render(key: str, gal: G.Gallery, models: list[tuple[str, dict, G.Answers]], 
     names = [label_text(c) for c in gal.class_names]
     for start in range(0, len(gal), per_row):
         cols = st.columns(per_row, gap="small")
-        for col, i in zip(cols, range(start, min(start + per_row, len(gal)))):
+        for col, i in zip(cols, range(start, min(start + per_row, len(gal))), strict=False):
             rights = [bool(a.right[i]) for _, _, a in models]
             colour = RIGHT if all(rights) else BAD if not any(rights) else MIXED
             with col:

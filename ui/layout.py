@@ -21,7 +21,8 @@ SEQUENTIAL = ["#EEF2FF", "#C7D2FE", "#A5B4FC", "#818CF8", "#6366F1", "#4F46E5", 
 FONT = "Source Sans Pro, Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
 
 TASK_ICONS = {"image": "🖼️", "text": "💬", "tabular": "📋"}
-PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️", "benchmark": "⚡", "onnx": "🔍", "concepts": "📐", "playground": "🧪"}
+PAGE_ICONS = {"home": "🏠", "train": "🏋️", "predict": "🔮", "models": "🗂️", "benchmark": "⚡", "onnx": "🔍",
+              "concepts": "📐", "playground": "🧪"}
 
 
 # ----------------------------------------------------------------------------- text helpers
@@ -125,7 +126,7 @@ def page_header(icon: str, title: str, subtitle: str | None = None) -> None:
 def metric_cards(items: list[tuple]) -> None:
     """A row of bordered metric cards: items are (label, value) or (label, value, help)."""
     cols = st.columns(len(items))
-    for col, item in zip(cols, items):
+    for col, item in zip(cols, items, strict=True):
         label, value, *rest = item
         col.metric(label, value, help=rest[0] if rest else None, border=True)
 
@@ -134,7 +135,7 @@ def fact_cards(items: list[tuple]) -> None:
     """A row of bordered cards for short facts that may be words. The cards grow with their text (a long or
     wrapped value is never cut off) and share a minimum height, so a row of one-line values looks even."""
     cols = st.columns(len(items))
-    for col, (label, value) in zip(cols, items):
+    for col, (label, value) in zip(cols, items, strict=True):
         col.markdown(
             "<div style='border:1px solid rgba(49,51,63,0.18);border-radius:0.5rem;padding:0.6rem 0.9rem;"
             "min-height:5.6rem'>"

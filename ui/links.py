@@ -8,7 +8,7 @@ counts as new only when it is none of the last few this page wrote in this sessi
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 

@@ -8,17 +8,17 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote, urlencode
 
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.serve import batch
 from bigmodel_core.app import language
 from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve import batch
 from ui.i18n import t
 from ui.layout import fmt, show_error
 
@@ -28,13 +28,12 @@ SHOWN_COLUMNS = 12          # input columns named in the upload's help
 
 def share_box(slot, model_only: bool = False) -> None:
     """The page's address (with its query parameters) in a popover with a copy button."""
-    with slot.container():
-        with st.popover(t("predict.share"), icon="🔗", width="stretch", key="predict_share"):
-            st.caption(t("predict.share_help"))
-            query = urlencode(st.query_params.to_dict(), quote_via=quote)
-            st.code(f"{st.context.url or 'predict'}?{query}", language=None, wrap_lines=True)
-            if model_only:
-                st.caption(t("predict.share_model_only"))
+    with slot.container(), st.popover(t("predict.share"), icon="🔗", width="stretch", key="predict_share"):
+        st.caption(t("predict.share_help"))
+        query = urlencode(st.query_params.to_dict(), quote_via=quote)
+        st.code(f"{st.context.url or 'predict'}?{query}", language=None, wrap_lines=True)
+        if model_only:
+            st.caption(t("predict.share_model_only"))
 
 
 def language_notice(lines: list[str], text: str, card: dict, model_id: str, cards: dict,

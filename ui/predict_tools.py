@@ -9,15 +9,15 @@ page's query parameters and back (a shareable link).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from bigmodel_core.serve import preprocess as pp
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve import preprocess as pp
 from ui.i18n import t as _t
 from ui.layout import PALETTE, label_text, style
 
@@ -66,7 +66,8 @@ def is_digit_model(card: dict) -> bool:
     """Models that read light-on-dark handwritten digits (MNIST, scikit-learn digits)."""
     pre = card.get("preprocessing", {})
     return card.get("task") == "image" and pre.get("channels") == 1 and (
-        card.get("dataset") in DIGIT_DATASETS or [str(x) for x in card.get("labels", [])] == [str(d) for d in range(10)])
+        card.get("dataset") in DIGIT_DATASETS
+        or [str(x) for x in card.get("labels", [])] == [str(d) for d in range(10)])
 
 
 def canvas_to_gray(image) -> np.ndarray:

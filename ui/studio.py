@@ -10,8 +10,8 @@ import io
 import itertools
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -382,7 +382,8 @@ def ordinal(n: int, tr: Callable = _t) -> str:
 
 
 def where_text(where: dict | None, tr: Callable = _t) -> str:
-    """Where a job trains, in words: 'local worker', 'Ray node 1a2b3c4d (GPU)'; while it starts, 'starting a worker…'."""
+    """Where a job trains, in words: 'local worker', 'Ray node 1a2b3c4d (GPU)'; while it starts,
+    'starting a worker…'."""
     from bigmodel_core.workers.backends import describe
 
     place = describe(where)

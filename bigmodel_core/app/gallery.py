@@ -22,6 +22,7 @@ from bigmodel_core.errors import BigModelError
 
 if TYPE_CHECKING:
     from bigmodel_core.data.datasets import ImageDataset
+    from bigmodel_core.serve.runtime import Predictor
 
 SIZE = 12
 SEED = 0
@@ -118,7 +119,7 @@ class Answers:
         return int(self.right.sum())
 
 
-def answer(predictor, gallery: Gallery) -> Answers:
+def answer(predictor: Predictor, gallery: Gallery) -> Answers:
     """Run a `runtime.Predictor` (ONNX Runtime) on every gallery image, as the app prepares a picture."""
     from bigmodel_core.serve.ood import model_inputs
 
@@ -128,7 +129,7 @@ def answer(predictor, gallery: Gallery) -> Answers:
     names = [str(x) for x in gallery.class_names]
     predicted = probs.argmax(axis=1)
     if labels != names:                                    # a model whose classes differ: match by name
-        right = np.array([labels[p] == names[t] for p, t in zip(predicted, gallery.labels)])
+        right = np.array([labels[p] == names[t] for p, t in zip(predicted, gallery.labels, strict=False)])
     else:
         right = predicted == gallery.labels
     return Answers(predicted.astype(np.int64), probs.max(axis=1), np.asarray(right, dtype=bool))

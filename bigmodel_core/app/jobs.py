@@ -22,6 +22,7 @@ Everything here is thread-safe and knows nothing about Streamlit.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -30,12 +31,18 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.config import setting
+from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.workers.worker import Cancelled as _Cancelled
+
+if TYPE_CHECKING:
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.trainer import TrainEvent
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +77,7 @@ def _finite(x):
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-def event_to_dict(ev) -> dict:
+def event_to_dict(ev: TrainEvent) -> dict:
     """A `TrainEvent` as a JSON-ready dict (the form jobs keep and pages read)."""
     val = {k: _finite(v) for k, v in (ev.val or {}).items()} if ev.val else None
     return dict(kind=ev.kind, epoch=ev.epoch, epochs=ev.epochs, step=ev.step, total_steps=ev.total_steps,
@@ -99,7 +106,8 @@ class Job:
     _trainer: Any = field(default=None, repr=False)
     _thin: int = field(default=1, repr=False)   # keep every _thin-th batch event
     _batches_seen: int = field(default=0, repr=False)
-    where: dict | None = None                   # where it trains: {"backend": "local", "pid": …} or {"backend": "ray", …}
+    # where it trains: {"backend": "local", "pid": …} or {"backend": "ray", …}
+    where: dict | None = None
 
     # -- written by the worker thread ---------------------------------------------------------
     def _record(self, ev: dict) -> None:
@@ -159,7 +167,7 @@ class JobManager:
         self._alive: Callable[[str], bool] | None = None
 
     # -- submitting and scheduling -------------------------------------------------------------
-    def submit(self, owner: str, spec, data=None, label: str = "") -> str:
+    def submit(self, owner: str, spec: TrainSpec, data: Dataset | None = None, label: str = "") -> str:
         """Queue a training of `spec` (on `data`, or the catalog dataset `spec.dataset`) for `owner`."""
         with self._lock:
             active = [j for j in self._jobs.values() if j.owner == owner and j.active]
@@ -260,10 +268,8 @@ class JobManager:
             with job._lock:
                 if job.status == QUEUED:
                     job.status, job.finished = STOPPED, time.time()
-                    try:
+                    with contextlib.suppress(ValueError):
                         self._queue.remove(job_id)
-                    except ValueError:
-                        pass
                     return True
                 job.status = STOPPING
                 trainer = job._trainer
@@ -308,7 +314,8 @@ class JobManager:
             return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.seq)
 
     def running_count(self) -> int:
-        """How many jobs are training right now (anyone's; queued ones do not count): a benchmark beside them is noisy."""
+        """How many jobs are training right now (anyone's; queued ones do not count): a benchmark beside them
+        is noisy."""
         with self._lock:
             return len(self._running)
 

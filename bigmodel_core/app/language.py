@@ -14,7 +14,7 @@ as the first models were English only).
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.3          # Han characters among the letters from which a text counts as Chinese

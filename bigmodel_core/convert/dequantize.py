@@ -13,9 +13,14 @@ model follows the int8 model's weights without its activation rounding.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def _per_column(values: np.ndarray, columns: int) -> np.ndarray:
@@ -24,7 +29,7 @@ def _per_column(values: np.ndarray, columns: int) -> np.ndarray:
     return values.reshape(1, columns) if values.size == columns else values.reshape(())
 
 
-def dequantize_model(model):
+def dequantize_model(model: onnx.ModelProto) -> onnx.ModelProto:
     """An fp32 copy of a dynamically quantised `onnx.ModelProto` (unchanged if nothing is quantised)."""
     import onnx
     from onnx import helper, numpy_helper

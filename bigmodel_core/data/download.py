@@ -47,9 +47,9 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from bigmodel_core.data.catalog import DatasetInfo, RemoteFile, cached_form, get, local_path
 from bigmodel_core.data.checksums import cached_sha256, remember, sha256_file
@@ -99,8 +99,8 @@ def _ensure_files(info, files: Iterable[RemoteFile], progress: Progress | None, 
                   allow_download: bool) -> list[Path]:
     files = tuple(files)
     targets = [local_path(info, f.name) for f in files]
-    missing = [f for f, target in zip(files, targets) if not target.is_file()]
-    for remote, target in zip(files, targets):
+    missing = [f for f, target in zip(files, targets, strict=True) if not target.is_file()]
+    for remote, target in zip(files, targets, strict=True):
         if remote not in missing:
             _check_cached(target, remote.sha256)
     if missing and not allow_download:
@@ -136,7 +136,8 @@ def _by_url(files: list[RemoteFile]) -> dict[str, list[RemoteFile]]:
     return groups
 
 
-def _download_missing(info, missing: list[RemoteFile], progress: Progress | None, cancelled: Callable[[], bool]) -> None:
+def _download_missing(info, missing: list[RemoteFile], progress: Progress | None,
+                      cancelled: Callable[[], bool]) -> None:
     """Download each URL once, take out and check its files, move them into place; clean up always."""
     folder = local_path(info)
     try:
@@ -332,7 +333,8 @@ ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OS
                   NotImplementedError)
 
 
-def _extract(archive: Path, members: set[str], folder: Path, url: str, cancelled: Callable[[], bool]) -> dict[str, Path]:
+def _extract(archive: Path, members: set[str], folder: Path, url: str,
+             cancelled: Callable[[], bool]) -> dict[str, Path]:
     """Copy each of `members` out of a zip or tar archive into `folder`; {member: its copy}."""
     if not members:
         return {}
@@ -394,7 +396,8 @@ def _xls_to_csv(source: Path, final: Path, url: str) -> None:
 
     That CSV is UCI's credit-card table re-saved: the column names are the row
     just above the first row of numbers, so the rows above them (UCI's "X1 … X23, Y")
-    are left out, and so are the ID column and columns without a name; spaces in column names become dots ("default.payment.next.month");
+    are left out, and so are the ID column and columns without a name; spaces in column
+    names become dots ("default.payment.next.month");
     whole numbers are written as integers, except that non-zero multiples of
     100,000 are written in the spreadsheet's scientific form ("5.00E+05"), a trace
     of how the mirror's file was saved (true of all its 720,000 values); lines end

@@ -36,11 +36,20 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bigmodel_core.errors import DataError, ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import torch
+
+    from bigmodel_core.serve.preprocess import TabularEncoder
+    from bigmodel_core.serve.runtime import Predictor
 
 OCCLUSION = "occlusion"
 INTEGRATED_GRADIENTS = "integrated-gradients"
@@ -121,11 +130,11 @@ class OrtForward:
     No gradients flow through it, so it serves perturbation methods (occlusion, ablation, Shapley).
     """
 
-    def __init__(self, predictor, to_feed=None):
+    def __init__(self, predictor: Predictor, to_feed: Callable[..., dict[str, np.ndarray]] | None = None):
         self.predictor, self.to_feed = predictor, to_feed
         self.calls = 0
 
-    def __call__(self, *tensors):
+    def __call__(self, *tensors: torch.Tensor) -> torch.Tensor:
         import torch
 
         if self.to_feed is not None:
@@ -145,7 +154,7 @@ def _pick_target(scores: np.ndarray, problem: str, target: int | None) -> int | 
 
 # ============================================================================ PyTorch model (when weights are kept)
 
-def load_torch_model(folder: Path, card: dict):
+def load_torch_model(folder: Path, card: dict) -> torch.nn.Module | None:
     """The PyTorch model rebuilt from `weights.safetensors` in eval mode, or None when it cannot be.
 
     A regression model whose card gives a `target_range` comes back clamped to it, as its ONNX
@@ -171,7 +180,7 @@ def load_torch_model(folder: Path, card: dict):
     return clamp_to_range(model.eval(), card.get("target_range"))
 
 
-def word_embeddings(model):
+def word_embeddings(model: torch.nn.Module) -> torch.nn.Module:
     """The token-embedding layer of a text model (tiny BERT or MiniLM)."""
     for name, module in model.named_modules():
         if name.endswith("word_embeddings"):
@@ -187,7 +196,7 @@ def occlusion_window(height: int, width: int) -> tuple[int, int]:
     return window, max(1, window // 2)
 
 
-def image_occlusion(predictor, x: np.ndarray, target: int | None = None, window: int | None = None,
+def image_occlusion(predictor: Predictor, x: np.ndarray, target: int | None = None, window: int | None = None,
                     stride: int | None = None) -> ImageExplanation:
     """Occlusion map of one picture `x` (float [C, H, W] in 0..1, as the model sees it) → [H, W]."""
     import torch
@@ -219,7 +228,7 @@ def _words(enc, text: str, max_tokens: int) -> tuple[np.ndarray, list[str]]:
     """Token → word group (-1 for special tokens and padding) and each word's text as typed."""
     groups, words, first = np.full(max_tokens, -1, dtype=np.int64), [], {}
     spans: dict[int, list[int]] = {}
-    for i, (wid, special, (a, b)) in enumerate(zip(enc.word_ids, enc.special_tokens_mask, enc.offsets)):
+    for i, (wid, special, (a, b)) in enumerate(zip(enc.word_ids, enc.special_tokens_mask, enc.offsets, strict=False)):
         if wid is None or special or i >= max_tokens:
             continue
         if wid not in first:
@@ -265,7 +274,7 @@ def _share_among_words(grams: np.ndarray, is_word: np.ndarray) -> np.ndarray:
     return out
 
 
-def text_integrated_gradients(predictor, model, text: str, target: int | None = None,
+def text_integrated_gradients(predictor: Predictor, model: torch.nn.Module, text: str, target: int | None = None,
                               n_steps: int = IG_STEPS) -> TextExplanation:
     """Layer integrated gradients of the class probability over the word embeddings of the PyTorch `model`.
 
@@ -312,7 +321,7 @@ def text_integrated_gradients(predictor, model, text: str, target: int | None = 
                            truncated=truncated)
 
 
-def text_word_ablation(predictor, text: str, target: int | None = None) -> TextExplanation:
+def text_word_ablation(predictor: Predictor, text: str, target: int | None = None) -> TextExplanation:
     """Each word removed in turn (attention mask 0) through ONNX Runtime: the drop of the class probability."""
     import torch
     from captum.attr import FeatureAblation
@@ -344,7 +353,8 @@ def text_word_ablation(predictor, text: str, target: int | None = None) -> TextE
                            baseline_score=None, method=WORD_ABLATION, truncated=truncated)
 
 
-def explain_text(predictor, text: str, model=None, target: int | None = None) -> TextExplanation:
+def explain_text(predictor: Predictor, text: str, model: torch.nn.Module | None = None,
+                 target: int | None = None) -> TextExplanation:
     """Integrated gradients when a PyTorch `model` is given, else word ablation through ONNX Runtime.
 
     An ensemble of seeds, which has one embedding table per member, gets word ablation too.
@@ -362,7 +372,7 @@ def _card_features(card: dict) -> dict[str, dict]:
     return {f["name"]: f for f in (card.get("preprocessing") or {}).get("features", [])}
 
 
-def baseline_row(encoder, card: dict) -> dict:
+def baseline_row(encoder: TabularEncoder, card: dict) -> dict:
     """Training mean for numeric columns, the most common training category for categorical ones."""
     spec = _card_features(card)
     row = {}
@@ -416,14 +426,15 @@ def _decode(encoder, codes: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(data, columns=encoder.columns)
 
 
-def tabular_forward(predictor) -> OrtForward:
+def tabular_forward(predictor: Predictor) -> OrtForward:
     """Raw-column codes [N, F] → encoder → ONNX Runtime → class probabilities or values."""
     enc = predictor.encoder
     return OrtForward(predictor, lambda codes: {predictor.input_names[0]: enc.transform(
         _decode(enc, codes.detach().cpu().numpy().astype(np.float64)))})
 
 
-def tabular_contributions(predictor, row, target: int | None = None, n_samples: int = SHAPLEY_SAMPLES,
+def tabular_contributions(predictor: Predictor, row: dict | pd.Series | pd.DataFrame, target: int | None = None,
+                          n_samples: int = SHAPLEY_SAMPLES,
                           seed: int = 0) -> TabularContributions:
     """Shapley value sampling of one row against the baseline row; contributions sum to pred − baseline pred."""
     import torch
@@ -443,7 +454,8 @@ def tabular_contributions(predictor, row, target: int | None = None, n_samples: 
     attr = ShapleyValueSampling(forward).attribute(x, baselines=b, target=target, n_samples=n_samples,
                                                    perturbations_per_eval=max(1, len(enc.columns)))
     values = [row[c] for c in enc.columns]
-    return TabularContributions(features=list(enc.columns), values=values, baseline_values=[base[c] for c in enc.columns],
+    return TabularContributions(features=list(enc.columns), values=values,
+                                baseline_values=[base[c] for c in enc.columns],
                                 contributions=attr[0].detach().double().numpy(), prediction=pred,
                                 baseline_prediction=base_pred, target=target)
 
@@ -451,16 +463,16 @@ def tabular_contributions(predictor, row, target: int | None = None, n_samples: 
 class OrtEstimator:
     """The scikit-learn estimator protocol over a Predictor (the model is trained already: `fit` does nothing)."""
 
-    def __init__(self, predictor):
+    def __init__(self, predictor: Predictor):
         self.predictor = predictor
 
-    def fit(self, X, y=None):  # noqa: N803 - scikit-learn's names
+    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> OrtEstimator:  # noqa: N803 - scikit-learn's names
         return self
 
-    def predict_scores(self, X):  # noqa: N803
+    def predict_scores(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         return self.predictor.raw(X)
 
-    def predict(self, X):  # noqa: N803
+    def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         out = self.predict_scores(X)
         return out if self.predictor.problem == "regression" else out.argmax(axis=1)
 
@@ -485,7 +497,8 @@ def _scorer(problem: str, y: np.ndarray, n_classes: int):
     return metric, score
 
 
-def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "test", n_repeats: int = REPEATS,
+def permutation_importances(predictor: Predictor, frame: pd.DataFrame, y: np.ndarray, split: str = "test",
+                            n_repeats: int = REPEATS,
                             max_rows: int = MAX_ROWS, seed: int = 0) -> FeatureImportance:
     """scikit-learn `permutation_importance` of the raw input columns, through the encoder and ONNX Runtime."""
     from bigmodel_core.warm import SKLEARN, preload
@@ -504,10 +517,7 @@ def permutation_importances(predictor, frame: pd.DataFrame, y, split: str = "tes
         notes.append(f"{max_rows} rows sampled")
     X = frame[columns].reset_index(drop=True)  # noqa: N806
     est = OrtEstimator(predictor)
-    if predictor.problem == "regression":
-        y = y.astype(np.float64)
-    else:
-        y = y.astype(np.int64)
+    y = y.astype(np.float64 if predictor.problem == "regression" else np.int64)
     metric, scorer = _scorer(predictor.problem, y, len(predictor.labels))
     result = permutation_importance(est, X, y, scoring=scorer, n_repeats=n_repeats, random_state=seed)
     return FeatureImportance(features=columns, mean=np.asarray(result.importances_mean, dtype=np.float64),
@@ -533,7 +543,7 @@ def evaluation_rows(card: dict, split: str | None = None) -> tuple[pd.DataFrame,
     return frame, y, split
 
 
-def model_importances(predictor, split: str | None = None, **kwargs) -> FeatureImportance:
+def model_importances(predictor: Predictor, split: str | None = None, **kwargs: Any) -> FeatureImportance:
     """Permutation importance of a registry model on its card's evaluation split (DataError if the data is absent)."""
     frame, y, split = evaluation_rows(predictor.card, split)
     return permutation_importances(predictor, frame, y, split=split, **kwargs)

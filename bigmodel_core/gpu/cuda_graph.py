@@ -11,10 +11,14 @@ node does not run on CUDA; `GraphRunner` then raises `GraphNotEligible` saying s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 GRAPH_BATCHES = (1, 64)
 
@@ -23,7 +27,7 @@ class GraphNotEligible(ModelError):
     """The model cannot be served as a CUDA graph (not every node runs on CUDA, or no CUDA at all)."""
 
 
-def output_specs(source, feed: dict[str, np.ndarray]) -> list[tuple[str, tuple, np.dtype]]:
+def output_specs(source: str | bytes, feed: dict[str, np.ndarray]) -> list[tuple[str, tuple, np.dtype]]:
     """(name, shape, dtype) of each output for this feed, from one plain CPU run (a graph needs them preallocated)."""
     import onnxruntime as ort
 
@@ -31,7 +35,7 @@ def output_specs(source, feed: dict[str, np.ndarray]) -> list[tuple[str, tuple, 
 
     cpu = ort.InferenceSession(source, sess_options=session_options(1), providers=["CPUExecutionProvider"])
     outs = cpu.run(None, feed)
-    return [(o.name, v.shape, v.dtype) for o, v in zip(cpu.get_outputs(), outs)]
+    return [(o.name, v.shape, v.dtype) for o, v in zip(cpu.get_outputs(), outs, strict=False)]
 
 
 class GraphRunner:
@@ -41,7 +45,8 @@ class GraphRunner:
     output stays on the GPU (`output`, an OrtValue) until `result()` copies it back.
     """
 
-    def __init__(self, model, template: dict[str, np.ndarray], threads: int | None = None, device_id: int = 0,
+    def __init__(self, model: str | Path | bytes, template: dict[str, np.ndarray], threads: int | None = None,
+                 device_id: int = 0,
                  use_tf32: bool = True, device: str = "cuda"):
         """`device="cpu"` runs the same bound-buffer logic on a plain CPU session (no graph): tests without a GPU."""
         import onnxruntime as ort
@@ -64,7 +69,8 @@ class GraphRunner:
         except Exception as exc:  # noqa: BLE001 - ORT refuses graph capture when a node would run on the CPU
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise GraphNotEligible(f"This model cannot run as a CUDA graph: {first}",
-                                   hint="CUDA graphs need every node on CUDA; serve it with IO binding instead") from exc
+                                   hint="CUDA graphs need every node on CUDA; serve it with IO binding "
+                                        "instead") from exc
         self.inputs = {k: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v), device, device_id)
                        for k, v in template.items()}
         self.outputs = {name: ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.dtype(dtype).type, device,
@@ -78,7 +84,7 @@ class GraphRunner:
         self.session.run_with_iobinding(self.binding)        # warm-up + capture
         self.output = next(iter(self.outputs.values()))
 
-    def run(self, feed: dict[str, np.ndarray] | None = None):
+    def run(self, feed: dict[str, np.ndarray] | None = None) -> ort.OrtValue:
         """Replay the graph, after copying `feed` (same shapes as the template) into the bound inputs."""
         for k, v in (feed or {}).items():
             if tuple(v.shape) != self.shape[k]:

@@ -8,6 +8,7 @@ The result is cached by `runtime.gpu_usable()` (once per process).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 
@@ -41,10 +42,10 @@ def cuda_session_starts() -> bool:
     if CUDA not in ort.get_available_providers() or not driver_present():
         return False
     if hasattr(ort, "preload_dlls"):
-        try:
-            ort.preload_dlls()       # CUDA/cuDNN from the nvidia-* wheels (the full install's torch brings them)
-        except Exception:  # noqa: BLE001 - a failed preload only means CUDA may not start; the session says
-            pass
+        # CUDA/cuDNN from the nvidia-* wheels (the full install's torch brings them); a failed preload only
+        # means CUDA may not start, and the session says so
+        with contextlib.suppress(Exception):
+            ort.preload_dlls()
     options = ort.SessionOptions()
     options.log_severity_level = 4
     ort.set_default_logger_severity(4)            # a failing CUDA provider logs errors before any session exists

@@ -15,9 +15,13 @@ clear error. The provider options chosen here:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
-from bigmodel_core.errors import ModelError
 from bigmodel_core.config import setting
+from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ def cuda_provider_options(device_id: int = 0, use_tf32: bool = True, cuda_graph:
     return options
 
 
-def cuda_providers(**options) -> list:
+def cuda_providers(**options: Any) -> list:
     """The `providers` argument for a CUDA session: CUDA with its options, then the CPU."""
     return [(CUDA, cuda_provider_options(**options)), CPU]
 
@@ -70,7 +74,7 @@ def preload() -> str | None:
     return None
 
 
-def strict_provider_check(session, preload_error: str | None = None) -> str:
+def strict_provider_check(session: ort.InferenceSession, preload_error: str | None = None) -> str:
     """The provider that really runs; raises CudaUnavailable when it is not CUDA.
 
     Call it only where CUDA was requested: `session.get_providers()` lists what the session
@@ -90,7 +94,8 @@ def strict_provider_check(session, preload_error: str | None = None) -> str:
                                "check nvidia-smi, or use the CPU")
 
 
-def create(source, sess_options, **options):
+def create(source: str | bytes, sess_options: ort.SessionOptions,
+           **options: Any) -> tuple[ort.InferenceSession, str]:
     """An InferenceSession on CUDA with the options above, checked strictly. Returns (session, CUDA).
 
     `source` is a path string or model bytes; `options` go to `cuda_provider_options`.

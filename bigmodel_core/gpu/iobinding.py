@@ -8,7 +8,12 @@ machine the same code runs with device "cpu", which is how it is tested without 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 
 def device_for(provider: str) -> str:
@@ -16,14 +21,15 @@ def device_for(provider: str) -> str:
     return "cuda" if provider == "CUDAExecutionProvider" else "cpu"
 
 
-def to_device(array: np.ndarray, device: str = "cuda", device_id: int = 0):
+def to_device(array: np.ndarray, device: str = "cuda", device_id: int = 0) -> ort.OrtValue:
     """One numpy array as an OrtValue on `device` (one host→device copy)."""
     import onnxruntime as ort
 
     return ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), device, device_id)
 
 
-def bind(session, feed: dict, output_names: list[str] | None = None, device: str = "cuda", device_id: int = 0):
+def bind(session: ort.InferenceSession, feed: dict, output_names: list[str] | None = None, device: str = "cuda",
+         device_id: int = 0) -> ort.IOBinding:
     """An IO binding of `feed` (numpy arrays or OrtValues already on the device) with outputs on `device`."""
     binding = session.io_binding()
     for name, value in feed.items():
@@ -33,7 +39,7 @@ def bind(session, feed: dict, output_names: list[str] | None = None, device: str
     return binding
 
 
-def run_bound(session, feed: dict, output_names: list[str] | None = None, device: str = "cuda",
+def run_bound(session: ort.InferenceSession, feed: dict, output_names: list[str] | None = None, device: str = "cuda",
               device_id: int = 0, keep_on_device: bool = False) -> list:
     """Run `session` through an IO binding. Returns numpy arrays, or OrtValues on `device` with `keep_on_device`."""
     binding = bind(session, feed, output_names, device, device_id)

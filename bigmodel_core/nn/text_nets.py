@@ -148,8 +148,9 @@ class TinyBert(nn.Module):
 
 class NgramBag(nn.Module):
     """A linear bag-of-n-grams model (fastText without the hidden layer): each token, each
-    pair of neighbouring tokens and (order=3) each triple adds a learnt vote per class; the votes are summed and divided by
-    √(number of n-grams), as an L2-normalised bag of words would be.
+    pair of neighbouring tokens and (order=3) each triple adds a learnt vote per class; the
+    votes are summed and divided by √(number of n-grams), as an L2-normalised bag of words
+    would be.
 
     Used as the "wide" half of a wide-and-deep text classifier: it remembers which characters
     and character pairs carry sentiment (as a TF-IDF + logistic-regression baseline does) while
@@ -239,7 +240,8 @@ class MiniLMClassifier(nn.Module):
         path = minilm_path()
         try:
             if pretrained:
-                self.encoder = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True,  # never pickle
+                self.encoder = AutoModel.from_pretrained(path, local_files_only=True,
+                                                         use_safetensors=True,  # never pickle
                                                          attn_implementation="eager")
             else:
                 cfg = AutoConfig.from_pretrained(path, local_files_only=True)

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bigmodel_core.errors import DataError
 from bigmodel_core.serve.preprocess import TabularEncoder, category_strings
+
+if TYPE_CHECKING:
+    from bigmodel_core.serve.runtime import Predictor
 
 MAX_ROWS = 50_000            # rows of one uploaded table predicted at once
 CHUNK = 4096                 # rows per ONNX Runtime call
@@ -111,7 +115,7 @@ def check_rows(frame: pd.DataFrame, encoder: TabularEncoder) -> RowCheck:
     return check
 
 
-def predict_rows(predictor, frame: pd.DataFrame) -> tuple[pd.DataFrame, RowCheck]:
+def predict_rows(predictor: Predictor, frame: pd.DataFrame) -> tuple[pd.DataFrame, RowCheck]:
     """The rows of `frame` with the tabular model's answers appended, and the check of the rows."""
     check = check_rows(frame, predictor.encoder)
     if check.rows == 0:

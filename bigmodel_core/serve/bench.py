@@ -10,15 +10,21 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve import registry
 from bigmodel_core.serve.runtime import CUDA, default_threads, gpu_usable, make_session
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import onnxruntime as ort
 
 DEFAULT_BATCHES = (1, 8, 64, 256)
 GPU_DEVICE = "cuda"                # where IO binding puts tensors (tests bind on "cpu" to exercise the logic)
@@ -96,7 +102,8 @@ def ort_engine(name: str, path: Path, device: str, threads: int) -> Engine:
     return Engine(name, run, provider)
 
 
-def iobinding_engine(name: str, session, provider: str, device: str = "cuda", device_id: int = 0) -> Engine:
+def iobinding_engine(name: str, session: ort.InferenceSession, provider: str, device: str = "cuda",
+                     device_id: int = 0) -> Engine:
     """ONNX Runtime with IO binding: inputs copied to `device` once (in `prepare`), outputs left there.
 
     This is how a GPU serves a stream of requests whose tensors already live on the device;
@@ -119,7 +126,7 @@ def iobinding_engine(name: str, session, provider: str, device: str = "cuda", de
     return Engine(name, run, provider, prepare)
 
 
-def transfer_times(feed: dict[str, np.ndarray], session, device: str = "cuda", device_id: int = 0,
+def transfer_times(feed: dict[str, np.ndarray], session: ort.InferenceSession, device: str = "cuda", device_id: int = 0,
                    repeats: int = 20) -> dict:
     """Median milliseconds to copy one batch's inputs host→device and its output device→host."""
     import onnxruntime as ort
@@ -245,7 +252,8 @@ def same_answers(engines: list[Engine], feed: dict[str, np.ndarray]) -> dict[str
     return out
 
 
-def benchmark(model: str, batches=DEFAULT_BATCHES, engines: list[str] | None = None, rounds: int = 30,
+def benchmark(model: str, batches: Sequence[int] = DEFAULT_BATCHES, engines: list[str] | None = None,
+              rounds: int = 30,
               warmup: int = 5, threads: int | None = None, min_time_s: float = 0.0,
               burst_ms: float = BURST_MS) -> dict:
     """Time every engine at every batch size.

@@ -5,12 +5,19 @@ so a passing evaluation proves the shipped files, not the training process.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from bigmodel_core.errors import DataError
 from bigmodel_core.serve import metrics as M
 from bigmodel_core.serve import registry
-from bigmodel_core.errors import DataError
 from bigmodel_core.serve.runtime import Predictor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bigmodel_core.data.datasets import Dataset
 
 
 def _batches(n: int, size: int):
@@ -18,7 +25,8 @@ def _batches(n: int, size: int):
         yield slice(i, min(n, i + size))
 
 
-def dataset_inputs(predictor: Predictor, data, split: str):
+def dataset_inputs(predictor: Predictor, data: Dataset,
+                   split: str) -> tuple[np.ndarray | list[str] | pd.DataFrame, np.ndarray]:
     """(inputs object to feed `Predictor.raw` in slices, y_true) for one split."""
     idx = data.split[split]
     kind = type(data).__name__
@@ -41,7 +49,7 @@ def dataset_inputs(predictor: Predictor, data, split: str):
 
 
 def evaluate(model: str, dataset: str | None = None, split: str = "test", device: str = "cpu",
-             batch_size: int = 256, data=None) -> dict:
+             batch_size: int = 256, data: Dataset | None = None) -> dict:
     """Metrics of `model` (id or folder) on `split` of `dataset` (default: the card's), through ORT."""
     from bigmodel_core.data.datasets import load_dataset
 
@@ -59,7 +67,8 @@ def evaluate(model: str, dataset: str | None = None, split: str = "test", device
     return result
 
 
-def predict_split(predictor: Predictor, data, split: str, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def predict_split(predictor: Predictor, data: Dataset, split: str,
+                  batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """(model outputs, y_true) of one split through ONNX Runtime: values [N] for regression, probabilities [N, K]."""
     inputs, y_true = dataset_inputs(predictor, data, split)
     outs = []
@@ -74,7 +83,7 @@ def predict_split(predictor: Predictor, data, split: str, batch_size: int = 256)
     return predictor.scores(np.concatenate(outs)), y_true
 
 
-def score_split(predictor: Predictor, data, split: str, batch_size: int = 256) -> dict:
+def score_split(predictor: Predictor, data: Dataset, split: str, batch_size: int = 256) -> dict:
     """Metrics of one split of `data` through `predictor`'s ONNX Runtime session."""
     if split not in data.split:
         raise DataError(f"No split '{split}'.", hint="use train, val or test")

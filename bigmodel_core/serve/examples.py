@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from bigmodel_core.data import catalog
-from bigmodel_core.serve import registry
 from bigmodel_core.errors import BigModelError, DataError
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve import registry
 
 if TYPE_CHECKING:
     from bigmodel_core.data.datasets import Dataset
@@ -275,6 +275,7 @@ def dataset_or_examples(dataset_id: str, seed: int = 0, max_rows: int | None = N
             problem = exc
     sample = for_dataset(dataset_id)
     if sample is None:
-        raise problem or DataError(f"The dataset {dataset_id} is not on this machine and no model ships examples of it.",
+        raise problem or DataError(f"The dataset {dataset_id} is not on this machine and no model ships "
+                                   "examples of it.",
                                    hint=f"python -m bigmodel_core fetch {dataset_id}", reason="missing")
     return Data(sample, False, info.rows, problem)

@@ -23,13 +23,20 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bigmodel_core.errors import ModelError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.bench import Engine, synthetic_feed
-from bigmodel_core.errors import ModelError
 from bigmodel_core.serve.runtime import CUDA, default_threads
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import onnxruntime as ort
+    import torch
 
 DEFAULT_BATCHES = (1, 8, 64, 256)
 GRAPH_BATCHES = (1, 64)
@@ -66,7 +73,7 @@ def set_tf32(enabled: bool) -> dict:
             "torch_cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "ort_use_tf32": enabled}
 
 
-def torch_model(entry: registry.Entry):
+def torch_model(entry: registry.Entry) -> tuple[torch.nn.Module, bool]:
     """(PyTorch eager model in eval mode, True if it has the registry's trained weights)."""
     from bigmodel_core.nn.nets import clamp_to_range
     from bigmodel_core.nn.zoo import build_model
@@ -81,7 +88,7 @@ def torch_model(entry: registry.Entry):
     return clamp_to_range(model.eval(), entry.card.get("target_range")), trained
 
 
-def torch_engine(model, device: str) -> Engine:
+def torch_engine(model: torch.nn.Module, device: str) -> Engine:
     """PyTorch eager on `device`; inputs moved there once per shape (prepare), each call synchronised."""
     import torch
 
@@ -99,13 +106,13 @@ def torch_engine(model, device: str) -> Engine:
     return Engine(f"torch-{device}", run, f"pytorch-{device}", prepare)
 
 
-def ort_host_engine(name: str, session, provider: str) -> Engine:
+def ort_host_engine(name: str, session: ort.InferenceSession, provider: str) -> Engine:
     """ONNX Runtime with numpy in and out (host↔device copies inside every call on a GPU)."""
     out = [session.get_outputs()[0].name]
     return Engine(name, lambda feed: session.run(out, feed), provider)
 
 
-def ort_bound_engine(name: str, session, provider: str, device: str) -> Engine:
+def ort_bound_engine(name: str, session: ort.InferenceSession, provider: str, device: str) -> Engine:
     """ONNX Runtime with IO binding: inputs on `device` once per shape, the output left there."""
     from bigmodel_core.gpu.iobinding import bind
 
@@ -166,7 +173,7 @@ def gpu_info() -> dict:
     if out.returncode != 0 or not out.stdout.strip():
         return {"error": f"nvidia-smi failed: {(out.stderr or out.stdout).strip()[:200]}"}
     values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
-    return dict(zip(query.split(","), values))
+    return dict(zip(query.split(","), values, strict=False))
 
 
 def library_versions() -> dict:
@@ -191,7 +198,7 @@ def library_versions() -> dict:
     return versions
 
 
-def first_request(make, feed) -> dict:
+def first_request(make: Callable[[], Engine], feed: dict[str, np.ndarray]) -> dict:
     """Milliseconds to load (make) an engine and to answer its first request (prepare + one call)."""
     t0 = time.perf_counter()
     engine = make()
@@ -217,7 +224,8 @@ def fp32_path(path: Path, tmp: Path, notes: list[str]) -> Path:
     return tmp / "fp32.onnx"
 
 
-def gpu_benchmark(model: str, batches=DEFAULT_BATCHES, calls_b1: int = 1000, warmup: int = 10, tf32: bool = False,
+def gpu_benchmark(model: str, batches: Sequence[int] = DEFAULT_BATCHES, calls_b1: int = 1000, warmup: int = 10,
+                  tf32: bool = False,
                   threads: int | None = None, force_cpu: bool = False) -> dict:
     """Time the GPU engines (or, without a GPU, their CPU counterparts) on one registry model.
 
@@ -225,8 +233,8 @@ def gpu_benchmark(model: str, batches=DEFAULT_BATCHES, calls_b1: int = 1000, war
     p50/p90/p99 ms, throughput, n, provider], "agreement": {engine: max |Δ| vs ORT numpy or None},
     "first_request": {engine: {load_ms, first_call_ms, total_ms}}, "tf32", "gpu", "versions", "notes"}.
     """
-    from bigmodel_core.serve import runtime
     from bigmodel_core.convert.fp16 import convert
+    from bigmodel_core.serve import runtime
 
     entry = registry.load(model)
     threads = threads or default_threads()

@@ -48,10 +48,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     err = y_true - y_pred
     ss_res, ss_tot = float(np.sum(err ** 2)), float(np.sum((y_true - y_true.mean()) ** 2))
-    if ss_tot == 0:                                                # scikit-learn's convention for a constant target
-        r2 = 1.0 if ss_res == 0 else 0.0
-    else:
-        r2 = 1.0 - ss_res / ss_tot
+    # a constant target follows scikit-learn's convention: 1 for an exact fit, else 0
+    r2 = (1.0 if ss_res == 0 else 0.0) if ss_tot == 0 else 1.0 - ss_res / ss_tot
     return {"r2": float(r2), "rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
 
 

@@ -13,12 +13,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from bigmodel_core.errors import DataError, ModelError
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES
+from bigmodel_core.errors import DataError, ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_ONNX_BYTES = MAX_UPLOAD_BYTES          # the app's upload limit (.streamlit/config.toml)
 
@@ -71,7 +74,8 @@ def read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
         if not path.is_file():
             raise DataError(f"No such file: {path}.", hint="check the path")
         if path.stat().st_size > MAX_ONNX_BYTES:
-            raise DataError(f"The file is {path.stat().st_size / 2**20:.0f} MB; the limit is {MAX_ONNX_BYTES // 2**20} MB.",
+            raise DataError(f"The file is {path.stat().st_size / 2**20:.0f} MB; "
+                            f"the limit is {MAX_ONNX_BYTES // 2**20} MB.",
                             hint="use a smaller model (or quantise it to int8)")
         data = path.read_bytes()
     elif isinstance(source, (bytes, bytearray)):
@@ -113,11 +117,13 @@ def inspect_onnx(source: str | Path | bytes | BinaryIO, device: str = "cpu") -> 
         raise ModelError("The file parsed, but it holds no ONNX graph.", hint="upload a .onnx model file")
     if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
         raise ModelError("The model keeps its weights in separate files (ONNX external data).",
-                         hint="save it as one self-contained .onnx file (e.g. onnx.save(model, path, save_as_external_data=False))")
+                         hint="save it as one self-contained .onnx file "
+                              "(e.g. onnx.save(model, path, save_as_external_data=False))")
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types for invalid graphs
-        raise ModelError(f"The ONNX model is invalid: {_first_line(exc)}", hint="re-export it with a current exporter") from exc
+        raise ModelError(f"The ONNX model is invalid: {_first_line(exc)}",
+                         hint="re-export it with a current exporter") from exc
     session, provider = make_session(data, device=device)          # ModelError when ORT cannot run it
     init_names = {t.name for t in model.graph.initializer}
     ops = Counter(n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}" for n in model.graph.node)
@@ -179,11 +185,12 @@ def feed_for(report: OnnxReport, batch: int = 1, seed: int = 0, image: object = 
         elif t.dtype.startswith(("int", "uint")):
             feed[t.name] = rng.integers(0, 2, size=shape).astype(t.dtype)
         else:
-            raise DataError(f"Cannot make an input of type {t.dtype} for '{t.name}'.", hint="this input type is not supported")
+            raise DataError(f"Cannot make an input of type {t.dtype} for '{t.name}'.",
+                            hint="this input type is not supported")
     return feed
 
 
-def run_onnx(source, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
+def run_onnx(source: str | Path | bytes | BinaryIO, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
     """Run once (after one warm-up): {"outputs": {name: array}, "latency_ms", "provider"}."""
     from bigmodel_core.serve.runtime import make_session
 
@@ -196,7 +203,7 @@ def run_onnx(source, feed: dict[str, np.ndarray], device: str = "cpu") -> dict:
     except Exception as exc:  # noqa: BLE001 - ORT raises its own types for bad shapes / types
         raise ModelError(f"The model could not run on this input: {_first_line(exc)}",
                          hint="check the input shapes and types above") from exc
-    return dict(outputs={o.name: v for o, v in zip(session.get_outputs(), values)}, latency_ms=latency,
+    return dict(outputs={o.name: v for o, v in zip(session.get_outputs(), values, strict=False)}, latency_ms=latency,
                 provider=provider)
 
 
@@ -209,8 +216,9 @@ def top_classes(logits: np.ndarray, k: int = 5) -> list[tuple[int, float]]:
     return [(int(i), float(p[i])) for i in order]
 
 
-def bench_onnx(source, report: OnnxReport, batches=(1,), rounds: int = 30, warmup: int = 5,
-               devices=("cpu",), threads: int | None = None) -> dict:
+def bench_onnx(source: str | Path | bytes | BinaryIO, report: OnnxReport, batches: Sequence[int] = (1,),
+               rounds: int = 30, warmup: int = 5, devices: Sequence[str] = ("cpu",),
+               threads: int | None = None) -> dict:
     """Latency of the model on ONNX Runtime per device and batch (batch > 1 only where the first dim is free)."""
     from bigmodel_core.serve.bench import Engine, machine_info, time_engines
     from bigmodel_core.serve.runtime import default_threads, gpu_usable, make_session

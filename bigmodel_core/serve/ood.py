@@ -91,7 +91,7 @@ class Gaussian:
     whiten: np.ndarray
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, shrink: float = SHRINK) -> "Gaussian":
+    def fit(cls, features: np.ndarray, labels: np.ndarray, shrink: float = SHRINK) -> Gaussian:
         """One mean per class present, one covariance shared by all (Lee et al.), shrunk a little."""
         x = np.asarray(features, dtype=np.float64)
         labels = np.asarray(labels)
@@ -127,13 +127,13 @@ class Detector:
 
     @classmethod
     def fit(cls, layers: list[str], train: list[np.ndarray], labels: np.ndarray, val: list[np.ndarray],
-            quantile: float = QUANTILE) -> tuple["Detector", np.ndarray]:
+            quantile: float = QUANTILE) -> tuple[Detector, np.ndarray]:
         """Gaussians on training activations, standardisation and threshold on validation ones.
 
         Returns (detector, the validation scores).
         """
         gaussians = [Gaussian.fit(f, labels) for f in train]
-        dist = np.stack([g.distance(f) for g, f in zip(gaussians, val)], axis=1)
+        dist = np.stack([g.distance(f) for g, f in zip(gaussians, val, strict=False)], axis=1)
         spread = dist.std(axis=0)
         det = cls(list(layers), gaussians, dist.mean(axis=0), np.where(spread > 0, spread, 1.0))
         scores = det.score(val)
@@ -142,7 +142,7 @@ class Detector:
 
     def score(self, features: list[np.ndarray]) -> np.ndarray:
         """Per input: the largest standardised distance over the layers (higher = less familiar)."""
-        dist = np.stack([g.distance(f) for g, f in zip(self.gaussians, features)], axis=1)
+        dist = np.stack([g.distance(f) for g, f in zip(self.gaussians, features, strict=False)], axis=1)
         return ((dist - self.centre) / self.spread).max(axis=1)
 
     def to_bytes(self) -> bytes:
@@ -155,7 +155,7 @@ class Detector:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, layers: list[str], thresh: float) -> "Detector":
+    def from_bytes(cls, data: bytes, layers: list[str], thresh: float) -> Detector:
         with np.load(io.BytesIO(data), allow_pickle=False) as saved:
             gaussians = [Gaussian(saved[f"means_{i}"].astype(np.float64), saved[f"whiten_{i}"].astype(np.float64))
                          for i in range(len(layers))]
@@ -183,7 +183,8 @@ def input_summary(x: np.ndarray, grid: int = GRID) -> np.ndarray:
     thumb = np.einsum("gh,nchw,kw->ncgk", pool(h), x, pool(w)).reshape(n, -1)
     flat = x.reshape(n, -1)
     edges = (-np.inf, *LEVELS, np.inf)
-    shares = np.stack([((flat >= lo) & (flat < hi)).mean(axis=1) for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
+    shares = np.stack([((flat >= lo) & (flat < hi)).mean(axis=1)
+                       for lo, hi in zip(edges[:-1], edges[1:], strict=True)], axis=1)
     return np.concatenate([thumb, shares], axis=1)
 
 
@@ -233,7 +234,7 @@ class Tapped:
             batch = np.ascontiguousarray(x[start:start + BATCH], dtype=np.float32)
             outs = self.session.run(self.names, {self.input_name: batch})
             logits.append(outs[0])
-            for name, out in zip(self.hidden, outs[1:]):
+            for name, out in zip(self.hidden, outs[1:], strict=False):
                 layers[name].append(out.mean(axis=(2, 3)) if out.ndim == 4 else out.reshape(len(out), -1))
             if INPUT in layers:
                 layers[INPUT].append(input_summary(batch))
@@ -346,8 +347,8 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
     validation images, measures the AUROC between its test images and the partner dataset's test
     images, then writes `ood.npz` and the card's `ood` field through `registry.update`.
     """
-    from bigmodel_core.serve import registry
     from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.serve import registry
 
     entry = registry.load(model_id, root)
     card = entry.card
@@ -382,8 +383,8 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
 def calibrate_all(only: list[str] | None = None, root: Path | None = None,
                   log: Callable[[str], object] = print) -> list[dict]:
     """Calibrate every shipped image model of MNIST or CIFAR-10 (or those in `only`)."""
-    from bigmodel_core.serve import registry
     from bigmodel_core.errors import DataError
+    from bigmodel_core.serve import registry
 
     entries, _ = registry.list_models(root, verify=False)
     chosen = [e for e in entries if e.card.get("shipped") and e.card.get("task") == "image"
@@ -396,8 +397,8 @@ def calibrate_all(only: list[str] | None = None, root: Path | None = None,
 
 def remeasure(model_id: str, root: Path | None = None, threads: int | None = None) -> dict:
     """Measure a calibrated model's AUROC again from its stored calibration (what a test checks)."""
-    from bigmodel_core.serve import registry
     from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.serve import registry
 
     entry = registry.load(model_id, root)
     card = entry.card

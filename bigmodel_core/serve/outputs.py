@@ -6,10 +6,15 @@ this costs nothing on the inference path.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def probabilities(logits, keep_if_normalised: bool = False) -> np.ndarray:
+
+def probabilities(logits: ArrayLike, keep_if_normalised: bool = False) -> np.ndarray:
     """Softmax over the last axis, in float64, stable for any finite logits.
 
     `keep_if_normalised`: an unknown model (the ONNX inspector) may already end in a softmax; a row
@@ -23,7 +28,7 @@ def probabilities(logits, keep_if_normalised: bool = False) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def scores(raw, problem: str) -> np.ndarray:
+def scores(raw: ArrayLike, problem: str) -> np.ndarray:
     """Raw model outputs → probabilities [N, K] (classification) or values [N] (regression), float64."""
     if problem == "regression":
         out = np.asarray(raw, dtype=np.float64)

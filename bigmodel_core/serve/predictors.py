@@ -9,6 +9,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bigmodel_core.serve.runtime import Predictor
 
 MAX_PREDICTORS = 24
 
@@ -20,7 +24,7 @@ def _folder_key(folder) -> str:
     return str(Path(folder).resolve())
 
 
-def get(folder, sha256: str | None = None, device: str = "auto"):
+def get(folder: str | Path, sha256: str | None = None, device: str = "auto") -> Predictor:
     """The `runtime.Predictor` of the registry model in `folder`, built (and its checksum verified) on first use."""
     from bigmodel_core.serve import registry
     from bigmodel_core.serve.runtime import Predictor
@@ -45,7 +49,7 @@ def get(folder, sha256: str | None = None, device: str = "auto"):
     return predictor
 
 
-def forget(folder=None) -> int:
+def forget(folder: str | Path | None = None) -> int:
     """Drop every cached predictor of the model in `folder` (all of them when None); how many were dropped."""
     with _lock:
         keys = [k for k in _cache if folder is None or k[0] == _folder_key(folder)]

@@ -12,12 +12,23 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from bigmodel_core.errors import DataError
 from bigmodel_core.data.limits import MAX_UPLOAD_BYTES, too_large_message
+from bigmodel_core.errors import DataError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import BinaryIO
+
+    from PIL import Image
+    from tokenizers import Tokenizer
+
+    # a picture as the app and the CLI get it
+    ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
 
 MAX_IMAGE_PIXELS = 40_000_000       # refuse decompression bombs before decoding
 MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer truncates further)
@@ -25,7 +36,7 @@ MAX_TEXT_CHARS = 20_000              # longer texts are cut (the tokenizer trunc
 
 # ----------------------------------------------------------------------------- images
 
-def load_image(source, channels: int):
+def load_image(source: ImageSource, channels: int) -> Image.Image:
     """Open a path, bytes, file object, PIL image or uint8 array as a PIL image in L or RGB."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -46,8 +57,10 @@ def load_image(source, channels: int):
             if len(source) > MAX_UPLOAD_BYTES:
                 raise DataError(too_large_message(len(source), "The image file"), hint="use a smaller picture")
             source = io.BytesIO(source)
-        elif isinstance(source, (str, Path)) and Path(source).is_file() and Path(source).stat().st_size > MAX_UPLOAD_BYTES:
-            raise DataError(too_large_message(Path(source).stat().st_size, "The image file"), hint="use a smaller picture")
+        elif (isinstance(source, (str, Path)) and Path(source).is_file()
+              and Path(source).stat().st_size > MAX_UPLOAD_BYTES):
+            raise DataError(too_large_message(Path(source).stat().st_size, "The image file"),
+                            hint="use a smaller picture")
         try:
             img = Image.open(source)
             if img.width * img.height > MAX_IMAGE_PIXELS:
@@ -63,7 +76,8 @@ def load_image(source, channels: int):
             raise DataError("This file is not a readable image (or it is truncated).",
                             hint="upload a PNG or JPEG picture") from exc
         except Image.DecompressionBombError as exc:
-            raise DataError("The image is too large to decode safely.", hint="use a picture under 40 megapixels") from exc
+            raise DataError("The image is too large to decode safely.",
+                            hint="use a picture under 40 megapixels") from exc
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):        # 16-bit: full scale is 65535, as in 8-bit 255
         arr = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(arr / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8))
@@ -74,7 +88,7 @@ def load_image(source, channels: int):
     return img.convert("L" if channels == 1 else "RGB")
 
 
-def prepare_images(sources, spec: dict) -> np.ndarray:
+def prepare_images(sources: Iterable[ImageSource], spec: dict) -> np.ndarray:
     """Pictures → float32 [N, C, H, W] in [0, 1], resized to the model's input size.
 
     `spec`: {"channels": 1|3, "height": H, "width": W, "invert": bool}. `invert` turns
@@ -102,7 +116,7 @@ def uint8_to_float(images: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- texts
 
-def clean_texts(texts) -> tuple[list[str], list[str]]:
+def clean_texts(texts: Iterable[str | None]) -> tuple[list[str], list[str]]:
     """Strip texts, refuse empty ones, cut very long ones. Returns (texts, notices)."""
     cleaned, notices = [], []
     for t in texts:
@@ -116,7 +130,7 @@ def clean_texts(texts) -> tuple[list[str], list[str]]:
     return cleaned, notices
 
 
-def encode_texts(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+def encode_texts(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
     """Tokenise a batch: {"input_ids": int64 [N, T], "attention_mask": int64 [N, T]}."""
     enc = tokenizer.encode_batch(list(texts))
     ids = np.array([e.ids for e in enc], dtype=np.int64)
@@ -124,7 +138,7 @@ def encode_texts(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask}
 
 
-def load_tokenizer(path: Path):
+def load_tokenizer(path: Path) -> Tokenizer:
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(path))
@@ -206,7 +220,7 @@ class TabularEncoder:
     @classmethod
     def fit(cls, frame: pd.DataFrame, feature_types: dict[str, str], derived: list[dict] | None = None,
             bins: int = 0, bin_edges: str = "quantile", target: np.ndarray | None = None,
-            regression: bool = False) -> "TabularEncoder":
+            regression: bool = False) -> TabularEncoder:
         """`bin_edges="tree"` needs `target` (the training rows' target values, in `frame`'s order)."""
         if bin_edges not in ("quantile", "tree"):
             raise DataError(f"Unknown bin edges '{bin_edges}'.", hint="choose quantile or tree")
@@ -223,8 +237,9 @@ class TabularEncoder:
         for d in derived or []:
             a, b = d.get("columns", [None, None])
             if d.get("op") not in cls.OPS or feature_types.get(a) != "numeric" or feature_types.get(b) != "numeric":
-                raise DataError(f"Cannot derive '{d.get('name')}': it needs op product|difference of two numeric columns.",
-                                hint=f"numeric columns: {', '.join(c for c, k in feature_types.items() if k == 'numeric')}")
+                numeric = ", ".join(c for c, k in feature_types.items() if k == "numeric")
+                raise DataError(f"Cannot derive '{d.get('name')}': it needs op product|difference of two "
+                                "numeric columns.", hint=f"numeric columns: {numeric}")
         for col, kind in feature_types.items():
             if kind == "numeric":
                 values = pd.to_numeric(frame[col], errors="coerce").astype(float)
@@ -302,7 +317,7 @@ class TabularEncoder:
         return json.dumps(d, indent=1, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "TabularEncoder":
+    def from_json(cls, text: str) -> TabularEncoder:
         d = json.loads(text)
         enc = cls(numeric=d["numeric"], categorical=d["categorical"], columns=d["columns"],
                   derived=list(d.get("derived", [])), bins=int(d.get("bins", 0)))

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bigmodel_core.serve import predictors
 from bigmodel_core.data.checksums import cached_sha256, sha256_file
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve import predictors
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]$|^[a-z0-9]$")
 CARD_FIELDS = {
@@ -152,7 +152,8 @@ def load(model: str | Path, root: Path | None = None, verify: bool = True) -> En
                          hint="the card may come from another tool or version; re-export the model")
     missing = REQUIRED_FIELDS - set(card)
     if missing:
-        raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.", hint="re-export the model")
+        raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.",
+                         hint="re-export the model")
     if verify and cached_sha256(folder / "model.onnx") != card["sha256"]:
         raise ModelError(f"model.onnx of '{folder.name}' does not match the sha256 in its card (changed or corrupt).",
                          hint="restore the file or re-export the model")
@@ -206,7 +207,7 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
         card = dict(card, id=model_id, sha256=sha256_file(tmp / "model.onnx"),
                     onnx_bytes=(tmp / "model.onnx").stat().st_size,
                     assets=sorted(name for name in (assets or {}) if "/" not in name))
-        card.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        card.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         card.setdefault("card_version", 1)
         _write_card(tmp, card)
         _swap_into_place(root, model_id, tmp, tag)

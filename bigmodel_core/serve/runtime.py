@@ -1,7 +1,8 @@
 """ONNX Runtime sessions with honest provider choice, and the `Predictor` that serves a registry model.
 
-CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really usable: onnxruntime-gpu lists CUDA on any machine and
-falls back to CPU with error spam otherwise, so `gpu_usable()` asks ONNX Runtime itself, once per
+CUDA is requested (never TensorRT, though onnxruntime-gpu lists it) only when a GPU is really
+usable: onnxruntime-gpu lists CUDA on any machine and falls back to CPU with error spam
+otherwise, so `gpu_usable()` asks ONNX Runtime itself, once per
 process, whether a CUDA session of a tiny model really starts (`cuda_probe`). The provider that
 actually runs is reported with every prediction. Inference needs onnxruntime, numpy and tokenizers
 only: no torch, no scikit-learn.
@@ -14,10 +15,20 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import onnxruntime as ort
+    import pandas as pd
+
+    # what `Predictor.predict` takes: pictures (paths, bytes, PIL images, arrays), texts, or a table
+    Inputs = Iterable[Any] | pd.DataFrame
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -42,7 +53,8 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def choose_providers(device: str = "auto", available: list[str] | None = None, cuda_ok: bool | None = None) -> list[str]:
+def choose_providers(device: str = "auto", available: list[str] | None = None,
+                     cuda_ok: bool | None = None) -> list[str]:
     """Providers to ask for, in order. `device`: auto | cpu | cuda.
 
     `available` and `cuda_ok` default to this machine; tests pass them to simulate a GPU.
@@ -58,7 +70,7 @@ def choose_providers(device: str = "auto", available: list[str] | None = None, c
     return [CUDA, CPU]
 
 
-def session_options(threads: int | None = None):
+def session_options(threads: int | None = None) -> ort.SessionOptions:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -70,7 +82,8 @@ def session_options(threads: int | None = None):
     return so
 
 
-def make_session(model, device: str = "auto", threads: int | None = None, providers: list[str] | None = None):
+def make_session(model: str | Path | bytes, device: str = "auto", threads: int | None = None,
+                 providers: list[str] | None = None) -> tuple[ort.InferenceSession, str]:
     """An InferenceSession for a path or bytes. Returns (session, provider actually used)."""
     import onnxruntime as ort
 
@@ -137,7 +150,7 @@ class Predictor:
         self.notices: list[str] = []
 
     # -- inputs → feed -----------------------------------------------------------------------
-    def prepare(self, inputs) -> dict[str, np.ndarray]:
+    def prepare(self, inputs: Inputs) -> dict[str, np.ndarray]:
         from bigmodel_core.serve import preprocess as pp
 
         self.notices = []
@@ -155,7 +168,7 @@ class Predictor:
             return {self.input_names[0]: self.encoder.transform(inputs)}
         raise ModelError(f"Unknown task '{self.task}' in the model card.")
 
-    def run(self, feed: dict[str, np.ndarray], keep_on_device: bool = False):
+    def run(self, feed: dict[str, np.ndarray], keep_on_device: bool = False) -> np.ndarray | ort.OrtValue:
         """The model's output for one batch; on CUDA (or with `keep_on_device`) through IO binding
         (iobinding.py), and with `keep_on_device` an OrtValue left on the session's device."""
         t0 = time.perf_counter()
@@ -170,7 +183,8 @@ class Predictor:
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for a wrong shape or type
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"The model could not run on this input: {first}",
-                             hint="the model's inputs do not fit its card (shape or type); re-export the model") from exc
+                             hint="the model's inputs do not fit its card (shape or type); "
+                                  "re-export the model") from exc
         self.last_latency_ms = (time.perf_counter() - t0) * 1000
         return out
 
@@ -184,13 +198,13 @@ class Predictor:
         """Probabilities or values for a ready feed (a batch of prepared inputs)."""
         return self.scores(self.run(feed))
 
-    def raw(self, inputs) -> np.ndarray:
+    def raw(self, inputs: Inputs) -> np.ndarray:
         """Model outputs: probabilities [N, K] for classification, values [N] for regression."""
         return self.scores_of(self.prepare(inputs))
 
-    def predict(self, inputs) -> list[Prediction]:
+    def predict(self, inputs: Inputs) -> list[Prediction]:
         out = self.raw(inputs)
         if self.problem == "regression":
             return [Prediction(value=float(v)) for v in out]
         return [Prediction(label=self.labels[int(p.argmax())],
-                           scores={lab: float(s) for lab, s in zip(self.labels, p)}) for p in out]
+                           scores={lab: float(s) for lab, s in zip(self.labels, p, strict=False)}) for p in out]

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from bigmodel_core.teach.activations import softmax
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import models_dir
+from bigmodel_core.teach.activations import softmax
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -89,8 +89,8 @@ def load_text_model(folder: Path) -> tuple[Any, Tokenizer, dict]:
         raise ModelError(f"'{folder.name}' is not a tiny BERT model.", hint="pick a tiny-bert model")
     from safetensors.torch import load_file
 
-    from bigmodel_core.serve.preprocess import load_tokenizer
     from bigmodel_core.nn.zoo import build_model
+    from bigmodel_core.serve.preprocess import load_tokenizer
 
     model = build_model(card["architecture"], dict(card["arch_config"], pretrained=False))
     model.load_state_dict(load_file(str(weights)))

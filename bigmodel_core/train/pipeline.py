@@ -10,30 +10,32 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from bigmodel_core.errors import ModelError, TrainingError
+from bigmodel_core.nn.nets import Ensemble
+from bigmodel_core.nn.zoo import ARCHITECTURES, architectures_for, build_model
 from bigmodel_core.serve import metrics as M
 from bigmodel_core.serve import registry
-from bigmodel_core.errors import ModelError, TrainingError
 from bigmodel_core.serve.outputs import probabilities
-from bigmodel_core.train.trainer import TrainConfig, Trainer, TrainHistory
-from bigmodel_core.nn.nets import Ensemble
 from bigmodel_core.train.options import parse as parse_options
+from bigmodel_core.train.trainer import TrainConfig, Trainer, TrainHistory
+
 from .options.text import Pretrain, Transfer, WideFirst
-from bigmodel_core.nn.zoo import ARCHITECTURES, build_model, architectures_for
 
 if TYPE_CHECKING:
     from bigmodel_core.data.datasets import Dataset, TabularDataset
 
 PARITY_LIMIT = 1e-4
-RANGE_PADDING = 0.05                              # a range side taken from the training split: its extreme ± 5 % of the span
+RANGE_PADDING = 0.05              # a range side taken from the training split: its extreme ± 5 % of the span
 
 
 @dataclass
@@ -50,7 +52,7 @@ class TrainSpec:
                     options=self.options, max_rows=self.max_rows, split_seed=self.split_seed)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainSpec":
+    def from_dict(cls, d: dict) -> TrainSpec:
         return cls(d["dataset"], d["architecture"], TrainConfig(**d["config"]), d.get("options", {}),
                    d.get("max_rows"), d.get("split_seed", 0))
 
@@ -168,7 +170,8 @@ class _ImageTask(_Task):
     def __init__(self, data, spec: TrainSpec):
         self.data, self.labels = data, list(data.class_names)
         # fancy indexing copies, so the loader's cached (read-only) array is never touched
-        self.x = {s: torch.from_numpy(data.images[data.split[s]]) for s in ("train", "val", "test")}  # uint8 [N, C, H, W]
+        # uint8 [N, C, H, W]
+        self.x = {s: torch.from_numpy(data.images[data.split[s]]) for s in ("train", "val", "test")}
         o = parse_options(spec.architecture, spec.options)
         size = o.size
         c, h, w = self.x["train"].shape[1:]
@@ -348,7 +351,8 @@ class _TabularTask(_Task):
         xte, yte = self.x["test"].numpy(), self.y["test"].numpy()
         if self.problem == "regression":
             model = LinearRegression().fit(xtr, ytr)
-            return {"model": "linear regression (scikit-learn)", "metrics": M.regression_metrics(yte, model.predict(xte))}
+            return {"model": "linear regression (scikit-learn)",
+                    "metrics": M.regression_metrics(yte, model.predict(xte))}
         model = LogisticRegression(max_iter=2000).fit(xtr, ytr)
         probs = np.zeros((len(yte), len(self.labels)))
         probs[:, model.classes_] = model.predict_proba(xte)
@@ -412,7 +416,8 @@ def _transfer(model, task, opts: Transfer, spec: TrainSpec, callbacks: dict | No
         texts += list(ds.texts)
         labels += ds.labels.tolist()
     if not texts:
-        raise TrainingError("Transfer learning needs at least one corpus.", hint='options: {"transfer": {"corpora": [...]}}')
+        raise TrainingError("Transfer learning needs at least one corpus.",
+                            hint='options: {"transfer": {"corpora": [...]}}')
     ids, mask = _encode(task.tokenizer, texts)                                                # [N, T]
     y = torch.tensor(labels, dtype=torch.int64)
     cfg = TrainConfig(**dict(spec.config.to_dict(), epochs=opts.epochs,
@@ -542,7 +547,8 @@ def train(spec: TrainSpec, data: Dataset | None = None, callbacks: dict[str, lis
     from bigmodel_core.data.datasets import load_dataset
 
     if spec.architecture not in ARCHITECTURES:
-        raise TrainingError(f"Unknown architecture '{spec.architecture}'.", hint=f"choose one of: {', '.join(ARCHITECTURES)}")
+        raise TrainingError(f"Unknown architecture '{spec.architecture}'.",
+                            hint=f"choose one of: {', '.join(ARCHITECTURES)}")
     opts = parse_options(spec.architecture, spec.options)    # a misspelt or unknown option stops here
     if data is None:
         data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
@@ -613,7 +619,8 @@ def card_for(trained: TrainedModel, title: str | None = None, parity_diff: float
                     meaning="class logits (apply softmax)" if trained.problem == "classification"
                     else f"predicted {trained.preprocessing.get('target', 'value')}"),
         preprocessing=trained.preprocessing, parity_max_abs_diff=parity_diff, seed=trained.spec.config.seed,
-        training_time_s=round(h.elapsed_s, 2), train_config=dict(trained.spec.config.to_dict(), options=trained.spec.options),
+        training_time_s=round(h.elapsed_s, 2),
+        train_config=dict(trained.spec.config.to_dict(), options=trained.spec.options),
         history=dict(epochs=h.epochs, train_loss=[round(x, 6) for x in h.train_loss], val=h.val,
                      best_epoch=h.best_epoch, stopped=h.stopped, **_history_part(trained.arch_config)),
         device=h.device, shipped=shipped, notes=notes, weights="weights.safetensors",
@@ -673,10 +680,10 @@ def clip_registered(model_id: str, root: Path | None = None, data: TabularDatase
     """
     import shutil
 
-    from bigmodel_core.data.datasets import load_dataset
-    from bigmodel_core.serve.evaluation import predict_split, score_split
-    from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.convert.export import clip_onnx_file, parity
+    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.serve.evaluation import predict_split, score_split
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, root)
@@ -737,7 +744,8 @@ def save_run(trained: TrainedModel, folder: Path) -> Path:
     run = dict(spec=trained.spec.to_dict(), task=trained.task, problem=trained.problem, labels=trained.labels,
                arch_config=trained.arch_config, preprocessing=trained.preprocessing, input_spec=trained.input_spec,
                assets=sorted(trained.assets), metrics=trained.metrics, baseline=trained.baseline,
-               target_range=trained.target_range, history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
+               target_range=trained.target_range,
+               history=dict(epochs=h.epochs, train_loss=h.train_loss, val=h.val, best_epoch=h.best_epoch,
                             stopped=h.stopped, elapsed_s=h.elapsed_s, device=h.device))
     (folder / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False), encoding="utf-8")
     return folder
@@ -758,7 +766,8 @@ def load_run(folder: Path) -> TrainedModel:
     model.load_state_dict(load_file(str(folder / "weights.safetensors")))
     model.eval()
     h = run["history"]
-    history = TrainHistory(h["epochs"], h["train_loss"], h["val"], h["best_epoch"], h["stopped"], h["elapsed_s"], h["device"])
+    history = TrainHistory(h["epochs"], h["train_loss"], h["val"], h["best_epoch"], h["stopped"], h["elapsed_s"],
+                           h["device"])
     with np.load(folder / "example_feed.npz") as z:
         feed = {k: z[k] for k in z.files}
     assets = {name: (folder / name).read_bytes() for name in run["assets"]}

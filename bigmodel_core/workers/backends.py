@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from bigmodel_core.config import setting
+
+if TYPE_CHECKING:
+    from bigmodel_core.workers.local import LocalProcessRunner
+    from bigmodel_core.workers.ray_backend import RayRunner
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ def ray_address() -> str | None:
     return setting("ray_address", "", cast=_text) or None
 
 
-def runner(trainings: int = 1, address: str | None = None, threads: int | None = None):
+def runner(trainings: int = 1, address: str | None = None,
+           threads: int | None = None) -> RayRunner | LocalProcessRunner:
     """The runner for the next training (see the module's docstring)."""
     address = address or ray_address()
     if address:

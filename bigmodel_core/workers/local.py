@@ -16,6 +16,7 @@ leaves no orphan trainings behind.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -24,9 +25,17 @@ import sys
 import threading
 import time
 import types
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bigmodel_core.errors import TrainingError
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.synchronize import Event
+
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +44,7 @@ POLL_S = 0.1
 _START_LOCK = threading.Lock()
 
 
-def start_clean(proc) -> None:
+def start_clean(proc: BaseProcess) -> None:
     """`proc.start()` without the child re-running this process's `__main__`.
 
     spawn re-imports the parent's main module in the child. In the app that is Streamlit's
@@ -57,7 +66,7 @@ def start_clean(proc) -> None:
 class WorkerHandle:
     """What the job holds while a worker runs: `request_stop()` and where it runs."""
 
-    def __init__(self, stop, pid: int | None, where: dict):
+    def __init__(self, stop: Event, pid: int | None, where: dict):
         self._stop, self.pid, self.where = stop, pid, where
         self.stop_asked: float | None = None
 
@@ -97,10 +106,8 @@ def _child(conn, stop, spec_dict: dict, data, threads: int) -> None:
     except worker.Cancelled:
         conn.send(("cancelled", None))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back as one line
-        try:
+        with contextlib.suppress(OSError):
             conn.send(("error", worker.failure(exc)))
-        except OSError:
-            pass
     finally:
         conn.close()
         for stream in (sys.stdout, sys.stderr):
@@ -146,7 +153,8 @@ class LocalProcessRunner:
         self.threads = threads or default_threads()
         self.stop_grace_s = stop_grace_s
 
-    def __call__(self, spec, data, callbacks, on_trainer):
+    def __call__(self, spec: TrainSpec, data: Dataset | None, callbacks: dict[str, list[Callable]],
+                 on_trainer: Callable[[WorkerHandle], None] | None) -> TrainedModel:
         from bigmodel_core.workers.portable import unpack
         from bigmodel_core.workers.worker import Cancelled
 

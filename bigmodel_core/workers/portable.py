@@ -12,13 +12,17 @@ registry with `pipeline.export`, exactly as a model trained in the app.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bigmodel_core.train.pipeline import TrainedModel
 
 FORMAT = 1
 
 
-def pack(trained, with_onnx: bool = False) -> dict:
+def pack(trained: TrainedModel, with_onnx: bool = False) -> dict:
     """`trained` as plain data; `with_onnx` also exports it to ONNX here (the parity is checked in `export_bytes`)."""
     from safetensors.torch import save
 
@@ -40,15 +44,15 @@ def pack(trained, with_onnx: bool = False) -> dict:
     return package
 
 
-def export_bytes(trained) -> tuple[bytes, float]:
+def export_bytes(trained: TrainedModel) -> tuple[bytes, float]:
     """The ONNX file `pipeline.export` would write for `trained` (range clip included) and its parity."""
     import tempfile
     from pathlib import Path
 
     import torch
 
-    from bigmodel_core.errors import ModelError
     from bigmodel_core.convert.export import clip_onnx_file, export_onnx, parity
+    from bigmodel_core.errors import ModelError
     from bigmodel_core.nn.nets import clamp_to_range
     from bigmodel_core.train.pipeline import PARITY_LIMIT
 
@@ -68,14 +72,14 @@ def export_bytes(trained) -> tuple[bytes, float]:
         return path.read_bytes(), float(diff)
 
 
-def unpack(package: dict):
+def unpack(package: dict) -> TrainedModel:
     """The `TrainedModel` a package holds (its ONNX bytes, if any, kept on it for `pipeline.export`)."""
     from safetensors.torch import load
 
     from bigmodel_core.errors import ModelError
+    from bigmodel_core.nn.zoo import build_model
     from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
     from bigmodel_core.train.trainer import TrainHistory
-    from bigmodel_core.nn.zoo import build_model
 
     if not isinstance(package, dict) or package.get("format") != FORMAT:
         raise ModelError("The training worker sent back something that is not a trained model.",

@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from typing import TYPE_CHECKING, Any
 
 import ray
+
+if TYPE_CHECKING:
+    from bigmodel_core.data.datasets import Dataset
 
 
 @ray.remote(max_concurrency=4)          # run() holds one thread; events/stop/where are answered meanwhile
@@ -46,7 +50,7 @@ class TrainingActor:
     def stop(self) -> None:
         self._stop.set()
 
-    def run(self, spec_dict: dict, data, with_onnx: bool = True):
+    def run(self, spec_dict: dict, data: Dataset | None, with_onnx: bool = True) -> tuple[str, Any]:
         from bigmodel_core.workers import worker
 
         try:

@@ -13,13 +13,24 @@ within `place_timeout_s`, becomes a `TrainingError` that says so.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bigmodel_core.errors import TrainingError
 from bigmodel_core.workers.local import deliver, placed, warm_imports
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+
+    from ray.actor import ActorHandle
+
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +39,7 @@ _LOCK = threading.Lock()
 _ADDRESS: str | None = None
 
 
-def connect(address: str):
+def connect(address: str) -> ModuleType:
     """Join the Ray cluster at `address` (once per process); returns the `ray` module."""
     global _ADDRESS
     try:
@@ -67,7 +78,7 @@ def disconnect() -> None:
 class RayHandle:
     """What the job holds while an actor trains: `request_stop()` and where it runs."""
 
-    def __init__(self, actor):
+    def __init__(self, actor: ActorHandle):
         self.actor, self.where = actor, None
         self.stop_asked: float | None = None
 
@@ -88,11 +99,12 @@ class RayRunner:
         self.address, self.num_cpus, self.resources = address, num_cpus, dict(resources or {})
         self.place_timeout_s, self.stop_grace_s, self.with_onnx = place_timeout_s, stop_grace_s, with_onnx
 
-    def options(self, spec) -> dict:
+    def options(self, spec: TrainSpec) -> dict:
         gpus = 1 if getattr(spec.config, "device", "auto") == "cuda" else 0
         return dict(num_cpus=self.num_cpus, num_gpus=gpus, resources=self.resources)
 
-    def __call__(self, spec, data, callbacks, on_trainer):
+    def __call__(self, spec: TrainSpec, data: Dataset | None, callbacks: dict[str, list[Callable]],
+                 on_trainer: Callable[[RayHandle], None] | None) -> TrainedModel:
         ray = connect(self.address)
         from ray.exceptions import GetTimeoutError, RayError
 
@@ -146,7 +158,5 @@ class RayRunner:
             raise TrainingError(f"the Ray node {node[:12]} running this training was lost ({first}).",
                                 hint="start it again; the cluster places it on a node that is up") from None
         finally:
-            try:
+            with contextlib.suppress(Exception):    # already gone
                 ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass

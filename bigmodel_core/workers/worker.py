@@ -15,11 +15,17 @@ the web server keeps a core for answering while a training runs.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.train.trainer import TrainEvent
 
 FLUSH_S = 0.05                    # events are sent in bunches at most this often (epoch and end events at once)
 BATCH_EVERY_S = 0.05              # at most one batch event per this many seconds (the first and each epoch's last kept)
@@ -43,31 +49,27 @@ def limit_cpu(threads: int, nice: int = NICE) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     if nice and hasattr(os, "nice"):
-        try:
+        with contextlib.suppress(OSError):
             os.nice(nice)
-        except OSError:
-            pass
     import torch
 
     torch.set_num_threads(threads)
-    try:
+    with contextlib.suppress(RuntimeError):   # already set in this process (e.g. a reused Ray worker)
         torch.set_num_interop_threads(1)
-    except RuntimeError:                  # already set in this process (e.g. a reused Ray worker)
-        pass
 
 
 def _finite(x):
     return x if isinstance(x, (int, float)) and math.isfinite(x) else None
 
 
-def event_dict(ev) -> dict:
+def event_dict(ev: TrainEvent) -> dict:
     """A `TrainEvent` as a plain dict (no clock time: the app stamps events when they arrive)."""
     return dict(kind=ev.kind, epoch=ev.epoch, epochs=ev.epochs, step=ev.step, total_steps=ev.total_steps,
                 loss=_finite(ev.loss), val={k: _finite(v) for k, v in ev.val.items()} if ev.val else ev.val,
                 elapsed_s=ev.elapsed_s, eta_s=ev.eta_s, stopped=ev.stopped, message=ev.message)
 
 
-def to_event(d: dict):
+def to_event(d: dict) -> TrainEvent:
     """The `TrainEvent` a plain dict from `event_dict` stands for."""
     from bigmodel_core.train.trainer import TrainEvent
 
@@ -79,7 +81,8 @@ class Cancelled(Exception):
     """Stop was pressed before the training began: there is no result."""
 
 
-def run(spec_dict: dict, data, send: Callable, stop_requested: Callable[[], bool], with_onnx: bool = False) -> dict:
+def run(spec_dict: dict, data: Dataset | None, send: Callable, stop_requested: Callable[[], bool],
+        with_onnx: bool = False) -> dict:
     """Train `spec_dict` (a `TrainSpec.to_dict()`) and return the packed result; events go to `send`."""
     from bigmodel_core.train.pipeline import TrainSpec, train
     from bigmodel_core.workers.portable import pack

@@ -12,6 +12,7 @@ import difflib
 from pydantic import BaseModel, ValidationError
 
 from bigmodel_core.errors import TrainingError
+
 from .base import MAX_MEMBERS, Options, Slider
 from .image import LeNetOptions, SeedMlpOptions, SmallCnnOptions
 from .tabular import LinearOptions, MlpOptions
