@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import requires_dataset
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "sklearn", "scipy", "captum", "transformers")
 PROBE = ("import atexit, json, runpy, sys\n"
@@ -51,8 +53,11 @@ def test_predict_table_row_loads_no_torch_nor_sklearn(tmp_path):
     assert loaded == []
 
 
-@pytest.mark.parametrize("model", ["sst2-tiny", "bike-demand-mlp"])
+@pytest.mark.parametrize("model", [pytest.param("sst2-tiny", marks=requires_dataset("sst2"), id="sst2-tiny"),
+                                   pytest.param("bike-demand-mlp", marks=requires_dataset("bike-sharing"),
+                                                id="bike-demand-mlp")])
 def test_eval_scores_the_card_without_torch_nor_sklearn(model):
+    """The card's test figures come from the whole test split: skips (naming the fetch command) without it."""
     out, loaded = run_verb("eval", model, "--json")
     card = json.loads((ROOT / "models" / model / "card.json").read_text())
     result = json.loads(out)
