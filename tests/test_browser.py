@@ -125,6 +125,28 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     assert_healthy(page, "predict-digit")
 
 
+def test_draw_a_digit_on_the_pad(app_url, browser_page):
+    """A stroke on the digit pad is answered without another click; Undo and Clear bring the pad back."""
+    from playwright.sync_api import expect
+
+    model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
+    page = browser_page
+    open_page(page, app_url, f"predict?model={model}")
+    pad = page.locator(f".st-key-predict_canvas_{model} canvas")
+    expect(pad).to_be_visible()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for k in range(1, 11):                                   # one straight line down the middle: a one
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + 0.7 * k / 10))
+    page.mouse.up()
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("1", timeout=30_000)
+    assert_healthy(page, "predict-pad")
+    page.locator(f".st-key-predict_canvas_{model}").get_by_role("button", name="Clear").click()
+    expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(0, timeout=30_000)
+    expect(page.get_by_text(table("en")["predict.waiting.draw"]).first).to_be_visible()
+
+
 def test_train_live_curve_and_stop(app_url, browser_page):
     from playwright.sync_api import expect
 
