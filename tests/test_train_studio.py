@@ -239,3 +239,22 @@ def test_the_old_chinese_text_was_all_bold():
     share, _ = strong_share("**工作方式：**训练在服务器后台运行，你可以切换页面再回来。"
                             "随时可以点击**停止**：会保留目前最好的模型。")
     assert share > 0.7
+
+
+def test_a_long_run_is_drawn_with_few_points_and_the_same_shape():
+    """Thousands of batches: at most MAX_CURVE_POINTS per curve, the first and last step kept, the
+    smoothed line still the smoothing of every batch (compared with pandas on the whole series)."""
+    import pandas as pd
+
+    losses = [2.0 / (1 + i / 50) + 0.1 * ((i * 7919) % 13) / 13 for i in range(5000)]
+    events = [dict(kind="batch_end", epoch=1 + i // 1000, epochs=5, step=i + 1, total_steps=5000, loss=x)
+              for i, x in enumerate(losses)]
+    fig = S.curves_figure(events, tr=lambda k, **kw: k)
+    raw, smooth = fig.data[0], fig.data[1]
+    assert len(raw.x) <= S.MAX_CURVE_POINTS and len(smooth.x) == len(raw.x)
+    assert raw.x[0] == 1 and raw.x[-1] == 5000 and list(raw.x) == sorted(raw.x)
+    full = pd.Series(losses).ewm(alpha=0.1).mean()
+    for step, y in zip(smooth.x, smooth.y, strict=True):
+        assert abs(y - full[step - 1]) < 1e-12
+    short = S.curves_figure(events[:100], tr=lambda k, **kw: k)
+    assert len(short.data[0].x) == 100                        # a short run keeps every batch

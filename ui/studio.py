@@ -28,6 +28,7 @@ from ui.layout import BAD, GOOD, MUTED, PALETTE, SEQUENTIAL, metric_name, style
 from ui.layout import tr as optional_text
 
 TASKS = ("image", "text", "tabular")
+MAX_CURVE_POINTS = 300             # batch points drawn per curve: the live chart is sent every second
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 OPTIMIZERS = ["adam", "adamw", "sgd"]
@@ -129,19 +130,28 @@ def val_metric_names(events: list[dict]) -> list[str]:
     return [m for m in ("accuracy", "roc_auc") if m in val]
 
 
+def thinned(n: int, most: int = MAX_CURVE_POINTS) -> list[int]:
+    """Indices of at most `most` of `n` points, evenly spread, the first and the last always kept."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
 def curves_figure(events: list[dict], problem: str | None = None, uirevision: str = "curves",
                   tr: Callable = _t) -> go.Figure:
     """Loss per step (every batch, plus each epoch's mean) and the validation metric per epoch."""
     batches = [e for e in events if e.get("kind") == "batch_end" and e.get("loss") is not None]
     epochs = [e for e in events if e.get("kind") == "epoch_end"]
+    smooth = pd.Series([e["loss"] for e in batches]).ewm(alpha=0.1).mean().tolist() if len(batches) >= 8 else None
+    keep = thinned(len(batches))                   # a long run keeps its shape, not its every batch
+    batches = [batches[i] for i in keep]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(tr("train.chart.loss_title"), tr("train.chart.val_title")))
     fig.add_trace(go.Scatter(x=[e["step"] for e in batches], y=[e["loss"] for e in batches], mode="lines",
                              name=tr("train.chart.batch_loss"), line=dict(color=MUTED, width=1),
                              hovertemplate="step %{x}<br>loss %{y:.4f}<extra></extra>"), row=1, col=1)
-    if len(batches) >= 8:                          # a smoothed line people can read on a projector
-        y = pd.Series([e["loss"] for e in batches]).ewm(alpha=0.1).mean()
-        fig.add_trace(go.Scatter(x=[e["step"] for e in batches], y=y, mode="lines",
+    if smooth is not None:                         # a smoothed line people can read on a projector
+        fig.add_trace(go.Scatter(x=[e["step"] for e in batches], y=[smooth[i] for i in keep], mode="lines",
                                  name=tr("train.chart.smoothed"), line=dict(color=PALETTE[0], width=2.5),
                                  hovertemplate="step %{x}<br>%{y:.4f}<extra></extra>"), row=1, col=1)
     if epochs:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bigmodel_core.train.trainer import TrainEvent
 
 FLUSH_S = 0.05                    # events are sent in bunches at most this often (epoch and end events at once)
-BATCH_EVERY_S = 0.05              # at most one batch event per this many seconds (the first and each epoch's last kept)
+BATCH_EVERY_S = 0.2               # at most one batch event per this many seconds (the first and each epoch's last kept)
 NICE = 19                         # the lowest CPU priority: the server (and its visitors) always come first
 
 
