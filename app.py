@@ -8,10 +8,12 @@ from bigmodel_core import warm
 from bigmodel_core.app.domains import DOMAINS
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
+from ui.preload import hint as preload_hint
 
 warm.wait()              # light imports in one thread (bigmodel_core/warm.py): concurrent ones break; no torch
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()
+preload_hint()           # the browser fetches the chart code while the page is computed (ui/preload.py)
 language_switch()
 
 pages = {

@@ -25,13 +25,33 @@ def use_navigation() -> None:
     PagesManager.uses_pages_directory = False
 
 
+def warm_once_listening() -> None:
+    """Start the light imports (bigmodel_core/warm.py) as soon as the server listens, not before.
+
+    Imported while the server starts, they shared one interpreter lock with it and put off the moment it
+    could answer; started once it listens, they overlap the browser's own loading of the page instead
+    (cold first page, scripts/ui_latency.py). Where Streamlit has no such hook, they start at once."""
+    from streamlit.web import bootstrap
+
+    from bigmodel_core import warm
+
+    started = getattr(bootstrap, "_on_server_start", None)
+    if not callable(started):
+        warm.start()
+        return
+
+    def on_server_start(server) -> None:
+        warm.start()
+        started(server)
+
+    bootstrap._on_server_start = on_server_start
+
+
 def main(argv: list[str]) -> None:
     from streamlit.web import cli
 
     use_navigation()
-    from bigmodel_core import warm
-
-    warm.start()             # the light imports overlap the server's start-up (torch loads only where a page needs it)
+    warm_once_listening()    # torch loads only where a page needs it
     sys.argv = ["streamlit", "run", str(APP), *argv]
     cli.main(prog_name="streamlit")
 
