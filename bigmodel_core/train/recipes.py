@@ -174,14 +174,29 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
     return problems
 
 
+def spec_for(recipe: Recipe, device: str = "auto") -> TrainSpec:
+    """The recipe's `TrainSpec` on `device`: a copy, so the shared recipe table is never changed."""
+    return replace(recipe.spec, config=replace(recipe.spec.config, device=device))
+
+
+def variant(recipe: Recipe, as_id: str | None = None, options: dict | None = None,
+            config: dict | None = None) -> Recipe:
+    """A copy of `recipe` with other options / `TrainConfig` fields (and id); the recipe table is left alone.
+
+    An unknown `TrainConfig` field is a TypeError (it is not quietly set as a new attribute).
+    """
+    spec = replace(recipe.spec, options={**recipe.spec.options, **(options or {})},
+                   config=replace(recipe.spec.config, **(config or {})))
+    return replace(recipe, id=as_id or recipe.id, spec=spec)
+
+
 def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
               log: Callable[[str], object] = print) -> dict:
     from bigmodel_core.serve import examples
     from bigmodel_core.serve.evaluation import evaluate
     from bigmodel_core.train import pipeline
 
-    # a copy: the shared recipe table is never changed (a second build in this process sees the same recipe)
-    spec = replace(recipe.spec, config=replace(recipe.spec.config, device=device))
+    spec = spec_for(recipe, device)            # a second build in this process sees the same recipe
 
     def report(ev):
         val = " ".join(f"{k}={v:.4f}" for k, v in (ev.val or {}).items() if isinstance(v, float))
