@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,21 @@ def test_a_gpu_build_variant_is_a_copy_and_the_recipe_table_is_unchanged():
     with pytest.raises(TypeError):                                             # a misspelt config field
         gpu_build.recipe_for("mnist-cnn=" + json.dumps({"config": {"epohcs": 3}}))
     assert before == recipes.RECIPES
+
+
+def test_the_card_notes_build_defaults_writes_are_translated_and_kept_short():
+    """A recipe's notes become the card's "Notes and caveats", shown in English or Chinese; trial logs live
+    in docs/experiments.md, not in these strings."""
+    en = json.loads((ROOT / "ui" / "locales" / "en.json").read_text(encoding="utf-8"))
+    zh = json.loads((ROOT / "ui" / "locales" / "zh.json").read_text(encoding="utf-8"))
+    for recipe in recipes.RECIPES.values():
+        if not recipe.notes:
+            continue
+        assert en[f"model.{recipe.id}.notes"] == recipe.notes, recipe.id
+        assert re.search(r"[\u4e00-\u9fff]", zh[f"model.{recipe.id}.notes"]), recipe.id
+        card = ROOT / "models" / recipe.id / "card.json"
+        if card.exists():
+            assert json.loads(card.read_text(encoding="utf-8"))["notes"] == recipe.notes, recipe.id
+        assert len(recipe.notes) <= 800, f"{recipe.id}: move the experiment log to docs/experiments.md"
+    log = (ROOT / "docs" / "experiments.md").read_text(encoding="utf-8")
+    assert "## `sst2-tiny`" in log and "## `waimai-tiny`" in log
