@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -585,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI promises one line, never a traceback
-        if os.environ.get("BIGMODEL_DEBUG"):
+        from bigmodel_core.config import DEBUG
+        if DEBUG.get():
             raise
         msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         print(f"error: unexpected {type(exc).__name__}: {msg} (set BIGMODEL_DEBUG=1 for details)", file=sys.stderr)

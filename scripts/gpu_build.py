@@ -5,7 +5,6 @@
 VARIANT_JSON overrides recipe fields: {"as": "new-id", "options": {...}, "config": {...}}.
 Each build goes to $BIGMODEL_MODELS_DIR; a JSON summary goes to OUT_DIR/summary-*.json.
 """
-import copy
 import json
 import sys
 import time
@@ -13,26 +12,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bigmodel_core.train import recipes as defaults  # noqa: E402
+from bigmodel_core.train import recipes  # noqa: E402
 
-out = Path(sys.argv[1])
-results = []
-for arg in sys.argv[2:]:
+
+def recipe_for(arg: str) -> recipes.Recipe:
+    """`ID` or `ID=VARIANT_JSON` → the recipe to build: a copy, the shared recipe table is never changed."""
     rid, _, variant = arg.partition("=")
-    recipe = copy.deepcopy(defaults.RECIPES[rid])
-    if variant:
-        v = json.loads(variant)
-        recipe.id = v.get("as", recipe.id)
-        recipe.spec.options.update(v.get("options", {}))
-        for k, val in v.get("config", {}).items():
-            setattr(recipe.spec.config, k, val)
-    t = time.time()
-    try:
-        res = defaults.build_one(recipe, device="cuda", log=lambda m: print(m, flush=True))
-        res["variant"] = variant
-    except Exception as exc:  # keep going: one failed build must not cost the others
-        res = dict(id=recipe.id, error=repr(exc))
-    res["wall_s"] = round(time.time() - t, 1)
-    results.append(res)
-    print("RESULT", json.dumps(res), flush=True)
-    (out / f"summary-{int(time.time())}.json").write_text(json.dumps(results, indent=1))
+    if not variant:
+        return recipes.RECIPES[rid]
+    v = json.loads(variant)
+    return recipes.variant(recipes.RECIPES[rid], as_id=v.get("as"), options=v.get("options"), config=v.get("config"))
+
+
+def main(argv: list[str]) -> None:
+    out = Path(argv[0])
+    results = []
+    for arg in argv[1:]:
+        recipe, variant = recipe_for(arg), arg.partition("=")[2]
+        t = time.time()
+        try:
+            res = recipes.build_one(recipe, device="cuda", log=lambda m: print(m, flush=True))
+            res["variant"] = variant
+        except Exception as exc:  # keep going: one failed build must not cost the others
+            res = dict(id=recipe.id, error=repr(exc))
+        res["wall_s"] = round(time.time() - t, 1)
+        results.append(res)
+        print("RESULT", json.dumps(res), flush=True)
+        (out / f"summary-{int(time.time())}.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

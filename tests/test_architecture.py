@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "bigmodel_core"
 
 # bottom first: a package's module-level imports may reach only packages to its left
-ORDER = ["errors", "paths", "config", "warm", "data", "nn", "gpu", "serve", "convert", "explain", "train", "teach",
+ORDER = ["errors", "config", "paths", "warm", "data", "nn", "gpu", "serve", "convert", "explain", "train", "teach",
          "workers", "app", "cli", "__main__"]
 
 

@@ -31,14 +31,15 @@ from pathlib import Path
 
 import pytest
 
+from bigmodel_core import config
 from tests.app_server import RUNNING, Quiet, running_app
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SECONDS = float(os.environ.get("BIGMODEL_LOAD_SECONDS", "300"))
-SESSIONS = int(os.environ.get("BIGMODEL_LOAD_SESSIONS", "8"))
-TRAINERS = min(SESSIONS, int(os.environ.get("BIGMODEL_LOAD_TRAINERS", "2")))
+SECONDS = config.LOAD_SECONDS.get()
+SESSIONS = config.LOAD_SESSIONS.get()
+TRAINERS = min(SESSIONS, config.LOAD_TRAINERS.get())
 OWNER_TIMEOUT = 10              # the server stops a closed tab's jobs this long after it was last seen
 TEXT_MODEL, IMAGE_MODEL, TABLE_MODEL = "sst2-tiny", "mnist-cnn", "diabetes-mlp"
 SENTENCES = {"positive": "An absolutely wonderful film, moving and funny.",
@@ -394,7 +395,7 @@ def test_several_sessions_predict_and_train_at_once(server, tmp_path):
     log_text = log_path.read_text(errors="replace")
     errors = [line for line in log_text.splitlines() if SERVER_ERRORS.search(line)]
     result.update(server_errors=len(errors), server_error_lines=errors[:20], cpu_cores=os.cpu_count(),
-                  max_trainings=os.environ.get("BIGMODEL_MAX_TRAININGS", "default"))
+                  max_trainings=config.MAX_TRAININGS.get() or "default")
     (ARTIFACTS / "load-test.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print("\nload test:", json.dumps({k: v for k, v in result.items() if k != "rss_timeline_mib"}, indent=2))
     assert proc.poll() is None, "the server died"

@@ -9,7 +9,7 @@ process by default, a Ray actor when `ray_address` is set — and records the
 (`Job.snapshot()`), so a rerun, a page switch or a second browser tab never
 starts, kills or loses a job. At most `max_running` jobs train at once (env
 `BIGMODEL_MAX_TRAININGS` or `[bigmodel] max_trainings` in bigmodel.toml, see
-`settings`; default 1 on machines with ≤ 4 cores); the others wait in a FIFO
+`config`; default 1 on machines with ≤ 4 cores); the others wait in a FIFO
 queue whose position each job can show, and a queued job can be cancelled.
 
 Jobs belong to an owner (the browser session): `jobs_for(owner)` lists only
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bigmodel_core.config import setting
+from bigmodel_core import config
 from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.workers.worker import Cancelled as _Cancelled
 
@@ -55,7 +55,7 @@ MAX_EVENTS = 1500            # batch events are thinned beyond this; epoch event
 def default_max_running() -> int:
     """`BIGMODEL_MAX_TRAININGS` / `[bigmodel] max_trainings`, else 1 on ≤ 4 cores (training uses every core),
     else cores // 4 (at most 4)."""
-    configured = setting("max_trainings", None)
+    configured = config.MAX_TRAININGS.get()
     if configured is not None and configured >= 1:
         return configured
     if configured is not None:
@@ -69,7 +69,7 @@ def default_max_running() -> int:
 
 def default_owner_timeout() -> float:
     """Seconds a closed tab's jobs live on: `BIGMODEL_OWNER_TIMEOUT_S` / `[bigmodel] owner_timeout_s`, else 90."""
-    value = setting("owner_timeout_s", 90.0, cast=float)
+    value = config.OWNER_TIMEOUT_S.get()
     return value if math.isfinite(value) and value >= 0 else 90.0
 
 

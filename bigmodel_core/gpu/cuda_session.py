@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bigmodel_core.config import setting
+from bigmodel_core import config
 from bigmodel_core.errors import ModelError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class CudaUnavailable(ModelError):
 
 def gpu_mem_limit() -> int | None:
     """The arena's byte limit from the `gpu_mem_limit` setting; None (no limit) when unset or not positive."""
-    value = setting("gpu_mem_limit", None, cast=int)
+    value = config.GPU_MEM_LIMIT.get()
     return value if value and value > 0 else None
 
 

