@@ -20,44 +20,27 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
-from tests.app_server import free_port  # noqa: E402
+from tests.app_server import running_app  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.test_load import Stats, go, new_session, percentile, predict_row, predict_text, wait_idle  # noqa: E402
-
-
-def start_app(root: Path, tmp: Path):
-    models = tmp / "models"
-    shutil.copytree(root / "models", models)
-    env = dict(os.environ, BIGMODEL_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(root))
-    env.setdefault("BIGMODEL_DATA_DIR", str((HERE.parent / "shared" / "data").resolve()))
-    port = free_port()
-    with open(tmp / "streamlit.log", "wb") as log:          # the server writes through its own copy of the file
-        proc = subprocess.Popen([str(HERE / ".venv" / "bin" / "python"), "-m", "ui.server", "--server.headless",
-                                 "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return url, proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the app did not start")
+from tests.test_load import (  # noqa: E402
+    Stats,
+    go,
+    new_session,
+    percentile,
+    predict_row,
+    predict_text,
+    start_long_training,
+    wait_idle,
+)
 
 
 def summary(values: list[float]) -> dict:
@@ -75,35 +58,6 @@ async def predictions(page, n: int, who: str) -> list[float]:
         except Exception:  # noqa: BLE001 - a lost input under load: repeat once, as the load test does
             await step(page, stats, who, None)
     return stats.rounds["tabular"] + stats.rounds["text"]
-
-
-CREDIT = re.compile(r"Credit-card clients|Credit card default")     # its title, now and before
-
-
-async def start_long_training(page) -> None:
-    """Credit-card default, MLP, batch size 8 (minutes of training), started from the training studio."""
-    await go(page, "train")
-    for _attempt in range(4):                       # a click that lands during a rerun is lost: try again
-        await page.locator(".st-key-train_dataset").click()
-        try:
-            await page.get_by_role("option", name=CREDIT).first.click(timeout=15_000)
-            break
-        except Exception:  # noqa: BLE001
-            await page.keyboard.press("Escape")
-            await wait_idle(page)
-    else:
-        raise AssertionError("could not choose the credit-card default dataset")
-    await wait_idle(page)
-    await page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
-    await wait_idle(page)
-    await page.locator(".st-key-train_mlp_bs input[type=range]").press("Home")
-    await wait_idle(page)
-    quick = page.locator(".st-key-train_quick_credit-default_mlp input[type=checkbox]")
-    if await quick.count() and await quick.is_checked():       # all 30,000 rows: a training that lasts minutes
-        await page.locator(".st-key-train_quick_credit-default_mlp label").first.click()
-        await wait_idle(page)
-    await page.locator(".st-key-train_start button").click()
-    await page.locator("[class*='st-key-stop_'] button").first.wait_for(timeout=60_000)
 
 
 async def measure(url: str, rounds: int) -> dict:
@@ -151,16 +105,9 @@ def main() -> None:
     args = ap.parse_args()
     root = Path(args.app_root).resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        url, proc = start_app(root, Path(tmp))
-        try:
+        with running_app(Path(tmp), root) as (url, _, log_path):
             result = asyncio.run(measure(url, args.rounds))
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log = (Path(tmp) / "streamlit.log").read_text(errors="replace")
+        log = log_path.read_text(errors="replace")
     commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     result = dict(app_root=str(root), commit=commit or None, cores=os.cpu_count(),

@@ -23,17 +23,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.app_server import CHROMIUM, free_port  # noqa: E402 - needs the sys.path line above
+from tests.app_server import CHROMIUM, free_port, start_server, stop, wait_healthy  # noqa: E402 - needs sys.path
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -75,43 +73,6 @@ TIMEOUT_MS = 60_000
 
 
 # ---------------------------------------------------------------------------- the server
-def start_server(models: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, BIGMODEL_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_HUB_DISABLE_TELEMETRY="1")
-    shared = ROOT.parent / "shared" / "data"
-    if "BIGMODEL_DATA_DIR" not in env and shared.is_dir():
-        env["BIGMODEL_DATA_DIR"] = str(shared.resolve())
-    python = ROOT / ".venv" / "bin" / "python"
-    return subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(proc: subprocess.Popen, url: str, timeout: float = 90, poll: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"the app exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"the app did not answer within {timeout:.0f} s")
-        time.sleep(poll)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @contextlib.contextmanager
 def server(models: Path):
     port = free_port()

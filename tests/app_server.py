@@ -20,46 +20,72 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def running_app(tmp: Path, **extra_env: str):
-    """Yield (url, process, log path) of a Streamlit server on app.py; stopped on exit."""
-    models = tmp / "models"
-    shutil.copytree(ROOT / "models", models)                 # the app writes here, never into the repo
+def app_env(models: Path, **extra_env: str) -> dict:
+    """The environment ./run.sh gives the app, with its registry in `models` (and the mirror as data cache)."""
     env = dict(os.environ, BIGMODEL_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                HF_HUB_DISABLE_TELEMETRY="1", **extra_env)
     shared = ROOT.parent / "shared" / "data"
     if "BIGMODEL_DATA_DIR" not in env and shared.is_dir():    # what scripts/setup.sh does for ./run.sh
         env["BIGMODEL_DATA_DIR"] = str(shared.resolve())
+    return env
+
+
+def start_server(models: Path, port: int, log: Path | None = None, root: Path = ROOT,
+                 **extra_env: str) -> subprocess.Popen:
+    """`python -m ui.server` of the checkout at `root` on `port` (output to `log`, or nowhere)."""
     python = ROOT / ".venv" / "bin" / "python"
-    port = free_port()
-    log_path = tmp / "streamlit.log"
-    with open(log_path, "wb") as log:                        # the server writes through its own copy of the file
-        proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
+    out = open(log, "wb") if log else subprocess.DEVNULL          # noqa: SIM115 - the server keeps its own copy
+    try:
+        return subprocess.Popen([str(python if python.exists() else sys.executable), "-m", "ui.server",
                                  "--server.headless", "true", "--server.port", str(port),
                                  "--browser.gatherUsageStats", "false"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                cwd=root, env=app_env(models, **extra_env), stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        if log:
+            out.close()
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, timeout: float = 90, poll: float = 0.05,
+                 log: Path | None = None) -> None:
+    """Until the server answers its health check; an error naming why (its log's end) if it exits or hangs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log else ""
+            raise AssertionError(f"streamlit exited with code {proc.returncode}: {tail}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"streamlit did not answer within {timeout:.0f} s")
+        time.sleep(poll)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextlib.contextmanager
+def running_app(tmp: Path, root: Path = ROOT, **extra_env: str):
+    """Yield (url, process, log path) of a Streamlit server on `root`'s app.py; stopped on exit."""
+    models = tmp / "models"
+    shutil.copytree(root / "models", models)                 # the app writes here, never into the repo
+    port = free_port()
+    log_path = tmp / "streamlit.log"
+    proc = start_server(models, port, log_path, root, **extra_env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"streamlit exited: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("streamlit did not answer within 90 s")
-            time.sleep(0.5)
+        wait_healthy(proc, url, poll=0.5, log=log_path)
         yield url, proc, log_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 CHROMIUM = "/usr/bin/chromium"

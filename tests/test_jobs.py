@@ -8,6 +8,7 @@ from bigmodel_core.app import jobs as J
 from bigmodel_core.errors import TrainingError
 from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
+from tests.polling import wait_for
 
 
 def tiny(dataset="diabetes", arch="linear", **cfg):
@@ -68,14 +69,6 @@ class Counting:
             with self.lock:
                 self.now -= 1
 
-
-def wait_for(pred, timeout=10.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_real_training_runs_in_background_and_records_events():

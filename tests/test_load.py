@@ -260,11 +260,22 @@ async def train_once(page, stats: Stats, who: str) -> None:
     await wait_idle(page)
 
 
+CREDIT = re.compile(r"Credit-card clients|Credit card default")     # its title, now and before
+
+
 async def start_long_training(page) -> str:
     """Credit-card default with batch size 8: minutes of training on a small machine."""
     await go(page, "train")
-    await page.locator(".st-key-train_dataset").click()
-    await page.get_by_role("option", name=re.compile("Credit-card clients|Credit card default")).click()
+    for _attempt in range(4):                       # a click that lands during a rerun is lost: try again
+        await page.locator(".st-key-train_dataset").click()
+        try:
+            await page.get_by_role("option", name=CREDIT).first.click(timeout=15_000)
+            break
+        except Exception:  # noqa: BLE001
+            await page.keyboard.press("Escape")
+            await wait_idle(page)
+    else:
+        raise AssertionError("could not choose the credit-card default dataset")
     await wait_idle(page)
     await page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
     await wait_idle(page)

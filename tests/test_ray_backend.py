@@ -10,7 +10,6 @@ keeps working.
 import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,28 +22,13 @@ from bigmodel_core.train.pipeline import TrainSpec, export  # noqa: E402
 from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 from bigmodel_core.workers import ray_backend  # noqa: E402
 from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402
+from tests.polling import alive, wait_for  # noqa: E402
 from tests.ray_cluster import LocalRayCluster  # noqa: E402
 
 SEED_SPEC = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, batch_size=32, lr=3e-3, seed=7, threads=1),
                       {"hidden": [16]})
 
 
-def wait_for(pred, timeout=10.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def rss_mib(pids) -> float:

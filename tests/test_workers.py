@@ -17,6 +17,7 @@ from bigmodel_core.app import jobs as J
 from bigmodel_core.train.pipeline import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from bigmodel_core.workers.worker import cores, default_threads
+from tests.polling import alive, wait_for
 from ui import studio as S
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,26 +31,11 @@ def long_job():
     return tiny("digits", "mlp-seed", epochs=500, batch_size=8)
 
 
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
 
 def niceness(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat[stat.rindex(")") + 2:].split()[16])
 
-
-def wait_for(pred, timeout=10.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def running_worker(m, owner="alice"):
