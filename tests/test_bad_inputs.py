@@ -25,9 +25,10 @@ import pytest
 from PIL import Image
 
 from bigmodel_core import cli
-from bigmodel_core.data import datasets as D
 from bigmodel_core.data import limits
+from bigmodel_core.data import uploads as D
 from bigmodel_core.data.csvio import MAX_CSV_BYTES, read_csv_safely
+from bigmodel_core.data.loaders import load_dataset
 from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
 from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve import preprocess as pp
@@ -658,7 +659,7 @@ def test_dataset_too_small_for_the_split(case, capsys):
             D.load_csv_tabular(("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(5))).encode(), "y")
     elif case == "max-rows-3":
         with pytest.raises(DataError, match="too small"):
-            D.load_dataset("diabetes", max_rows=3)
+            load_dataset("diabetes", max_rows=3)
         code, _, err = run_cli(capsys, "train", "--dataset", "diabetes", "--arch", "mlp", "--max-rows", "3")
         assert_one_line_error(code, err, "too small")
     elif case == "text-upload-4-rows":

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from bigmodel_core.convert.export import export_onnx
-from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
+from bigmodel_core.data.uploads import load_csv_tabular, load_csv_text
 from bigmodel_core.explain import methods as E
 from bigmodel_core.paths import models_dir
 from bigmodel_core.serve import registry

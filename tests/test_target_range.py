@@ -113,7 +113,7 @@ def test_clamp_to_range_leaves_a_model_without_a_range_alone():
 # ============================================================================ where the range comes from
 
 def _toy_data(y: np.ndarray, bounds=(None, None), why=""):
-    from bigmodel_core.data.datasets import TabularDataset
+    from bigmodel_core.data.types import TabularDataset
 
     frame = pd.DataFrame({"x": np.arange(len(y), dtype=float), "y": y})
     n = len(y)
@@ -141,7 +141,7 @@ def test_a_known_bound_wins_over_the_training_split():
 @pytest.mark.parametrize("dataset, lo, hi", [("bike-sharing", 0.0, None), ("student-performance", 0.0, 20.0),
                                              ("diabetes", None, None), ("energy-efficiency", None, None)])
 def test_catalog_datasets_know_their_physical_bounds(dataset, lo, hi):
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from tests.conftest import missing_dataset
 
     if missing_dataset(dataset):
@@ -217,7 +217,7 @@ def test_no_answer_falls_outside_the_range_over_the_whole_dataset(model_id):
     """Every row of the dataset (train, validation and test), through ONNX Runtime."""
     from dataclasses import replace
 
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.serve.evaluation import predict_split
     from bigmodel_core.serve.runtime import Predictor
 

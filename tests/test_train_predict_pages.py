@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bigmodel_core.app import jobs as J
-from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.data.loaders import load_dataset
 from bigmodel_core.serve import examples, registry
 from bigmodel_core.train.pipeline import TrainSpec, export, train
 from bigmodel_core.train.trainer import TrainConfig

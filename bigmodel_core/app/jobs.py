@@ -40,7 +40,7 @@ from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.workers.worker import Cancelled as _Cancelled
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
     from bigmodel_core.train.pipeline import TrainSpec
     from bigmodel_core.train.trainer import TrainEvent
 
@@ -244,7 +244,7 @@ class JobManager:
     @staticmethod
     def _load_data(job: Job) -> None:
         """The catalog dataset a finished job trained on (for its results: mistakes, galleries); None if unreadable."""
-        from bigmodel_core.data.datasets import load_dataset
+        from bigmodel_core.data.loaders import load_dataset
 
         try:
             data = load_dataset(job.spec.dataset, seed=job.spec.split_seed, max_rows=job.spec.max_rows)

@@ -32,7 +32,7 @@ from bigmodel_core.train.trainer import TrainConfig, Trainer, TrainHistory
 from .options.text import Pretrain, Transfer, WideFirst
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset, TabularDataset
+    from bigmodel_core.data.types import Dataset, TabularDataset
 
 PARITY_LIMIT = 1e-4
 RANGE_PADDING = 0.05              # a range side taken from the training split: its extreme ± 5 % of the span
@@ -387,7 +387,7 @@ def _pretrain(model, task, data, opts: Pretrain, spec: TrainSpec) -> None:
     """Masked-LM pre-training on the train + validation sentences (never test) and any extra corpora."""
     import sys
 
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.nn.pretrain import mlm_pretrain
 
     texts = [data.texts[i] for s in ("train", "val") for i in data.split[s]]
@@ -405,7 +405,7 @@ def _transfer(model, task, opts: Transfer, spec: TrainSpec, callbacks: dict | No
     before 8k delivery reviews), then `train` fine-tunes it on the dataset itself. The epoch
     kept is picked on this dataset's validation split; its test split is never seen.
     """
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     texts, labels = [], []
     for corpus in opts.corpora:
@@ -544,7 +544,7 @@ def train(spec: TrainSpec, data: Dataset | None = None, callbacks: dict[str, lis
     options.ensemble = K trains K copies with seeds seed, seed+1, … (each keeping its best
     validation epoch) and averages them inside one model, so the ONNX file is still one graph.
     """
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     if spec.architecture not in ARCHITECTURES:
         raise TrainingError(f"Unknown architecture '{spec.architecture}'.",
@@ -553,7 +553,7 @@ def train(spec: TrainSpec, data: Dataset | None = None, callbacks: dict[str, lis
     if data is None:
         data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
     if getattr(opts, "validation", "default") == "sentences":
-        from bigmodel_core.data.datasets import sentence_validation
+        from bigmodel_core.data.partition import sentence_validation
 
         data = sentence_validation(data, seed=spec.split_seed)
     check_splits(data)
@@ -681,7 +681,7 @@ def clip_registered(model_id: str, root: Path | None = None, data: TabularDatase
     import shutil
 
     from bigmodel_core.convert.export import clip_onnx_file, parity
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.explain.methods import load_torch_model
     from bigmodel_core.serve.evaluation import predict_split, score_split
     from bigmodel_core.serve.runtime import Predictor

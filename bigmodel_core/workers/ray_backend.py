@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from ray.actor import ActorHandle
 
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
     from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
