@@ -35,7 +35,7 @@ LIGHT = (
 MODULES = LIGHT
 SKLEARN = ("sklearn", "sklearn.base", "sklearn.model_selection", "sklearn.metrics", "sklearn.inspection",
            "sklearn.datasets")
-TORCH = SKLEARN + ("torch", "bigmodel_core.train.pipeline", "bigmodel_core.explain.methods", "bigmodel_core.app.jobs")
+TORCH = SKLEARN + ("torch", "bigmodel_core.train.pipeline", "bigmodel_core.explain", "bigmodel_core.app.jobs")
 _LOCK = threading.Lock()
 _imported: set[str] = set()
 _failed: set[str] = set()

@@ -625,7 +625,8 @@ def test_model_ids_are_validated_against_path_traversal(bad_id, tmp_registry, tm
 # ============================================================================ training
 
 def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_exported(tmp_registry, capsys):
-    from bigmodel_core.train.pipeline import TrainSpec, train
+    from bigmodel_core.train.pipeline import train
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     spec = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]})
@@ -641,7 +642,7 @@ def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_expor
 
 def test_diverging_job_fails_with_its_message_and_exports_nothing(tmp_registry):
     from bigmodel_core.app.jobs import FAILED, JobManager
-    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)
@@ -694,7 +695,7 @@ def test_stop_pressed_during_the_first_batch_leaves_a_usable_model():
 
 def test_stop_pressed_as_a_job_starts_ends_stopped_not_failed():
     from bigmodel_core.app.jobs import FAILED, STOPPED, JobManager
-    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)

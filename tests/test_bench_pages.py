@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.conftest import requires_dataset
 from tests.helpers import EN, ZH, open_page

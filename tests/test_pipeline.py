@@ -11,8 +11,8 @@ from bigmodel_core.errors import TrainingError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.preprocess import prepare_images
 from bigmodel_core.serve.runtime import Predictor
-from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train import pipeline, runs
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 CARD_KEYS = {"id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
@@ -91,10 +91,10 @@ def test_small_cnn_on_digits_exports_with_parity(tmp_registry, digits):
 
 
 def test_save_run_and_load_run_round_trip(lenet_run, tmp_path, tmp_registry):
-    folder = pipeline.save_run(lenet_run, tmp_path / "run")
+    folder = runs.save_run(lenet_run, tmp_path / "run")
     assert (folder / "run.json").exists() and (folder / "weights.safetensors").exists()
     assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl"))          # never pickle
-    again = pipeline.load_run(folder)
+    again = runs.load_run(folder)
     assert again.spec == lenet_run.spec and again.labels == lenet_run.labels
     assert again.metrics == lenet_run.metrics and again.preprocessing == lenet_run.preprocessing
     assert again.history.train_loss == lenet_run.history.train_loss
@@ -113,7 +113,7 @@ def test_load_run_of_a_folder_that_is_not_a_run(tmp_path):
     from bigmodel_core.errors import ModelError
 
     with pytest.raises(ModelError, match="not a training run folder"):
-        pipeline.load_run(tmp_path)
+        runs.load_run(tmp_path)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -273,7 +273,7 @@ def test_an_ensemble_averages_its_members_and_exports_as_one_graph(tmp_registry,
     entry = pipeline.export(trained, f"ens-{dataset}")
     assert entry.card["arch_config"]["members"] == 3 and entry.card["parity_max_abs_diff"] <= 1e-4
     assert entry.card["history"]["part"] == "first-member"
-    again = pipeline.load_run(pipeline.save_run(trained, tmp_path / "run"))
+    again = runs.load_run(runs.save_run(trained, tmp_path / "run"))
     with torch.no_grad():
         assert torch.allclose(again.model(x), model(x), atol=1e-6)
 
@@ -338,7 +338,7 @@ def test_late_fusion_trains_the_two_halves_apart_and_averages_their_log_probabil
     entry = pipeline.export(trained, "late-toy")
     assert entry.card["parity_max_abs_diff"] <= 1e-4
     assert entry.card["history"]["part"] == "transformer"                   # its epochs are the transformer's own
-    rebuilt = pipeline.load_run(pipeline.save_run(trained, tmp_registry / "run")).model.eval()
+    rebuilt = runs.load_run(runs.save_run(trained, tmp_registry / "run")).model.eval()
     with torch.no_grad():
         assert torch.allclose(rebuilt(ids, mask), model(ids, mask), atol=1e-6)
 

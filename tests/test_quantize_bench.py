@@ -9,7 +9,8 @@ import pytest
 from bigmodel_core.convert.quantize import quantize_dynamic_int8
 from bigmodel_core.serve import bench, registry, runtime
 from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec, card_for
+from bigmodel_core.train.card import card_for
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 

@@ -41,7 +41,7 @@ from bigmodel_core.workers.worker import Cancelled as _Cancelled
 
 if TYPE_CHECKING:
     from bigmodel_core.data.types import Dataset
-    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainEvent
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,12 @@ def event_to_dict(ev: TrainEvent) -> dict:
 class Job:
     id: str
     owner: str
-    spec: Any                                   # pipeline.TrainSpec
+    spec: Any                                   # spec.TrainSpec
     data: Any = None                            # the dataset (kept for result galleries)
     label: str = ""
     status: str = QUEUED
     events: list[dict] = field(default_factory=list)
-    result: Any = None                          # pipeline.TrainedModel once finished (also when stopped)
+    result: Any = None                          # spec.TrainedModel once finished (also when stopped)
     error: str | None = None
     submitted: float = field(default_factory=time.time)
     started: float | None = None

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
     from bigmodel_core.data.types import Dataset
-    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
+    from bigmodel_core.train.spec import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
 

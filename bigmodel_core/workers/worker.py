@@ -84,7 +84,8 @@ class Cancelled(Exception):
 def run(spec_dict: dict, data: Dataset | None, send: Callable, stop_requested: Callable[[], bool],
         with_onnx: bool = False) -> dict:
     """Train `spec_dict` (a `TrainSpec.to_dict()`) and return the packed result; events go to `send`."""
-    from bigmodel_core.train.pipeline import TrainSpec, train
+    from bigmodel_core.train.pipeline import train
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.workers.portable import pack
 
     spec = TrainSpec.from_dict(spec_dict)
