@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 
 from bigmodel_core import cli
+from bigmodel_core.cli.inference import _read_text_file
 from bigmodel_core.data import limits
 from bigmodel_core.data import uploads as D
 from bigmodel_core.data.csvio import MAX_CSV_BYTES, read_csv_safely
@@ -252,7 +253,7 @@ def test_invalid_utf8_text_file(raw, tmp_path, capsys):
     path = tmp_path / "texts.txt"
     path.write_bytes(raw)
     with pytest.raises(DataError, match="not UTF-8"):
-        cli._read_text_file(str(path))
+        _read_text_file(str(path))
     need(TEXT_MODEL)
     code, _, err = run_cli(capsys, "predict", TEXT_MODEL, "--text-file", path, "--device", "cpu")
     assert_one_line_error(code, err, "not UTF-8")

@@ -367,7 +367,7 @@ def test_fetch_failure_is_one_line_and_leaves_nothing(loopback_mnist, tmp_path, 
 def test_progress_on_a_terminal_redraws_one_line():
     import io
 
-    from bigmodel_core.cli import TextProgress
+    from bigmodel_core.cli.data import TextProgress
 
     class Terminal(io.StringIO):
         def isatty(self):

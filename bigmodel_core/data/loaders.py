@@ -48,7 +48,6 @@ def _load_full(dataset_id: str, data_root: str) -> tuple[Dataset, np.ndarray | N
     return ds, test_pool
 
 
-
 def _fresh_copy(ds: Dataset) -> Dataset:
     """A copy whose mutable parts (list, data frame) are the caller's own; arrays stay shared, read-only."""
     if isinstance(ds, TextDataset):

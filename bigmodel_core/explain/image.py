@@ -34,7 +34,6 @@ class ImageExplanation:
     stride: int = 0
 
 
-
 def occlusion_window(height: int, width: int) -> tuple[int, int]:
     """(window, stride): a patch of about 1/7 of the shorter side (at least 2 pixels), stride half of it."""
     window = max(2, int(round(min(height, width) / 7)))

@@ -49,14 +49,12 @@ class TextExplanation:
         return float(np.sum(self.scores))
 
 
-
 def word_embeddings(model: torch.nn.Module) -> torch.nn.Module:
     """The token-embedding layer of a text model (tiny BERT or MiniLM)."""
     for name, module in model.named_modules():
         if name.endswith("word_embeddings"):
             return module
     raise ModelError("This text model has no word-embedding layer to attribute to.")
-
 
 
 def _words(enc, text: str, max_tokens: int) -> tuple[np.ndarray, list[str]]:

@@ -42,7 +42,6 @@ def check_splits(data: Dataset) -> None:
                             hint="use at least a few dozen rows")
 
 
-
 def train(spec: TrainSpec, data: Dataset | None = None, callbacks: dict[str, list[Callable]] | None = None,
           on_trainer: Callable[[Trainer], None] | None = None) -> TrainedModel:
     """Train `spec.architecture` on `data` (or the catalog dataset `spec.dataset`) and score it.
