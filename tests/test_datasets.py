@@ -93,6 +93,7 @@ def test_every_catalog_file_matches_the_mirror_sha256(dataset_id):
 def test_rows_match_catalog_and_split_is_a_partition(dataset_id):
     ds = load_dataset(dataset_id)
     assert len(ds) == get(dataset_id).rows
+    assert ds.kind == get(dataset_id).task                     # the kind is said by the dataset, as the catalog says
     assert set(ds.split) == {"train", "val", "test"}
     parts = [ds.split[name] for name in ("train", "val", "test")]
     assert all(p.dtype == np.int64 and len(p) > 0 for p in parts)
