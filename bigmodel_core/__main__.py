@@ -1,4 +1,4 @@
-"""`python -m bigmodel_core …` — the command line (see cli.py)."""
+"""`python -m bigmodel_core …` — the command line (see the cli package)."""
 import sys
 
 from bigmodel_core.cli import main

@@ -28,13 +28,14 @@ log = logging.getLogger(__name__)
 
 LIGHT = (
     "numpy", "pandas", "onnxruntime", "plotly.graph_objects", "plotly.subplots",
-    "bigmodel_core.data.catalog", "bigmodel_core.data.datasets", "bigmodel_core.serve.metrics",
-    "bigmodel_core.serve.registry", "bigmodel_core.serve.runtime", "bigmodel_core.serve.predictors",
+    "bigmodel_core.data.catalog", "bigmodel_core.data.loaders", "bigmodel_core.data.uploads",
+    "bigmodel_core.serve.metrics", "bigmodel_core.serve.registry", "bigmodel_core.serve.runtime",
+    "bigmodel_core.serve.predictors",
 )
 MODULES = LIGHT
 SKLEARN = ("sklearn", "sklearn.base", "sklearn.model_selection", "sklearn.metrics", "sklearn.inspection",
            "sklearn.datasets")
-TORCH = SKLEARN + ("torch", "bigmodel_core.train.pipeline", "bigmodel_core.explain.methods", "bigmodel_core.app.jobs")
+TORCH = SKLEARN + ("torch", "bigmodel_core.train.pipeline", "bigmodel_core.explain", "bigmodel_core.app.jobs")
 _LOCK = threading.Lock()
 _imported: set[str] = set()
 _failed: set[str] = set()

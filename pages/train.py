@@ -24,7 +24,7 @@ require_torch("train")           # the light install: one sentence and the comma
 # torch from here on (imported once, under the preload lock, by require_torch)
 from bigmodel_core.app import jobs as J  # noqa: E402
 from bigmodel_core.data import catalog  # noqa: E402
-from bigmodel_core.data import datasets as D  # noqa: E402
+from bigmodel_core.data import uploads as D  # noqa: E402
 from bigmodel_core.data.csvio import read_csv_safely  # noqa: E402
 from bigmodel_core.errors import BigModelError, ModelError  # noqa: E402
 from bigmodel_core.nn.zoo import architectures_for  # noqa: E402

@@ -17,7 +17,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bigmodel_core.data.datasets import load_dataset  # noqa: E402
+from bigmodel_core.data.loaders import load_dataset  # noqa: E402
 from bigmodel_core.serve import ood, registry  # noqa: E402
 from ui import predict_tools as P  # noqa: E402
 

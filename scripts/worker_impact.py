@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bigmodel_core.app import jobs as J  # noqa: E402
-from bigmodel_core.train.pipeline import TrainSpec  # noqa: E402
+from bigmodel_core.train.spec import TrainSpec  # noqa: E402
 from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 
 

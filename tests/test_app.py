@@ -193,7 +193,8 @@ def test_customer_service_chinese_review_gets_a_label():
 @pytest.fixture(scope="module")
 def tiny_registry(tmp_path_factory):
     """A registry holding one quickly trained (not shipped) diabetes model under the shipped model's id."""
-    from bigmodel_core.train.pipeline import TrainSpec, export, train
+    from bigmodel_core.train.pipeline import export, train
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     root = tmp_path_factory.mktemp("models")

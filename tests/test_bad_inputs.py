@@ -25,9 +25,11 @@ import pytest
 from PIL import Image
 
 from bigmodel_core import cli
-from bigmodel_core.data import datasets as D
+from bigmodel_core.cli.inference import _read_text_file
 from bigmodel_core.data import limits
+from bigmodel_core.data import uploads as D
 from bigmodel_core.data.csvio import MAX_CSV_BYTES, read_csv_safely
+from bigmodel_core.data.loaders import load_dataset
 from bigmodel_core.errors import BigModelError, DataError, ModelError, TrainingError
 from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve import preprocess as pp
@@ -251,7 +253,7 @@ def test_invalid_utf8_text_file(raw, tmp_path, capsys):
     path = tmp_path / "texts.txt"
     path.write_bytes(raw)
     with pytest.raises(DataError, match="not UTF-8"):
-        cli._read_text_file(str(path))
+        _read_text_file(str(path))
     need(TEXT_MODEL)
     code, _, err = run_cli(capsys, "predict", TEXT_MODEL, "--text-file", path, "--device", "cpu")
     assert_one_line_error(code, err, "not UTF-8")
@@ -624,7 +626,8 @@ def test_model_ids_are_validated_against_path_traversal(bad_id, tmp_registry, tm
 # ============================================================================ training
 
 def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_exported(tmp_registry, capsys):
-    from bigmodel_core.train.pipeline import TrainSpec, train
+    from bigmodel_core.train.pipeline import train
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     spec = TrainSpec("diabetes", "mlp", TrainConfig(epochs=3, lr=1e8, batch_size=32), {"hidden": [8]})
@@ -640,7 +643,7 @@ def test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_expor
 
 def test_diverging_job_fails_with_its_message_and_exports_nothing(tmp_registry):
     from bigmodel_core.app.jobs import FAILED, JobManager
-    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)
@@ -658,7 +661,7 @@ def test_dataset_too_small_for_the_split(case, capsys):
             D.load_csv_tabular(("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(5))).encode(), "y")
     elif case == "max-rows-3":
         with pytest.raises(DataError, match="too small"):
-            D.load_dataset("diabetes", max_rows=3)
+            load_dataset("diabetes", max_rows=3)
         code, _, err = run_cli(capsys, "train", "--dataset", "diabetes", "--arch", "mlp", "--max-rows", "3")
         assert_one_line_error(code, err, "too small")
     elif case == "text-upload-4-rows":
@@ -693,7 +696,7 @@ def test_stop_pressed_during_the_first_batch_leaves_a_usable_model():
 
 def test_stop_pressed_as_a_job_starts_ends_stopped_not_failed():
     from bigmodel_core.app.jobs import FAILED, STOPPED, JobManager
-    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainConfig
 
     jm = JobManager(max_running=1)

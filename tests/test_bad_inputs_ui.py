@@ -13,7 +13,7 @@ from test_bad_inputs import BAD_IMAGES, MODELS, TABLE_MODEL, TRAIN_CSV, ZIPS, _b
 
 from bigmodel_core.app import jobs as J
 from bigmodel_core.data import limits
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.helpers import no_exception, open_page
 

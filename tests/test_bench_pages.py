@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.conftest import requires_dataset
 from tests.helpers import EN, ZH, open_page
@@ -76,7 +76,7 @@ def test_onnx_inspector_reads_the_sample_runs_it_on_a_digit_and_times_it(lang):
     at.button(key="onnx_digit").click().run()
     at.button(key="onnx_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     digits = load_dataset("mnist")
     label = int(digits.labels[digits.split["test"][0]])

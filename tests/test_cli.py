@@ -58,7 +58,7 @@ def test_predict_csv_matches_pytorch_and_prints_one_json_per_row(tabular_model, 
     import torch
     from safetensors.torch import load_file
 
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.nn.zoo import build_model
     from bigmodel_core.serve.preprocess import TabularEncoder
 
@@ -248,7 +248,7 @@ def test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command
     card = json.loads((tmp_path / "models" / "bc-ensemble" / "card.json").read_text())
     assert card["arch_config"]["members"] == 2 and len(card["metrics"]["val_members"]) == 2
     assert card["metrics"]["test"]["accuracy"] > 0.85
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     data = load_dataset("breast-cancer")
     rows = tmp_path / "rows.csv"
@@ -367,7 +367,7 @@ def test_fetch_failure_is_one_line_and_leaves_nothing(loopback_mnist, tmp_path, 
 def test_progress_on_a_terminal_redraws_one_line():
     import io
 
-    from bigmodel_core.cli import TextProgress
+    from bigmodel_core.cli.data import TextProgress
 
     class Terminal(io.StringIO):
         def isatty(self):

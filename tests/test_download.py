@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bigmodel_core.data import catalog, datasets, download
+from bigmodel_core.data import catalog, cifar, download, loaders
 from bigmodel_core.data.catalog import DatasetInfo, RemoteFile, availability, cached_form
 from bigmodel_core.data.download import ensure_dataset, ensure_file, fetch
 from bigmodel_core.errors import BigModelError, DataError
@@ -382,7 +382,7 @@ def cifar_archive(routes):
     """A small cifar-10-binary.tar.gz (20 records per batch) served, and the catalog entry pointed at it."""
     names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
     batches = {name: cifar_batch(20, seed) for seed, name in enumerate(names)}
-    archive = tar_gz_bytes({"cifar-10-batches-bin/batches.meta.txt": "\n".join(datasets.CIFAR10_CLASSES).encode(),
+    archive = tar_gz_bytes({"cifar-10-batches-bin/batches.meta.txt": "\n".join(cifar.CIFAR10_CLASSES).encode(),
                             **{f"cifar-10-batches-bin/{name}": data for name, data in batches.items()},
                             "cifar-10-batches-bin/readme.html": b"<html></html>"})
     routes.files["/cifar-10-binary.tar.gz"] = archive
@@ -396,11 +396,11 @@ def test_cifar_downloads_as_binary_batches_and_loads_them(routes, cache, cifar_a
     info, batches = cifar_archive
     assert [f.member for f in info.files] == [f"cifar-10-batches-bin/{name}" for name in batches]
     assert availability(info) == "needs download"
-    ds, test_pool = datasets.LOADERS["cifar10-images"](info)   # downloads: one request for six files
+    ds, test_pool = loaders.LOADERS["cifar10-images"](info)   # downloads: one request for six files
     assert routes.requests == ["/cifar-10-binary.tar.gz"]
     assert leftovers(cache, "cifar10-images") == sorted(batches)
     assert availability(info) == "cached" and cached_form(info) == "files"
-    assert ds.class_names == datasets.CIFAR10_CLASSES == sorted(datasets.CIFAR10_CLASSES)
+    assert ds.class_names == cifar.CIFAR10_CLASSES == sorted(cifar.CIFAR10_CLASSES)
     assert ds.images.shape == (120, 3, 32, 32) and ds.images.dtype == np.uint8
     assert test_pool.tolist() == list(range(100, 120))          # the official test batch is the test set
     for row, (name, start) in enumerate([("data_batch_1.bin", 0), ("data_batch_3.bin", 5 * 3073),
@@ -410,7 +410,7 @@ def test_cifar_downloads_as_binary_batches_and_loads_them(routes, cache, cifar_a
         assert ds.labels[index] == record[0]
         assert np.array_equal(ds.images[index, 0], record[1:1025].reshape(32, 32))   # red plane, row by row
         assert np.array_equal(ds.images[index, 2], record[2049:].reshape(32, 32))    # blue plane
-    datasets.LOADERS["cifar10-images"](info)                    # from the cache now
+    loaders.LOADERS["cifar10-images"](info)                    # from the cache now
     assert routes.requests == ["/cifar-10-binary.tar.gz"]
 
 
@@ -427,7 +427,7 @@ def test_a_cifar_batch_of_the_wrong_size_is_a_clear_error(tmp_path):
     bad = tmp_path / "data_batch_1.bin"
     bad.write_bytes(cifar_batch(2, 0)[:-1])
     with pytest.raises(DataError, match="not a CIFAR-10 binary batch"):
-        datasets._read_cifar_batch(bad)
+        cifar.read_cifar_batch(bad)
 
 
 # ----------------------------------------------------------------------------- credit-default: .xls → CSV
@@ -498,5 +498,5 @@ def test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte(routes
     assert info.files[0].sha256 == real.files[0].sha256 and real.files[0].sha256.startswith("78d4eb02")
     (path,) = fetch(info)
     assert path.read_bytes() == source.read_bytes()
-    ds, _ = datasets.LOADERS["credit-default"](info)
+    ds, _ = loaders.LOADERS["credit-default"](info)
     assert len(ds) == 30_000 and int(ds.frame["default.payment.next.month"].sum()) == 6_636

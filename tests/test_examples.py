@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from bigmodel_core.cli import main
-from bigmodel_core.data.datasets import ImageDataset, TabularDataset, TextDataset, load_dataset
+from bigmodel_core.data.loaders import load_dataset
+from bigmodel_core.data.types import ImageDataset, TabularDataset, TextDataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
 from bigmodel_core.serve import examples, registry

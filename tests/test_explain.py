@@ -1,4 +1,4 @@
-"""Explanations (`bigmodel_core.explain.methods`) on toy models whose right answer is known, and on the shipped models.
+"""Explanations (`bigmodel_core.explain`) on toy models whose right answer is known, and on the shipped models.
 
 - images: a hand-built model that looks at one square only — the occlusion map has the
   picture's shape, is highest inside that square and zero far from it;
@@ -18,15 +18,15 @@ import pytest
 import torch
 import torch.nn as nn
 
+from bigmodel_core import explain as E
 from bigmodel_core.convert.export import export_onnx
-from bigmodel_core.data.datasets import load_csv_tabular, load_csv_text
-from bigmodel_core.explain import methods as E
+from bigmodel_core.data.uploads import load_csv_tabular, load_csv_text
 from bigmodel_core.paths import models_dir
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.outputs import scores
 from bigmodel_core.serve.runtime import Predictor
 from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 ROOT_MODELS = models_dir()

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bigmodel_core.data import datasets as D
+from bigmodel_core.data import uploads as D
 from bigmodel_core.data.csvio import read_csv_safely
+from bigmodel_core.data.partition import MIN_ROWS
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import preprocess as pp
 
@@ -62,7 +63,7 @@ def test_read_csv_safely_on_any_bytes(raw):
 def test_tabular_upload_loads_or_raises_data_error(raw, target, problem):
     ds = only_own_errors(D.load_csv_tabular, raw, target, problem)
     if ds is not None:
-        assert sum(len(v) for v in ds.split.values()) == len(ds) >= D.MIN_ROWS
+        assert sum(len(v) for v in ds.split.values()) == len(ds) >= MIN_ROWS
         if ds.problem == "regression":
             assert np.isfinite(ds.frame[ds.target].to_numpy(dtype=float)).all()
 

@@ -6,7 +6,7 @@ import pytest
 
 from bigmodel_core.app import jobs as J
 from bigmodel_core.errors import TrainingError
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.polling import wait_for
 

@@ -54,7 +54,7 @@ def test_pillow_decodes_cifar_jpegs_to_the_same_pixels_as_torchvision():
     from torchvision.io import ImageReadMode, decode_jpeg
 
     from bigmodel_core.data import catalog
-    from bigmodel_core.data.datasets import _decode_jpegs
+    from bigmodel_core.data.cifar import decode_jpegs
 
     root = catalog.local_path(catalog.get("cifar10-images"))
     if not (root / "test").is_dir():
@@ -65,7 +65,7 @@ def test_pillow_decodes_cifar_jpegs_to_the_same_pixels_as_torchvision():
                                         mode=ImageReadMode.RGB)).numpy()
     pillow = np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")).transpose(2, 0, 1) for b in blobs])
     assert np.array_equal(pillow, reference)
-    assert np.array_equal(_decode_jpegs(blobs), reference)
+    assert np.array_equal(decode_jpegs(blobs), reference)
 
 
 @pytest.mark.slow

@@ -36,7 +36,7 @@ def test_mnist8_spec_is_read_from_the_file(mnist8):
 
 @requires_dataset(oi.SAMPLE_ID, "mnist")
 def test_mnist8_reads_real_digits(mnist8):
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     path, r = mnist8
     data = load_dataset("mnist")

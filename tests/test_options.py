@@ -16,7 +16,7 @@ from bigmodel_core.errors import TrainingError
 from bigmodel_core.nn.zoo import ARCHITECTURES
 from bigmodel_core.train import options as O
 from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.helpers import ROOT, run_page
 from ui import studio as S

@@ -6,13 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
-from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.data.loaders import load_dataset
 from bigmodel_core.errors import TrainingError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.preprocess import prepare_images
 from bigmodel_core.serve.runtime import Predictor
-from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train import pipeline, runs
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 CARD_KEYS = {"id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
@@ -91,10 +91,10 @@ def test_small_cnn_on_digits_exports_with_parity(tmp_registry, digits):
 
 
 def test_save_run_and_load_run_round_trip(lenet_run, tmp_path, tmp_registry):
-    folder = pipeline.save_run(lenet_run, tmp_path / "run")
+    folder = runs.save_run(lenet_run, tmp_path / "run")
     assert (folder / "run.json").exists() and (folder / "weights.safetensors").exists()
     assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl"))          # never pickle
-    again = pipeline.load_run(folder)
+    again = runs.load_run(folder)
     assert again.spec == lenet_run.spec and again.labels == lenet_run.labels
     assert again.metrics == lenet_run.metrics and again.preprocessing == lenet_run.preprocessing
     assert again.history.train_loss == lenet_run.history.train_loss
@@ -113,7 +113,7 @@ def test_load_run_of_a_folder_that_is_not_a_run(tmp_path):
     from bigmodel_core.errors import ModelError
 
     with pytest.raises(ModelError, match="not a training run folder"):
-        pipeline.load_run(tmp_path)
+        runs.load_run(tmp_path)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -183,7 +183,7 @@ def _toy_reviews(n=120, positive_every=3, classes=("negative", "positive"), seed
             str(rng.choice(["great", "tasty"] if pos else ["cold", "awful"]))]
         rng.shuffle(words)
         rows.append(" ".join(words) + "," + (classes[1] if pos else classes[0]))
-    from bigmodel_core.data.datasets import load_csv_text
+    from bigmodel_core.data.uploads import load_csv_text
 
     return load_csv_text(io.StringIO("\n".join(rows)))
 
@@ -237,9 +237,9 @@ def _toy_corpus(n=600, classes=("negative", "positive")):
 def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(tmp_registry, monkeypatch):
     """A few dozen reviews and one short epoch learn nothing; first training on a 600-review
     corpus of the same classes makes the same run rank the validation reviews right."""
-    import bigmodel_core.data.datasets as datasets
+    import bigmodel_core.data.loaders as loaders
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus())
+    monkeypatch.setattr(loaders, "load_dataset", lambda name, **kw: _toy_corpus())
     opts = dict(vocab_size=200, hidden=16, layers=1, heads=2, intermediate=32, max_length=12)
     cfg = lambda: TrainConfig(epochs=1, batch_size=16, lr=1e-4, device="cpu", seed=0)   # noqa: E731
     alone = pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=opts), data=_toy_reviews(60))
@@ -248,7 +248,7 @@ def test_transfer_from_a_labelled_corpus_teaches_what_a_tiny_train_split_cannot(
     assert helped.metrics["val"]["roc_auc"] >= 0.95 > 0.75 >= alone.metrics["val"]["roc_auc"]   # it ranks them right
     assert helped.history.elapsed_s > alone.history.elapsed_s                 # the card counts both stages
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda name, **kw: _toy_corpus(classes=("bad", "good")))
+    monkeypatch.setattr(loaders, "load_dataset", lambda name, **kw: _toy_corpus(classes=("bad", "good")))
     with pytest.raises(TrainingError, match="its classes .* differ"):
         pipeline.train(TrainSpec("toy", "tiny-bert", cfg(), options=dict(opts, transfer=dict(corpora=["other"]))),
                        data=_toy_reviews(60))
@@ -273,7 +273,7 @@ def test_an_ensemble_averages_its_members_and_exports_as_one_graph(tmp_registry,
     entry = pipeline.export(trained, f"ens-{dataset}")
     assert entry.card["arch_config"]["members"] == 3 and entry.card["parity_max_abs_diff"] <= 1e-4
     assert entry.card["history"]["part"] == "first-member"
-    again = pipeline.load_run(pipeline.save_run(trained, tmp_path / "run"))
+    again = runs.load_run(runs.save_run(trained, tmp_path / "run"))
     with torch.no_grad():
         assert torch.allclose(again.model(x), model(x), atol=1e-6)
 
@@ -338,7 +338,7 @@ def test_late_fusion_trains_the_two_halves_apart_and_averages_their_log_probabil
     entry = pipeline.export(trained, "late-toy")
     assert entry.card["parity_max_abs_diff"] <= 1e-4
     assert entry.card["history"]["part"] == "transformer"                   # its epochs are the transformer's own
-    rebuilt = pipeline.load_run(pipeline.save_run(trained, tmp_registry / "run")).model.eval()
+    rebuilt = runs.load_run(runs.save_run(trained, tmp_registry / "run")).model.eval()
     with torch.no_grad():
         assert torch.allclose(rebuilt(ids, mask), model(ids, mask), atol=1e-6)
 

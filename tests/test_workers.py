@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core.app import jobs as J
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from bigmodel_core.workers.worker import cores, default_threads
 from tests.polling import alive, wait_for

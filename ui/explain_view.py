@@ -23,9 +23,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from bigmodel_core import explain as E
 from bigmodel_core.app.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
-from bigmodel_core.explain import methods as E
 from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t

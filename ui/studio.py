@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 from bigmodel_core.serve import metrics as M
 from bigmodel_core.train.options import FAMILIES, options_for, parse
 from bigmodel_core.train.options import sliders as option_sliders
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 from ui.i18n import t as _t
 from ui.layout import BAD, GOOD, MUTED, PALETTE, SEQUENTIAL, metric_name, style

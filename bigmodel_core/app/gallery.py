@@ -21,7 +21,7 @@ import numpy as np
 from bigmodel_core.errors import BigModelError
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import ImageDataset
+    from bigmodel_core.data.types import ImageDataset
     from bigmodel_core.serve.runtime import Predictor
 
 SIZE = 12

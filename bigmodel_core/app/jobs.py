@@ -40,8 +40,8 @@ from bigmodel_core.errors import BigModelError, TrainingError
 from bigmodel_core.workers.worker import Cancelled as _Cancelled
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset
-    from bigmodel_core.train.pipeline import TrainSpec
+    from bigmodel_core.data.types import Dataset
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.train.trainer import TrainEvent
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,12 @@ def event_to_dict(ev: TrainEvent) -> dict:
 class Job:
     id: str
     owner: str
-    spec: Any                                   # pipeline.TrainSpec
+    spec: Any                                   # spec.TrainSpec
     data: Any = None                            # the dataset (kept for result galleries)
     label: str = ""
     status: str = QUEUED
     events: list[dict] = field(default_factory=list)
-    result: Any = None                          # pipeline.TrainedModel once finished (also when stopped)
+    result: Any = None                          # spec.TrainedModel once finished (also when stopped)
     error: str | None = None
     submitted: float = field(default_factory=time.time)
     started: float | None = None
@@ -244,7 +244,7 @@ class JobManager:
     @staticmethod
     def _load_data(job: Job) -> None:
         """The catalog dataset a finished job trained on (for its results: mistakes, galleries); None if unreadable."""
-        from bigmodel_core.data.datasets import load_dataset
+        from bigmodel_core.data.loaders import load_dataset
 
         try:
             data = load_dataset(job.spec.dataset, seed=job.spec.split_seed, max_rows=job.spec.max_rows)

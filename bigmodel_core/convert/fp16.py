@@ -26,7 +26,7 @@ import numpy as np
 from bigmodel_core.errors import ModelError
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
     from bigmodel_core.serve import registry
 
 EXTRA_BLOCKED_OPS = ["Cast"]
@@ -64,7 +64,7 @@ def convert(src: Path | str, dst: Path | str) -> Path:
 def _test_data(entry):
     """(data, "full test split" | "built-in examples") for the card's dataset, never downloading."""
     from bigmodel_core.data import catalog
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.errors import BigModelError
     from bigmodel_core.serve import examples
 

@@ -46,7 +46,7 @@ class RemoteFile:
 class DatasetInfo:
     """A dataset: what it is, what task it serves, where it comes from, how to cite it.
 
-    `rows` is the number of examples `datasets.load_dataset` returns (after it
+    `rows` is the number of examples `loaders.load_dataset` returns (after it
     drops empty reviews). `download_bytes` is about how much a download fetches
     (None for bundled data). `folders` are sub-folders of `<data_dir>/<id>` that,
     when all present, stand in for `files`: another layout of the same data that a

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bigmodel_core.data.types import DatasetKind
 from bigmodel_core.errors import DataError
 from bigmodel_core.serve import metrics as M
 from bigmodel_core.serve import registry
@@ -17,7 +18,7 @@ from bigmodel_core.serve.runtime import Predictor
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
 
 
 def _batches(n: int, size: int):
@@ -29,8 +30,7 @@ def dataset_inputs(predictor: Predictor, data: Dataset,
                    split: str) -> tuple[np.ndarray | list[str] | pd.DataFrame, np.ndarray]:
     """(inputs object to feed `Predictor.raw` in slices, y_true) for one split."""
     idx = data.split[split]
-    kind = type(data).__name__
-    if predictor.task == "image" and kind == "ImageDataset":
+    if predictor.task == "image" and data.kind == DatasetKind.IMAGE:
         spec = predictor.card["preprocessing"]
         images = data.images[idx]
         if images.shape[2:] == (spec["height"], spec["width"]) and images.shape[1] == spec["channels"]:
@@ -40,9 +40,9 @@ def dataset_inputs(predictor: Predictor, data: Dataset,
 
             arrays = prepare_images([im for im in images], spec)
         return arrays, data.labels[idx]
-    if predictor.task == "text" and kind == "TextDataset":
+    if predictor.task == "text" and data.kind == DatasetKind.TEXT:
         return [data.texts[i] for i in idx], data.labels[idx]
-    if predictor.task == "tabular" and kind == "TabularDataset":
+    if predictor.task == "tabular" and data.kind == DatasetKind.TABULAR:
         return data.frame.iloc[idx], data.frame[data.target].to_numpy()[idx]
     raise DataError(f"The dataset '{data.id}' does not fit a {predictor.task} model.",
                     hint="pick a dataset of the same task")
@@ -51,7 +51,7 @@ def dataset_inputs(predictor: Predictor, data: Dataset,
 def evaluate(model: str, dataset: str | None = None, split: str = "test", device: str = "cpu",
              batch_size: int = 256, data: Dataset | None = None) -> dict:
     """Metrics of `model` (id or folder) on `split` of `dataset` (default: the card's), through ORT."""
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     entry = registry.load(model)
     card = entry.card

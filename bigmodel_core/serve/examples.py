@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 
 from bigmodel_core.data import catalog
+from bigmodel_core.data.types import DatasetKind
 from bigmodel_core.errors import BigModelError, DataError
 from bigmodel_core.paths import models_dir
 from bigmodel_core.serve import registry
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
 
 SIZES = {"image": 30, "text": 40, "tabular": 200}   # items per model (images and texts: equal per class)
 MIN_PER_CLASS_TABLE = 8                              # a rare class still shows up in a table sample
@@ -48,10 +49,9 @@ SEED = 0
 
 def item_keys(ds: Dataset) -> list[str]:
     """One content key per row: equal keys mean the same image, sentence or feature row."""
-    kind = type(ds).__name__
-    if kind == "ImageDataset":
+    if ds.kind == DatasetKind.IMAGE:
         return [hashlib.sha1(np.ascontiguousarray(img).tobytes()).hexdigest() for img in ds.images]
-    if kind == "TextDataset":
+    if ds.kind == DatasetKind.TEXT:
         return [" ".join(text.split()).lower() for text in ds.texts]
     features = ds.frame[ds.features].astype(str)
     return ["\x1f".join(row) for row in features.itertuples(index=False, name=None)]
@@ -65,7 +65,7 @@ def unseen_test_rows(ds: Dataset) -> np.ndarray:
 
 
 def _labels(ds) -> np.ndarray | None:
-    if type(ds).__name__ == "TabularDataset":
+    if ds.kind == DatasetKind.TABULAR:
         return ds.frame[ds.target].to_numpy().astype(np.int64) if ds.problem == "classification" else None
     return ds.labels
 
@@ -122,12 +122,11 @@ def _png(image: np.ndarray) -> bytes:
 
 def sample_files(ds: Dataset, rows: np.ndarray, class_names: list[str] | None) -> dict[str, bytes]:
     """The files of a sample: examples.csv (+ one PNG per image)."""
-    kind = type(ds).__name__
-    if kind == "ImageDataset":
+    if ds.kind == DatasetKind.IMAGE:
         files = {f"{FOLDER}/{n:03d}.png": _png(ds.images[i]) for n, i in enumerate(rows)}
         table = [[f"{n:03d}.png", int(ds.labels[i]), class_names[ds.labels[i]]] for n, i in enumerate(rows)]
         return dict(files, **{INDEX: _csv_bytes(table, ["file", "label", "class"])})
-    if kind == "TextDataset":
+    if ds.kind == DatasetKind.TEXT:
         table = [[ds.texts[i], int(ds.labels[i]), class_names[ds.labels[i]]] for i in rows]
         return {INDEX: _csv_bytes(table, ["text", "label", "class"])}
     buffer = io.StringIO()
@@ -140,7 +139,7 @@ def write(model: str, ds: Dataset | None = None, root: Path | None = None) -> di
 
     `ds` is the model's dataset with the card's split (loaded when not given).
     """
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     entry = registry.load(model, root, verify=False)
     card = entry.card
@@ -190,8 +189,8 @@ def _split_all(n: int) -> dict[str, np.ndarray]:
 
 
 def load(model: str | Path, root: Path | None = None) -> Dataset:
-    """The model's examples as the dataset type `datasets.load_dataset` returns (every row in "test")."""
-    from bigmodel_core.data.datasets import ImageDataset, TextDataset, _tabular
+    """The model's examples as the dataset type `loaders.load_dataset` returns (every row in "test")."""
+    from bigmodel_core.data.types import ImageDataset, TextDataset, tabular_dataset
 
     entry = registry.load(model, root, verify=False)
     card, meta = entry.card, entry.card.get("examples")
@@ -214,8 +213,8 @@ def load(model: str | Path, root: Path | None = None) -> Dataset:
                            class_names, language, split=_split_all(len(table)), notes=note)
     frame = pd.read_csv(index)
     target = frame.columns[-1]
-    ds = _tabular(card["dataset"], frame, target, card["problem"],
-                  class_names if card["problem"] == "classification" else None, notes=note)
+    ds = tabular_dataset(card["dataset"], frame, target, card["problem"],
+                         class_names if card["problem"] == "classification" else None, notes=note)
     return replace(ds, split=_split_all(len(frame)))
 
 
@@ -264,7 +263,7 @@ def dataset_or_examples(dataset_id: str, seed: int = 0, max_rows: int | None = N
 
     Raises DataError (reason "missing") when neither is there.
     """
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     info = catalog.get(dataset_id)
     problem = None

@@ -316,7 +316,7 @@ def _fit_rows(ds, seed: int = SEED, size: int = FIT_ROWS) -> np.ndarray:
 
 
 def _partner_images(dataset_id: str) -> np.ndarray:
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
 
     other = load_dataset(PARTNER[dataset_id], seed=0)
     return other.images[other.split["test"]]
@@ -347,7 +347,7 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
     validation images, measures the AUROC between its test images and the partner dataset's test
     images, then writes `ood.npz` and the card's `ood` field through `registry.update`.
     """
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.serve import registry
 
     entry = registry.load(model_id, root)
@@ -397,7 +397,7 @@ def calibrate_all(only: list[str] | None = None, root: Path | None = None,
 
 def remeasure(model_id: str, root: Path | None = None, threads: int | None = None) -> dict:
     """Measure a calibrated model's AUROC again from its stored calibration (what a test checks)."""
-    from bigmodel_core.data.datasets import load_dataset
+    from bigmodel_core.data.loaders import load_dataset
     from bigmodel_core.serve import registry
 
     entry = registry.load(model_id, root)

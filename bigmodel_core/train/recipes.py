@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.train.pipeline import TrainSpec
+from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
 
 
@@ -215,7 +215,8 @@ def _export_int8(trained, recipe: Recipe, root: Path | None):
     from bigmodel_core.convert.quantize import quantize_dynamic_int8
     from bigmodel_core.serve import registry
     from bigmodel_core.serve.evaluation import evaluate
-    from bigmodel_core.train.pipeline import card_for, export
+    from bigmodel_core.train.card import card_for
+    from bigmodel_core.train.pipeline import export
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export(trained, f"{recipe.id}-fp32", root=Path(tmp), keep_weights=False)

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
     from multiprocessing.synchronize import Event
 
-    from bigmodel_core.data.datasets import Dataset
-    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
+    from bigmodel_core.data.types import Dataset
+    from bigmodel_core.train.spec import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def warm_imports() -> None:
     """Import what unpacking a result needs, while the worker starts (once per process; a no-op later)."""
     import safetensors.torch  # noqa: F401
 
-    from bigmodel_core.data import datasets  # noqa: F401
+    from bigmodel_core.data import loaders  # noqa: F401
     from bigmodel_core.nn import zoo  # noqa: F401
 
 

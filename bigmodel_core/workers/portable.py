@@ -1,6 +1,6 @@
 """A trained model as plain data (bytes, numbers, arrays): what a training worker sends back to the app.
 
-`pack(trained)` turns a `pipeline.TrainedModel` into a dict that holds no torch
+`pack(trained)` turns a `spec.TrainedModel` into a dict that holds no torch
 objects — the weights as safetensors bytes, the preprocessing assets as bytes,
 the run's metadata as JSON-ready values and the test-split arrays as numpy —
 optionally with the exported ONNX bytes and their parity. `unpack(package)`
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from bigmodel_core.train.pipeline import TrainedModel
+    from bigmodel_core.train.spec import TrainedModel
 
 FORMAT = 1
 
@@ -78,7 +78,7 @@ def unpack(package: dict) -> TrainedModel:
 
     from bigmodel_core.errors import ModelError
     from bigmodel_core.nn.zoo import build_model
-    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
+    from bigmodel_core.train.spec import TrainedModel, TrainSpec
     from bigmodel_core.train.trainer import TrainHistory
 
     if not isinstance(package, dict) or package.get("format") != FORMAT:

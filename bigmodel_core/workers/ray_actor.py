@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ray
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
 
 
 @ray.remote(max_concurrency=4)          # run() holds one thread; events/stop/where are answered meanwhile

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
     from ray.actor import ActorHandle
 
-    from bigmodel_core.data.datasets import Dataset
-    from bigmodel_core.train.pipeline import TrainedModel, TrainSpec
+    from bigmodel_core.data.types import Dataset
+    from bigmodel_core.train.spec import TrainedModel, TrainSpec
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bigmodel_core.data.datasets import Dataset
+    from bigmodel_core.data.types import Dataset
     from bigmodel_core.train.trainer import TrainEvent
 
 FLUSH_S = 0.05                    # events are sent in bunches at most this often (epoch and end events at once)
@@ -84,7 +84,8 @@ class Cancelled(Exception):
 def run(spec_dict: dict, data: Dataset | None, send: Callable, stop_requested: Callable[[], bool],
         with_onnx: bool = False) -> dict:
     """Train `spec_dict` (a `TrainSpec.to_dict()`) and return the packed result; events go to `send`."""
-    from bigmodel_core.train.pipeline import TrainSpec, train
+    from bigmodel_core.train.pipeline import train
+    from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.workers.portable import pack
 
     spec = TrainSpec.from_dict(spec_dict)
@@ -122,7 +123,7 @@ def run(spec_dict: dict, data: Dataset | None, send: Callable, stop_requested: C
             trainer.request_stop()
 
     if data is None:
-        from bigmodel_core.data.datasets import load_dataset
+        from bigmodel_core.data.loaders import load_dataset
 
         data = load_dataset(spec.dataset, seed=spec.split_seed, max_rows=spec.max_rows)
     if stop_requested():
