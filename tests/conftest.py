@@ -152,13 +152,19 @@ HEAVY = {
     "test_pipeline.py::test_tabular_classification_records_a_baseline",
     "test_quantize_bench.py::test_int8_text_model_is_smaller_loads_and_agrees_with_fp32",
     "test_shipped_models.py::test_build_defaults_rebuilds_a_model_of_bundled_data_as_shipped",
+    "test_jobs.py::test_real_training_runs_in_background_and_records_events",
+    "test_jobs.py::test_stop_takes_effect_within_a_second",
     "test_shipped_models.py::test_build_defaults_rebuilds_a_small_model_end_to_end",
     "test_shipped_models.py::test_shipped_model_meets_its_card_through_onnx_runtime",
     "test_train_predict_pages.py::test_pages_run_without_exception",
 }
 
 
+# Whole files of real processes (worker processes, a local Ray cluster): heavy, every test in them.
+HEAVY_FILES = {"test_ray_backend.py", "test_workers.py"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if f"{item.path.name}::{item.originalname}" in HEAVY:
+        if item.path.name in HEAVY_FILES or f"{item.path.name}::{item.originalname}" in HEAVY:
             item.add_marker(pytest.mark.heavy)
