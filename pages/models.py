@@ -75,7 +75,7 @@ def range_text(card: dict) -> str | None:
     rng = card.get("target_range")
     if not rng:
         return None
-    from ui.domain_page import unit_of
+    from ui.domain.labels import unit_of
 
     unit = unit_of(card.get("dataset", ""))
     why = tr(f"models.range_why.{card.get('dataset', '')}", rng.get("why") or "—")
@@ -223,7 +223,7 @@ with left:
     else:
         target = (card.get("preprocessing") or {}).get("target")
         if target:
-            from ui.domain_page import feature_label
+            from ui.domain.labels import feature_label
 
             readable = feature_label(card.get("dataset") or "", target)
             st.markdown(f"**{t('models.target')}:** "
