@@ -19,7 +19,8 @@ def choose() -> str:
     if st.session_state.get(KEY) not in TABS:
         st.session_state[KEY] = TABS[0]
     choice = st.segmented_control(t("concepts.tab.label"), TABS, key=KEY, required=True,
-                                  format_func=lambda name: t(f"concepts.tab.{name}"), persist_state="session",
+                                  format_func={name: t(f"concepts.tab.{name}") for name in TABS}.get,  # made now
+                                  persist_state="session",
                                   label_visibility="collapsed", width="stretch")
     return choice or TABS[0]
 
