@@ -16,14 +16,7 @@ from ui.benchmark import int8 as bench_int8
 from ui.benchmark import results as bench_results
 from ui.full_install import notice, torch_installed
 from ui.i18n import t
-from ui.layout import (
-    PAGE_ICONS,
-    empty_state,
-    fact_cards,
-    model_title,
-    page_header,
-    show_error,
-)
+from ui.layout import PAGE_ICONS, empty_state, fact_cards, model_title, page_header, show_error
 
 BATCHES = [1, 8, 64, 256]
 

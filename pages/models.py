@@ -5,12 +5,7 @@ import streamlit as st
 
 from bigmodel_core.serve import registry
 from ui.i18n import t
-from ui.layout import (
-    PAGE_ICONS,
-    empty_state,
-    metric_cards,
-    page_header,
-)
+from ui.layout import PAGE_ICONS, empty_state, metric_cards, page_header
 from ui.models import compare, detail
 
 page_header(PAGE_ICONS["models"], t("nav.models"), t("models.subtitle"))

@@ -10,15 +10,7 @@ from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve.runtime import gpu_usable
 from ui.bench_view import results_table
 from ui.i18n import t
-from ui.layout import (
-    PAGE_ICONS,
-    chart,
-    fact_cards,
-    fmt,
-    fmt_bytes,
-    page_header,
-    show_error,
-)
+from ui.layout import PAGE_ICONS, chart, fact_cards, fmt, fmt_bytes, page_header, show_error
 from ui.onnx_inspector import output
 from ui.onnx_inspector.report import ops_figure, read_report, tensor_table
 

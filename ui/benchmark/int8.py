@@ -7,12 +7,7 @@ import streamlit as st
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.metrics import primary_metric
 from ui.i18n import t
-from ui.layout import (
-    fmt,
-    fmt_bytes,
-    metric_cards,
-    metric_name,
-)
+from ui.layout import fmt, fmt_bytes, metric_cards, metric_name
 
 
 def render(entry: registry.Entry, int8: registry.Entry, result: dict | None) -> None:

@@ -7,10 +7,7 @@ import streamlit as st
 from bigmodel_core.serve import batch, bench
 from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
 from ui.i18n import t
-from ui.layout import (
-    chart,
-    fact_cards,
-)
+from ui.layout import chart, fact_cards
 
 
 def render(model_id: str, result: dict | None) -> None:

@@ -9,12 +9,7 @@ import streamlit as st
 from bigmodel_core.teach import activations as act
 from ui.concepts.common import ACT_NAMES, edited, frame, kept_editor, num, stacked_cards
 from ui.i18n import t
-from ui.layout import (
-    MUTED,
-    PALETTE,
-    chart,
-    style,
-)
+from ui.layout import MUTED, PALETTE, chart, style
 
 
 def render() -> None:

@@ -13,13 +13,7 @@ from bigmodel_core.warm import torch_available
 from ui.concepts.common import MAX_TOKENS, edited, frame, heatmap, kept_editor, labelled, num
 from ui.full_install import notice
 from ui.i18n import t
-from ui.layout import (
-    chart,
-    empty_state,
-    fact_cards,
-    label_text,
-    show_error,
-)
+from ui.layout import chart, empty_state, fact_cards, label_text, show_error
 
 
 def render() -> None:

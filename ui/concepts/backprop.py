@@ -8,9 +8,7 @@ import streamlit as st
 from bigmodel_core.teach import backprop
 from ui.concepts.common import edited, frame, kept_editor, kept_key, num
 from ui.i18n import t
-from ui.layout import (
-    metric_cards,
-)
+from ui.layout import metric_cards
 
 BP_KEYS = ("concepts_bp_x", "concepts_bp_y", "concepts_bp_W1", "concepts_bp_W2")
 

@@ -8,11 +8,7 @@ import streamlit as st
 
 from bigmodel_core.teach import activations as act
 from ui.i18n import t
-from ui.layout import (
-    PALETTE,
-    SEQUENTIAL,
-    style,
-)
+from ui.layout import PALETTE, SEQUENTIAL, style
 
 ACT_NAMES = list(act.ACTIVATIONS)
 OPT_COLORS = {"sgd": PALETTE[0], "momentum": PALETTE[2], "adam": PALETTE[3]}

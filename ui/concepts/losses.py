@@ -7,11 +7,7 @@ import streamlit as st
 from bigmodel_core.teach import losses
 from ui.concepts.common import num, stacked_cards
 from ui.i18n import t
-from ui.layout import (
-    PALETTE,
-    chart,
-    style,
-)
+from ui.layout import PALETTE, chart, style
 
 
 def render() -> None:

@@ -8,12 +8,7 @@ import streamlit as st
 from bigmodel_core.teach import optim2d
 from ui.concepts.common import LR_CHOICES, OPT_COLORS, num
 from ui.i18n import t
-from ui.layout import (
-    GOOD,
-    chart,
-    metric_cards,
-    style,
-)
+from ui.layout import GOOD, chart, metric_cards, style
 
 
 def render() -> None:

@@ -9,25 +9,10 @@ import streamlit as st
 
 from bigmodel_core.app import domains
 from bigmodel_core.app.domains import Chart, Showcase
-from ui.domain.data import (
-    FEW_VALUES,
-    SCATTER_MAX,
-    image_data,
-    tabular_data,
-    text_data,
-)
+from ui.domain.data import FEW_VALUES, SCATTER_MAX, image_data, tabular_data, text_data
 from ui.domain.labels import code_order, code_text, feature_label
 from ui.i18n import t
-from ui.layout import (
-    BAD,
-    GOOD,
-    PALETTE,
-    PRIMARY,
-    class_colors,
-    label_text,
-    style,
-    tr,
-)
+from ui.layout import BAD, GOOD, PALETTE, PRIMARY, class_colors, label_text, style, tr
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)

@@ -10,22 +10,10 @@ from bigmodel_core.data import catalog
 from bigmodel_core.errors import DataError
 from ui.data_panel import download_panel, explain_problem, sample_notice
 from ui.domain.charts import axis, chart_figure, coded, display_frame, image_figures, text_figures
-from ui.domain.data import (
-    SAMPLE_ROWS,
-    image_data,
-    tabular_data,
-    text_data,
-    thumbnails,
-)
+from ui.domain.data import SAMPLE_ROWS, image_data, tabular_data, text_data, thumbnails
 from ui.domain.labels import dataset_title, feature_label, has_codes
 from ui.i18n import current, t
-from ui.layout import (
-    chart,
-    dataset_text,
-    fact_cards,
-    label_text,
-    tr,
-)
+from ui.layout import chart, dataset_text, fact_cards, label_text, tr
 
 
 def explorer(show: Showcase) -> None:

@@ -7,16 +7,10 @@ import streamlit as st
 from bigmodel_core.app.domains import Showcase
 from bigmodel_core.errors import DataError
 from ui.domain.address import link_example, publish
-from ui.domain.data import (
-    predictor,
-)
+from ui.domain.data import predictor
 from ui.domain.results import results
 from ui.i18n import t
-from ui.layout import (
-    label_text,
-    model_title,
-    show_error,
-)
+from ui.layout import label_text, model_title, show_error
 
 
 def image_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> None:

@@ -6,10 +6,7 @@ import numpy as np
 from bigmodel_core.app import domains
 from bigmodel_core.app.domains import slug
 from bigmodel_core.data import catalog
-from ui.layout import (
-    fmt,
-    tr,
-)
+from ui.layout import fmt, tr
 
 
 def feature_label(dataset: str, column: str) -> str:

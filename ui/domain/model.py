@@ -7,17 +7,12 @@ import streamlit as st
 
 from bigmodel_core.app import domains
 from bigmodel_core.errors import BigModelError
-from ui.domain.data import (
-    find_model,
-)
+from ui.domain.data import find_model
 from ui.domain.images import image_panel
 from ui.domain.tabular_form import tabular_panel
 from ui.domain.texts import text_panel
 from ui.i18n import t
-from ui.layout import (
-    empty_state,
-    show_error,
-)
+from ui.layout import empty_state, show_error
 
 
 @st.fragment

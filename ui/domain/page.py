@@ -15,9 +15,7 @@ from ui.domain.explorer import explorer
 from ui.domain.labels import dataset_title
 from ui.domain.model import model_panel
 from ui.i18n import current, t
-from ui.layout import (
-    page_header,
-)
+from ui.layout import page_header
 
 
 def render(domain_id: str) -> None:

@@ -12,11 +12,7 @@ from bigmodel_core.app.domains import Showcase
 from bigmodel_core.errors import BigModelError, DataError
 from bigmodel_core.serve.metrics import primary_metric
 from ui import explain_view
-from ui.domain.data import (
-    predictor,
-    run_model,
-    tabular_data,
-)
+from ui.domain.data import predictor, run_model, tabular_data
 from ui.domain.labels import feature_label, unit_of, value_text
 from ui.i18n import t
 from ui.layout import (

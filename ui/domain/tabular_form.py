@@ -9,16 +9,11 @@ from bigmodel_core.app import domains
 from bigmodel_core.app.domains import Showcase, slug
 from bigmodel_core.errors import DataError
 from ui.domain.address import link_example, publish
-from ui.domain.data import (
-    FEW_VALUES,
-    tabular_data,
-)
+from ui.domain.data import FEW_VALUES, tabular_data
 from ui.domain.labels import code_text, feature_label
 from ui.domain.results import results
 from ui.i18n import t
-from ui.layout import (
-    fmt,
-)
+from ui.layout import fmt
 from ui.predict_tools import feature_widget_spec, model_value, widget_value
 
 

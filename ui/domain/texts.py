@@ -8,9 +8,7 @@ from bigmodel_core.app.domains import Showcase
 from bigmodel_core.errors import DataError
 from ui.data_panel import explain_problem
 from ui.domain.address import link_example, publish
-from ui.domain.data import (
-    text_data,
-)
+from ui.domain.data import text_data
 from ui.domain.results import results
 from ui.i18n import t
 

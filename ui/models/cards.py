@@ -7,11 +7,7 @@ from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.metrics import primary_metric
 from ui.i18n import t
-from ui.layout import (
-    fmt,
-    metric_name,
-    tr,
-)
+from ui.layout import fmt, metric_name, tr
 
 METRICS = ("accuracy", "macro_f1", "roc_auc", "r2", "mae", "rmse")
 SHARES = ("accuracy", "macro_f1", "roc_auc")            # metrics that are shares: never below 0 or above 1

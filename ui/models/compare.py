@@ -6,15 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.i18n import t
-from ui.layout import (
-    MUTED,
-    PRIMARY,
-    chart,
-    fmt,
-    fmt_bytes,
-    metric_name,
-    style,
-)
+from ui.layout import MUTED, PRIMARY, chart, fmt, fmt_bytes, metric_name, style
 from ui.models.cards import main_metric, score
 
 

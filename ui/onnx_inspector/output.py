@@ -8,13 +8,7 @@ import streamlit as st
 
 from bigmodel_core.serve import onnx_inspect as oi
 from ui.i18n import t
-from ui.layout import (
-    PRIMARY,
-    chart,
-    fmt,
-    provider_caption,
-    style,
-)
+from ui.layout import PRIMARY, chart, fmt, provider_caption, style
 
 
 def render(data: bytes, source: str) -> None:

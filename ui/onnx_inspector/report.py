@@ -7,10 +7,7 @@ import streamlit as st
 
 from bigmodel_core.serve import onnx_inspect as oi
 from ui.i18n import t
-from ui.layout import (
-    PRIMARY,
-    style,
-)
+from ui.layout import PRIMARY, style
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -5,11 +5,7 @@ import streamlit as st
 
 from ui import predict_tools as P
 from ui.i18n import t
-from ui.layout import (
-    chart,
-    fmt,
-    label_text,
-)
+from ui.layout import chart, fmt, label_text
 
 
 def show_provider(res: P.Result) -> None:

@@ -17,14 +17,7 @@ from ui import links
 from ui import predict_panels as panels
 from ui import predict_tools as P
 from ui.i18n import current, t
-from ui.layout import (
-    TASK_ICONS,
-    empty_state,
-    fmt,
-    metric_name,
-    model_title,
-    show_error,
-)
+from ui.layout import TASK_ICONS, empty_state, fmt, metric_name, model_title, show_error
 
 
 def get_predictor(folder: str, sha256: str) -> Predictor:

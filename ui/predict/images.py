@@ -7,11 +7,7 @@ from bigmodel_core.errors import BigModelError
 from ui import explain_view
 from ui import predict_tools as P
 from ui.i18n import t
-from ui.layout import (
-    label_text,
-    model_title,
-    show_error,
-)
+from ui.layout import label_text, model_title, show_error
 from ui.predict.answer import show_single
 from ui.predict.choose import Chosen
 

@@ -9,11 +9,7 @@ from ui import predict_panels as panels
 from ui import predict_tools as P
 from ui.domain import labels as domain_labels
 from ui.i18n import t
-from ui.layout import (
-    fmt,
-    label_text,
-    show_error,
-)
+from ui.layout import fmt, label_text, show_error
 from ui.predict.answer import show_single
 from ui.predict.choose import Chosen, built_in_examples, next_example
 

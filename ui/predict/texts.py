@@ -11,11 +11,7 @@ from ui import explain_view
 from ui import predict_panels as panels
 from ui import predict_tools as P
 from ui.i18n import t
-from ui.layout import (
-    chart,
-    label_text,
-    show_error,
-)
+from ui.layout import chart, label_text, show_error
 from ui.predict.answer import show_provider, show_single
 from ui.predict.choose import Chosen, built_in_examples, next_example
 
