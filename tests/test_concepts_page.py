@@ -129,6 +129,12 @@ def test_softmax_temperature_changes_the_probabilities():
     probs = find_table(at, ["A", "B", "C", "D"], [EN["concepts.sm.logit"], EN["concepts.sm.scaled"],
                                                  EN["concepts.sm.exp"], column])[0][column]
     assert probs.idxmax() == "D"
+    # another tab opened and closed again: the edit and the temperature are still there
+    open_tab(at, "losses")
+    open_tab(at, "activations")
+    probs = find_table(at, ["A", "B", "C", "D"], [EN["concepts.sm.logit"], EN["concepts.sm.scaled"],
+                                                 EN["concepts.sm.exp"], column])[0][column]
+    assert probs.idxmax() == "D" and at.slider(key="concepts_sm_temp").value == 0.2
 
 
 def test_optimiser_controls_steps_and_divergence():
