@@ -1,33 +1,22 @@
 """Benchmark: PyTorch eager vs ONNX Runtime (CPU, CUDA, int8) for a registry model, timed side by side.
 
 The model lives in the address (`?model=…`), so a link opens the page on it; results
-download as CSV and as the JSON that `python -m bigmodel_core bench --json` prints.
+download as CSV and as the JSON that `python -m bigmodel_core bench --json` prints. The results and the
+fp32 / int8 comparison are drawn by ui/benchmark/.
 """
-import pandas as pd
 import streamlit as st
 
 from bigmodel_core.app import jobs
 from bigmodel_core.errors import BigModelError
-from bigmodel_core.serve import batch, bench, registry
-from bigmodel_core.serve.metrics import primary_metric
+from bigmodel_core.serve import bench, registry
 from bigmodel_core.serve.runtime import default_threads, gpu_usable
 from ui import links
-from ui.bench_view import engine_label, headline_ratios, latency_figure, results_table, throughput_figure
+from ui.bench_view import engine_label
+from ui.benchmark import int8 as bench_int8
+from ui.benchmark import results as bench_results
 from ui.full_install import notice, torch_installed
 from ui.i18n import t
-from ui.layout import (
-    PAGE_ICONS,
-    chart,
-    empty_state,
-    fact_cards,
-    fmt,
-    fmt_bytes,
-    metric_cards,
-    metric_name,
-    model_title,
-    page_header,
-    show_error,
-)
+from ui.layout import PAGE_ICONS, empty_state, fact_cards, model_title, page_header, show_error
 
 BATCHES = [1, 8, 64, 256]
 
@@ -123,60 +112,10 @@ if st.button(t("bench.run"), type="primary", key="bench_run"):
                 show_error(exc)
 
 result = results.get(model_id)
-if not result:
-    st.caption(t("bench.none_yet"))
-else:
-    st.subheader(t("bench.results"))
-    ratios = headline_ratios(result["results"])
-    if ratios:                                    # cards that wrap: the engines' full names, never "ONNX Runti…"
-        fact_cards([(label, text) for label, text, _ in ratios])
-    left, right = st.columns(2)
-    with left:
-        chart(latency_figure(result["results"]), key="bench_latency")
-    with right:
-        chart(throughput_figure(result["results"]), key="bench_throughput")
-    agree = result.get("agreement") or {}
-    if len(agree) > 1:
-        base = next(iter(agree))
-        st.caption(t("bench.agreement", base=engine_label(base),
-                     items=", ".join(f"{engine_label(e)} {v:.2g}" for e, v in agree.items() if e != base)))
-    if result.get("transfers"):
-        st.caption(t("bench.transfers", items="; ".join(
-            f"batch {b}: ↑{v['h2d_ms']:.3f} ↓{v['d2h_ms']:.3f}" for b, v in result["transfers"].items())))
-    with st.expander(t("bench.table_title")):
-        st.dataframe(results_table(result["results"]), hide_index=True, width="stretch")
-    rows = bench.contract_rows(result)
-    d1, d2, d3 = st.columns([1, 1, 3], vertical_alignment="center")
-    with d1:
-        st.download_button(t("bench.download_csv"), data=batch.csv_bytes(pd.DataFrame(rows)), icon="⬇️",
-                           file_name=f"bench-{model_id}.csv", mime="text/csv", on_click="ignore", key="bench_dl_csv",
-                           width="stretch")
-    with d2:
-        st.download_button(t("bench.download_json"), data=bench.contract_json(result), icon="⬇️",
-                           file_name=f"bench-{model_id}.json", mime="application/json", on_click="ignore",
-                           key="bench_dl_json", width="stretch")
-    d3.caption(t("bench.download_help"))
+bench_results.render(model_id, result)
 
 if int8:
-    st.subheader(t("bench.int8_title"))
-    st.caption(t("bench.int8_caption"))
-    q = int8.card.get("quantized_from") or {}
-    metric = primary_metric(entry.card.get("problem", "classification"), len(entry.card.get("labels") or []) or None)
-    fp32_value = ((q.get("fp32_test") or {}).get(metric)
-                  or ((entry.card.get("metrics") or {}).get("test") or {}).get(metric))
-    int8_value = ((int8.card.get("metrics") or {}).get("test") or {}).get(metric)
-    p50 = {r["engine"]: r["p50_ms"] for r in (result or {}).get("results", []) if r["batch"] == 1}
-    table = pd.DataFrame({
-        t("bench.int8.col.variant"): ["fp32", "int8"],
-        t("bench.int8.col.size"): [fmt_bytes(entry.card.get("onnx_bytes")), fmt_bytes(int8.card.get("onnx_bytes"))],
-        t("bench.int8.col.metric", metric=metric_name(metric)): [fmt(fp32_value, 4), fmt(int8_value, 4)],
-        t("bench.int8.col.latency"): [fmt(p50.get("ort-cpu"), 3), fmt(p50.get("ort-int8"), 3)],
-    })
-    st.dataframe(table, hide_index=True, width="stretch")
-    delta = (q.get("delta") or {}).get(metric)
-    metric_cards([(t("bench.int8.size_ratio"), f"{q.get('size_ratio', 0):.0%}"),
-                  (t("bench.int8.delta", metric=metric_name(metric)),
-                   "—" if delta is None else f"{delta * 100:+.2f} pt")])
+    bench_int8.render(entry, int8, result)
 
 st.caption(t("bench.cli"))
 st.code(f"python -m bigmodel_core bench {model_id} --json", language="bash")

@@ -1,4 +1,4 @@
-"""Domain page: transport — use cases, dataset explorer, hands-on model (see ui/domain_page.py)."""
-from ui.domain_page import render
+"""Domain page: transport — use cases, dataset explorer, hands-on model (see ui/domain/)."""
+from ui.domain.page import render
 
 render("transport")

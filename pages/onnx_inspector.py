@@ -1,8 +1,8 @@
-"""ONNX inspector: upload any .onnx model → its spec, operators and size; run it; time it."""
+"""ONNX inspector: upload any .onnx model → its spec, operators and size; run it; time it.
+
+The report and the answer of a run are drawn by ui/onnx_inspector/."""
 import hashlib
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from bigmodel_core.errors import BigModelError
@@ -10,38 +10,9 @@ from bigmodel_core.serve import onnx_inspect as oi
 from bigmodel_core.serve.runtime import gpu_usable
 from ui.bench_view import results_table
 from ui.i18n import t
-from ui.layout import (
-    PAGE_ICONS,
-    PRIMARY,
-    chart,
-    fact_cards,
-    fmt,
-    fmt_bytes,
-    page_header,
-    provider_caption,
-    show_error,
-    style,
-)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _inspect(digest: str, data: bytes) -> oi.OnnxReport:     # digest keys the cache cheaply
-    return oi.inspect_onnx(data)
-
-
-def _tensor_table(tensors: list[oi.TensorInfo]) -> pd.DataFrame:
-    return pd.DataFrame({t("onnx.col.name"): [x.name for x in tensors],
-                         t("onnx.col.dtype"): [x.dtype for x in tensors],
-                         t("onnx.col.shape"): ["[" + ", ".join("?" if d is None else str(d) for d in x.shape) + "]"
-                                               for x in tensors]})
-
-
-def _ops_figure(report: oi.OnnxReport) -> go.Figure:
-    ops = list(report.operators.items())[:25][::-1]
-    fig = go.Figure(go.Bar(x=[n for _, n in ops], y=[o for o, _ in ops], orientation="h", marker_color=PRIMARY,
-                           hovertemplate="%{y}: %{x}<extra></extra>"))
-    return style(fig, t("onnx.ops_title"), t("onnx.ops_axis"), None, height=max(220, 28 * len(ops) + 80))
-
+from ui.layout import PAGE_ICONS, chart, fact_cards, fmt, fmt_bytes, page_header, show_error
+from ui.onnx_inspector import output
+from ui.onnx_inspector.report import ops_figure, read_report, tensor_table
 
 page_header(PAGE_ICONS["onnx"], t("nav.onnx"), t("onnx.subtitle"))
 
@@ -68,7 +39,7 @@ else:
 
 try:
     data = oi.read_bytes(data)
-    report = _inspect(hashlib.sha256(data).hexdigest(), data)
+    report = read_report(hashlib.sha256(data).hexdigest(), data)
 except BigModelError as exc:
     show_error(exc)
     st.stop()
@@ -82,11 +53,11 @@ fact_cards([(t("onnx.ir"), str(report.ir_version)), (t("onnx.nodes"), fmt(report
 c1, c2 = st.columns(2)
 with c1:
     st.markdown(f"**{t('onnx.inputs')}**")
-    st.dataframe(_tensor_table(report.inputs), hide_index=True, width="stretch")
+    st.dataframe(tensor_table(report.inputs), hide_index=True, width="stretch")
     st.markdown(f"**{t('onnx.outputs')}**")
-    st.dataframe(_tensor_table(report.outputs), hide_index=True, width="stretch")
+    st.dataframe(tensor_table(report.outputs), hide_index=True, width="stretch")
 with c2:
-    chart(_ops_figure(report), key="onnx_ops")
+    chart(ops_figure(report), key="onnx_ops")
 
 # ----------------------------------------------------------------------------- run it
 st.subheader(t("onnx.run_title"))
@@ -120,33 +91,7 @@ if st.button(t("onnx.run"), type="primary", key="onnx_run", disabled=(source == 
     except BigModelError as exc:
         show_error(exc)
 
-out = st.session_state.get("onnx_out")
-if out and out[0] == hashlib.sha256(data).hexdigest():
-    _, feed, result = out
-    oc1, oc2 = st.columns([1, 3])
-    first = next(iter(feed.values()))
-    if source == "image" and first.ndim == 4:
-        from ui.predict_tools import preview
-
-        oc1.image(preview(first[0]), caption=t("onnx.saw"))
-    with oc2:
-        for oname, value in result["outputs"].items():
-            st.caption(t("onnx.output_shape", name=oname, shape=list(value.shape)))
-        value = next(iter(result["outputs"].values()))
-        scores = value.reshape(value.shape[0] if value.ndim == 2 else 1, -1).shape[-1] if value.ndim <= 2 else 0
-        if value.size and 2 <= scores <= 1000:                     # class scores: the likeliest classes
-            top = oi.top_classes(value[0] if value.ndim == 2 else value)
-            st.markdown(f"### {t('onnx.top_guess', index=top[0][0], pct=f'{top[0][1]:.1%}')}")
-            fig = go.Figure(go.Bar(x=[str(i) for i, _ in top], y=[p for _, p in top], marker_color=PRIMARY,
-                                   hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-            fig.update_yaxes(range=[0, 1], tickformat=".0%")
-            fig.update_xaxes(type="category")
-            chart(style(fig, t("onnx.top_title"), t("onnx.class_axis"), t("onnx.prob_axis"), height=280),
-                  key="onnx_top")
-        elif value.size:                                           # one number per input (a regression): say it
-            first_values = ", ".join(fmt(float(v), 4) for v in value.reshape(-1)[:5])
-            st.markdown(f"### {t('onnx.first_values', values=first_values)}")
-        provider_caption(result["provider"], result["latency_ms"], None)
+output.render(data, source)
 
 # ----------------------------------------------------------------------------- time it
 st.subheader(t("onnx.bench_title"))

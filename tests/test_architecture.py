@@ -75,10 +75,34 @@ def test_no_module_imports_a_moved_flat_name():
     """`from bigmodel_core import registry` would fail at run time only on the path that reaches it."""
     flat = {p.stem for p in CORE.glob("*.py")} | {p.name for p in CORE.iterdir() if p.is_dir()}
     offenders = []
-    for path in [ROOT / "app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("scripts/*.py"),
+    for path in [ROOT / "app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/**/*.py"), *ROOT.glob("scripts/*.py"),
                  *ROOT.glob("tests/*.py"), *_core_files()]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module == "bigmodel_core":
                 offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {a.name}" for a in node.names
                               if a.name not in flat]
     assert offenders == []
+
+
+def test_the_ui_never_imports_a_page_and_stays_small():
+    """pages/ are thin (about 150 lines at most), no UI module is over 500 lines, and ui/ never imports pages."""
+    offenders = []
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        if len(path.read_text(encoding="utf-8").splitlines()) > 150:
+            offenders.append(f"{path.relative_to(ROOT)} is over 150 lines")
+    for path in sorted((ROOT / "ui").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 500:
+            offenders.append(f"{path.relative_to(ROOT)} is over 500 lines")
+        for node in ast.walk(ast.parse(text)):
+            if any(name.split(".")[0] == "pages" for name in _imports(node)):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports pages")
+    assert offenders == []
+
+
+def test_the_readme_lists_every_ui_module():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [str(p.relative_to(ROOT / "ui").with_suffix("")).replace("/", ".")
+               for p in sorted((ROOT / "ui").rglob("*.py")) if p.name != "__init__.py"]
+    missing = [m for m in missing if f"`{m}`" not in readme]
+    assert missing == [], f"README.md does not list ui modules {missing}"

@@ -1,5 +1,6 @@
 """The concepts page under AppTest on the full app, in both languages.
 
+It opens on its first tab and draws only the open one; every tab is opened here through the tab chooser.
 It opens without an exception, shows the worked loss example right, and its main
 interactions work: moving a slider changes the value shown, editing a weight
 changes the gradients, changing the sentence changes the attention table, and
@@ -20,8 +21,21 @@ PAGE = "pages/concepts.py"
 NO_EDITS = {"added_rows": [], "deleted_rows": []}
 
 
-def open_page(lang: str = "en") -> AppTest:
-    return helpers.open_page(PAGE, lang)
+TABS = ("activations", "losses", "optimisers", "backprop", "attention")
+
+
+def open_page(lang: str = "en", tab: str | None = None) -> AppTest:
+    at = helpers.open_page(PAGE, lang)
+    if tab is not None:
+        open_tab(at, tab)
+    return at
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    """Click a tab in the chooser: only that tab is drawn."""
+    at.segmented_control(key="concepts_tab").set_value(tab).run()
+    no_exception(at)
+    return at
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -57,14 +71,12 @@ def test_concepts_page_renders_in_both_languages_and_the_sliders_move_the_values
     tab = EN if lang == "en" else ZH
     at = open_page(lang)
     assert tab["nav.concepts"] in at.title[0].value
-    assert [tb.label for tb in at.tabs][:5] == [tab[f"concepts.tab.{n}"] for n in
-                                                ("activations", "losses", "optimisers", "backprop", "attention")]
-    # the worked loss example, right: MSE = 0.01 and CE = −ln 0.9 ≈ 0.1054 (positive)
-    formulas = [x.value.strip("$\n ") for x in at.latex]
-    assert any(f.endswith("= 0.0100") and "(1 - 0.9)^2" in f for f in formulas), formulas
-    assert any(f.endswith("-\\ln 0.9 = 0.1054") for f in formulas), formulas
-    assert any(tab["concepts.loss.never_negative"][:20] in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) >= 7
+    chooser = at.segmented_control(key="concepts_tab")
+    assert chooser.options == [tab[f"concepts.tab.{n}"] for n in TABS] and chooser.value == "activations"
+    assert not at.tabs
+    charts = len(at.get("plotly_chart"))             # the activations tab alone: its three charts
+    assert charts == 3
+    assert not any(tab["concepts.loss.never_negative"][:20] in i.value for i in at.info)   # other tabs not drawn
 
     # activation slider: sigmoid at x = 1 → 0.7311, slope 0.1966; at x = 0 → 0.5, slope 0.25
     value_label, slope_label = tab["concepts.act.value"], tab["concepts.act.slope"]
@@ -77,15 +89,32 @@ def test_concepts_page_renders_in_both_languages_and_the_sliders_move_the_values
     assert metric(at, value_label.format(x="-2.0")) == "0.0000"
     assert metric(at, slope_label.format(x="-2.0")) == "0.0000"
 
+    # the loss tab: the worked example, right: MSE = 0.01 and CE = −ln 0.9 ≈ 0.1054 (positive)
+    open_tab(at, "losses")
+    assert at.segmented_control(key="concepts_tab").value == "losses"
+    assert not [m for m in at.metric if m.label == value_label.format(x="-2.0")]     # activations no longer drawn
+    formulas = [x.value.strip("$\n ") for x in at.latex]
+    assert any(f.endswith("= 0.0100") and "(1 - 0.9)^2" in f for f in formulas), formulas
+    assert any(f.endswith("-\\ln 0.9 = 0.1054") for f in formulas), formulas
+    assert any(tab["concepts.loss.never_negative"][:20] in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 1
     # the loss slider: starts at the example (q = 0.9); q = 0.5 → MSE 0.25, CE ln 2
     assert metric(at, tab["concepts.loss.mse"]) == "0.0100" and metric(at, tab["concepts.loss.ce"]) == "0.1054"
     at.slider(key="concepts_loss_q").set_value(0.5).run()
     assert metric(at, tab["concepts.loss.mse"]) == "0.2500" and metric(at, tab["concepts.loss.ce"]) == "0.6931"
     no_exception(at)
+    # the other tabs open too, each with its own charts or tables; back on the first, its slider kept its value
+    for name, drawn in (("optimisers", lambda: len(at.get("plotly_chart")) == 2),
+                        ("backprop", lambda: bool(at.dataframe) and not at.get("plotly_chart")),
+                        ("attention", lambda: len(at.get("plotly_chart")) >= 1)):
+        open_tab(at, name)
+        assert drawn(), name
+    open_tab(at, "activations")
+    assert metric(at, value_label.format(x="-2.0")) == "0.0000"
 
 
 def test_softmax_temperature_changes_the_probabilities():
-    at = open_page()
+    at = open_page()                                   # the first tab, open by default
     column = EN["concepts.sm.prob"]
     before = find_table(at, ["A", "B", "C", "D"], [EN["concepts.sm.logit"], EN["concepts.sm.scaled"],
                                                   EN["concepts.sm.exp"], column])[0][column]
@@ -100,10 +129,16 @@ def test_softmax_temperature_changes_the_probabilities():
     probs = find_table(at, ["A", "B", "C", "D"], [EN["concepts.sm.logit"], EN["concepts.sm.scaled"],
                                                  EN["concepts.sm.exp"], column])[0][column]
     assert probs.idxmax() == "D"
+    # another tab opened and closed again: the edit and the temperature are still there
+    open_tab(at, "losses")
+    open_tab(at, "activations")
+    probs = find_table(at, ["A", "B", "C", "D"], [EN["concepts.sm.logit"], EN["concepts.sm.scaled"],
+                                                 EN["concepts.sm.exp"], column])[0][column]
+    assert probs.idxmax() == "D" and at.slider(key="concepts_sm_temp").value == 0.2
 
 
 def test_optimiser_controls_steps_and_divergence():
-    at = open_page()
+    at = open_page(tab="optimisers")
     sgd = EN["concepts.opt.name.sgd"]
     assert any(EN["concepts.opt.counter"].format(steps=50) in m.value for m in at.markdown)
     at.slider(key="concepts_opt_steps").set_value(3).run()
@@ -118,7 +153,7 @@ def test_optimiser_controls_steps_and_divergence():
 
 
 def test_editing_a_weight_changes_the_gradients():
-    at = open_page("zh")
+    at = open_page("zh", tab="backprop")
     hidden, outputs = ["h1", "h2", "h3", "h4"], ["o1", "o2"]
     dW2 = find_table(at, outputs, hidden)[0]
     loss = metric(at, ZH["concepts.bp.loss"])
@@ -145,7 +180,7 @@ def test_editing_a_weight_changes_the_gradients():
 
 
 def test_changing_the_sentence_changes_the_attention_table():
-    at = open_page()
+    at = open_page(tab="attention")
     first = ["1 我", "2 喜欢", "3 吃", "4 苹果"]
     before = attention_weights(at, first)
     at.text_input(key="concepts_att_sentence").input("the cat sat on the mat").run()
@@ -163,7 +198,7 @@ def test_changing_the_sentence_changes_the_attention_table():
 @pytest.mark.skipif(not tiny_available(), reason="models/sst2-tiny is missing (python -m bigmodel_core "
                                                   "build-defaults --only sst2-tiny)")
 def test_tiny_model_attention_map_follows_sentence_layer_and_head():
-    at = open_page()
+    at = open_page(tab="attention")
 
     def model_table(tokens):
         labels = [f"{i + 1} {tok}" for i, tok in enumerate(tokens)]
@@ -188,7 +223,7 @@ def test_tiny_model_attention_map_follows_sentence_layer_and_head():
 
 
 def test_without_the_tiny_model_the_page_shows_an_empty_state(tmp_registry):
-    at = open_page("zh")
+    at = open_page("zh", tab="attention")
     assert any(ZH["concepts.att.no_model"].format(id="sst2-tiny") in i.value for i in at.info)
     assert any("sst2-tiny" in c.value for c in at.code)
     # the calculator above still works

@@ -57,7 +57,7 @@ def test_widget_spec_runs_in_display_units_and_converts_back():
 
 
 def test_explanation_labels_show_display_units_and_words():
-    from ui.domain_page import value_text
+    from ui.domain.labels import value_text
 
     assert value_text("bike-sharing", "temp", 0.5) == "20.5"
     assert value_text("bike-sharing", "hum", 0.63) == "63.0"

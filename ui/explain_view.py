@@ -8,7 +8,7 @@ is open (`on_change="rerun"` + `.open`), so predictions stay fast. Inside:
   user's text escaped — never raw HTML) and a bar chart of each word's contribution;
 - tables: this row's Shapley contributions and the model's permutation importance.
 
-The computations live in `bigmodel_core.explain.methods`; here they are cached — results with
+The computations live in `bigmodel_core.explain` (image, text, tabular); here they are cached — results with
 `st.cache_data` keyed by model folder, checksum and input, PyTorch models with
 `st.cache_resource`. Every visible string comes from the translation tables (`explain.*`).
 """

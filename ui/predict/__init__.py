@@ -1,0 +1,1 @@
+"""The predict page (pages/predict.py): the model choice, then one module per task's inputs and answer."""

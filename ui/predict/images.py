@@ -1,0 +1,101 @@
+"""The predict page for an image model: draw, pick a real example, upload or photograph; the answer beside it."""
+from __future__ import annotations
+
+import streamlit as st
+
+from bigmodel_core.errors import BigModelError
+from ui import explain_view
+from ui import predict_tools as P
+from ui.i18n import t
+from ui.layout import label_text, model_title, show_error
+from ui.predict.answer import show_single
+from ui.predict.choose import Chosen
+
+try:                                    # importable only inside a Streamlit run (or AppTest)
+    from streamlit_drawable_canvas import st_canvas
+except Exception:  # noqa: BLE001
+    st_canvas = None
+
+
+def render(c: Chosen, left, right) -> None:
+    """The image inputs (left), the answer (right), then the explanation."""
+    model_id, entry, card, predictor, pending = c.model_id, c.entry, c.card, c.predictor, c.pending
+    publish = c.publish
+    explain = None          # what the full-width "Explain this prediction" expander below the columns explains
+    from bigmodel_core.app.gallery import answer as gallery_answers
+    from ui import gallery_view
+
+    spec = card["preprocessing"]
+    digit = P.is_digit_model(card)
+    try:
+        gallery = gallery_view.load_gallery(str(entry.folder), card["sha256"])
+    except BigModelError:
+        gallery = None
+
+    def familiarity(x):
+        return gallery_view.familiarity(entry.folder, card, x)
+
+    short_name = (model_title(card) or model_id).split(" — ")[0]
+
+    sources = (["draw"] if digit and st_canvas is not None else []) + (["example"] if gallery else []) + \
+        ["upload", "camera"]
+    truth = None
+    gallery_key = f"predict_gallery_{model_id}"
+    shown = P.example_from_link(pending, len(gallery)) if pending and gallery else None
+    if shown is not None:                                    # a link to one real example
+        st.session_state[f"predict_src_{model_id}"] = "example"
+        st.session_state[f"{gallery_key}:pick"] = shown
+    if st.session_state.get(f"predict_src_{model_id}") not in sources:
+        st.session_state[f"predict_src_{model_id}"] = sources[0]
+    with left:
+        st.subheader(t("predict.input"))
+        source = st.segmented_control(t("predict.source"), sources, key=f"predict_src_{model_id}",
+                                      format_func={s: t(f"predict.source.{s}") for s in sources}.get, required=True,
+                                      label_visibility="collapsed") or sources[0]
+        shown = None
+        outcome, error = None, None
+        try:
+            if source == "draw":
+                st.caption(t("predict.draw_help"))
+                canvas = st_canvas(fill_color="#000000", stroke_width=20, stroke_color="#FFFFFF",
+                                   background_color="#000000", height=280, width=280, drawing_mode="freedraw",
+                                   return_image_data=True, key=f"predict_canvas_{model_id}")
+                image = canvas.image_data if canvas is not None else None
+                if image is not None:
+                    outcome = P.predict_drawing(predictor, card, image, familiarity)
+            elif source == "example":
+                i = shown = gallery_view.render(gallery_key, gallery,
+                                                [(short_name, card, gallery_answers(predictor, gallery))], per_row=4)
+                truth = gallery.class_names[int(gallery.labels[i])]
+                outcome = P.predict_image(predictor, card, gallery.images[i], familiarity)
+            elif source == "upload":
+                f = st.file_uploader(t("predict.upload"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                                     key=f"predict_upload_{model_id}",
+                                     help=t("predict.upload_help", w=spec["width"], h=spec["height"]))
+                if f is not None:
+                    outcome = P.predict_image(predictor, card, f.getvalue(), familiarity)
+            else:
+                photo = st.camera_input(t("predict.camera"), key=f"predict_camera_{model_id}")
+                if photo is not None:
+                    outcome = P.predict_image(predictor, card, photo.getvalue(), familiarity)
+        except BigModelError as exc:
+            error = exc
+        if digit and source != "draw":
+            st.caption(t("predict.digit_tip"))
+    with right:
+        st.subheader(t("predict.output"))
+        if error is not None:
+            show_error(error)
+        elif outcome is None:
+            st.info(t(f"predict.waiting.{source}"), icon="👈")
+        else:
+            res, seen = outcome
+            gallery_view.warn([(short_name, res.familiar)], card.get("dataset", ""))
+            show_single(res)
+            if truth is not None:
+                st.caption(t("predict.true_label", label=label_text(truth)))
+            st.image(P.preview(seen), caption=t("predict.model_sees", w=spec["width"], h=spec["height"]))
+            explain = dict(image=seen)
+    publish(P.link_params(model_id, example=shown))
+    if explain:
+        explain_view.panel(predictor, entry.folder, card, key=f"predict:{model_id}", **explain)
