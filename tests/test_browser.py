@@ -118,7 +118,7 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     Image.fromarray(images[3, 0]).save(png)
     page = browser_page
     open_page(page, app_url, f"predict?model={model}")
-    expect(page.locator("iframe, .canvas-root, [data-testid='stCustomComponentV1']").first).to_be_attached()
+    expect(page.locator(f".st-key-predict_canvas_{model} canvas")).to_be_visible()      # the drawing pad comes first
     page.locator(f".st-key-predict_src_{model}").get_by_text("Upload").click()
     page.locator(f".st-key-predict_upload_{model} input[type=file]").set_input_files(str(png))
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(str(labels[3]), timeout=30_000)

@@ -4,17 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from bigmodel_core.errors import BigModelError
-from ui import explain_view
+from ui import digit_pad, explain_view
 from ui import predict_tools as P
 from ui.i18n import t
 from ui.layout import label_text, model_title, show_error
 from ui.predict.answer import show_single
 from ui.predict.choose import Chosen
-
-try:                                    # importable only inside a Streamlit run (or AppTest)
-    from streamlit_drawable_canvas import st_canvas
-except Exception:  # noqa: BLE001
-    st_canvas = None
 
 
 def render(c: Chosen, left, right) -> None:
@@ -37,7 +32,7 @@ def render(c: Chosen, left, right) -> None:
 
     short_name = (model_title(card) or model_id).split(" — ")[0]
 
-    sources = (["draw"] if digit and st_canvas is not None else []) + (["example"] if gallery else []) + \
+    sources = (["draw"] if digit else []) + (["example"] if gallery else []) + \
         ["upload", "camera"]
     truth = None
     gallery_key = f"predict_gallery_{model_id}"
@@ -57,10 +52,7 @@ def render(c: Chosen, left, right) -> None:
         try:
             if source == "draw":
                 st.caption(t("predict.draw_help"))
-                canvas = st_canvas(fill_color="#000000", stroke_width=20, stroke_color="#FFFFFF",
-                                   background_color="#000000", height=280, width=280, drawing_mode="freedraw",
-                                   return_image_data=True, key=f"predict_canvas_{model_id}")
-                image = canvas.image_data if canvas is not None else None
+                image = digit_pad.draw(f"predict_canvas_{model_id}")      # each stroke answered at once
                 if image is not None:
                     outcome = P.predict_drawing(predictor, card, image, familiarity)
             elif source == "example":
