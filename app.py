@@ -6,10 +6,12 @@ import streamlit as st
 
 from bigmodel_core import warm
 from bigmodel_core.app.domains import DOMAINS
+from bigmodel_core.workers import courtesy
 from ui.i18n import language_switch, t
 from ui.layout import PAGE_ICONS, apply_style
 from ui.preload import hint as preload_hint
 
+courtesy.answering()     # a visitor is waiting: local training workers hold back (workers/courtesy.py)
 warm.wait()              # light imports in one thread (bigmodel_core/warm.py): concurrent ones break; no torch
 st.set_page_config(page_title="BigModel Studio", page_icon="🧠", layout="wide")
 apply_style()

@@ -81,11 +81,16 @@ async def measure(url: str, rounds: int) -> dict:
         out["training"] = summary(await predictions(predictor, rounds, "training"))
         out["training"]["seconds"] = round(time.monotonic() - t0, 1)
         still = await trainer.get_by_text(re.compile(r"Epoch \d+/\d+ · step")).count()
+        if still:
+            out["training"]["progress_at_the_end"] = await trainer.get_by_text(
+                re.compile(r"Epoch \d+/\d+ · step")).first.inner_text()
         out["training"]["still_training_at_the_end"] = bool(still)
         if await trainer.locator("[class*='st-key-stop_'] button").count():
             await trainer.locator("[class*='st-key-stop_'] button").first.click()
         await trainer.locator("[class*='st-key-clear_'] button").first.wait_for(timeout=120_000)
-        out["training"]["result"] = (await trainer.locator('[data-testid="stMain"]').inner_text())[:300]
+        page_text = await trainer.locator('[data-testid="stMain"]').inner_text()
+        out["training"]["result"] = [line for line in page_text.splitlines()
+                                     if re.search(r"epoch|stopped|trained", line, re.I)][:4]
         await wait_idle(trainer)
         out["idle_after"] = summary(await predictions(predictor, rounds, "idle-after"))
         for ctx in (p_ctx, t_ctx):

@@ -281,6 +281,9 @@ async def start_long_training(page) -> str:
     await wait_idle(page)
     await page.locator(".st-key-train_mlp_bs input[type=range]").press("Home")
     await wait_idle(page)
+    await page.locator(".st-key-train_mlp_epochs input[type=range], .st-key-train_mlp_epochs [role=slider]"
+                       ).first.press("End")             # 50 epochs: minutes, longer than any measurement
+    await wait_idle(page)
     quick = page.locator(".st-key-train_quick_credit-default_mlp input[type=checkbox]")
     if await quick.count() and await quick.is_checked():    # all 30,000 rows: in a worker process the quick
         await page.locator(".st-key-train_quick_credit-default_mlp label").first.click()   # run ends in seconds

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bigmodel_core.errors import TrainingError
+from bigmodel_core.workers import courtesy
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -94,14 +95,15 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child(conn, stop, spec_dict: dict, data, threads: int) -> None:
+def _child(conn, stop, spec_dict: dict, data, threads: int, clock) -> None:
     """The worker process's body (top-level, so that spawn can find it)."""
     _die_with_parent()
-    from bigmodel_core.workers import worker
+    from bigmodel_core.workers import courtesy, worker
 
     try:
         worker.limit_cpu(threads)
-        package = worker.run(spec_dict, data, conn.send, stop.is_set)
+        package = worker.run(spec_dict, data, conn.send, stop.is_set,
+                             between_batches=lambda: courtesy.pause_while_answering(clock))
         conn.send(("result", package))
     except worker.Cancelled:
         conn.send(("cancelled", None))
@@ -160,8 +162,8 @@ class LocalProcessRunner:
 
         receive, send = _CTX.Pipe(duplex=False)
         stop = _CTX.Event()
-        proc = _CTX.Process(target=_child, args=(send, stop, spec.to_dict(), data, self.threads),
-                            name="bigmodel-train", daemon=True)
+        proc = _CTX.Process(target=_child, name="bigmodel-train", daemon=True,
+                            args=(send, stop, spec.to_dict(), data, self.threads, courtesy.shared_clock()))
         start_clean(proc)
         send.close()                              # only the child writes: its death closes the pipe
         where = dict(backend="local", pid=proc.pid, threads=self.threads)

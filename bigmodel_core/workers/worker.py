@@ -10,8 +10,9 @@ at once — and returns the trained model packed by `portable.pack`.
 a Stop reaches the loop within one batch. Errors come back as one line, never a
 traceback: `failure(exc)` words them.
 
-`limit_cpu(threads)` lowers the worker's CPU priority and caps torch's threads, so
-the web server keeps a core for answering while a training runs.
+`limit_cpu(threads)` lowers the worker's CPU priority (nice 19 and, on Linux, the idle
+scheduling class: it runs only when no other process wants the core) and caps torch's
+threads, so the web server keeps a core for answering while a training runs.
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def limit_cpu(threads: int, nice: int = NICE) -> None:
     if nice and hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(nice)
+    if nice >= NICE and hasattr(os, "SCHED_IDLE"):     # Linux: run only on a core nobody else wants
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     import torch
 
     torch.set_num_threads(threads)
@@ -82,8 +86,10 @@ class Cancelled(Exception):
 
 
 def run(spec_dict: dict, data: Dataset | None, send: Callable, stop_requested: Callable[[], bool],
-        with_onnx: bool = False) -> dict:
-    """Train `spec_dict` (a `TrainSpec.to_dict()`) and return the packed result; events go to `send`."""
+        with_onnx: bool = False, between_batches: Callable[[], object] | None = None) -> dict:
+    """Train `spec_dict` (a `TrainSpec.to_dict()`) and return the packed result; events go to `send`.
+
+    `between_batches` is called after every batch (a local worker passes `courtesy.pause_while_answering`)."""
     from bigmodel_core.train.pipeline import train
     from bigmodel_core.train.spec import TrainSpec
     from bigmodel_core.workers.portable import pack
@@ -104,6 +110,8 @@ def run(spec_dict: dict, data: Dataset | None, send: Callable, stop_requested: C
     last_batch = [-1.0]
 
     def on_event(ev) -> None:
+        if ev.kind == "batch_end" and between_batches is not None:
+            between_batches()
         now = time.monotonic()
         if ev.kind == "batch_end":
             last_of_epoch = ev.step % max(1, ev.total_steps // max(1, ev.epochs)) == 0

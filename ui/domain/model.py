@@ -7,6 +7,7 @@ import streamlit as st
 
 from bigmodel_core.app import domains
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.workers import courtesy
 from ui.domain.data import find_model
 from ui.domain.images import image_panel
 from ui.domain.tabular_form import tabular_panel
@@ -17,6 +18,7 @@ from ui.layout import empty_state, show_error
 
 @st.fragment
 def model_panel(domain_id: str, dataset: str) -> None:
+    courtesy.answering()                     # a visitor is waiting: local training workers hold back
     show = domains.get(domain_id).showcase(dataset)
     entries, missing = [], []
     for model_id in show.models:
