@@ -45,7 +45,8 @@ from tests.test_load import (  # noqa: E402
 
 def summary(values: list[float]) -> dict:
     ms = [1000 * v for v in values]
-    return dict(n=len(ms), p50=round(percentile(ms, 50)), p95=round(percentile(ms, 95)), max=round(max(ms)))
+    return dict(n=len(ms), p50=round(percentile(ms, 50)), p95=round(percentile(ms, 95)), max=round(max(ms)),
+                samples=[round(x) for x in ms])
 
 
 async def predictions(page, n: int, who: str) -> list[float]:
