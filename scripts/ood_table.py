@@ -61,7 +61,7 @@ for model_id in ("mnist-cnn", "mnist-mlp-seed"):
     thr = checker.detector.threshold
 
     def score(images, checker=checker, entry=entry):
-        return checker.scores(ood.model_inputs(images, entry.card["preprocessing"]))[1]
+        return checker.scores(ood.model_inputs(images, entry.card.preprocessing))[1]
 
     s_digits, s_photos, s_drawn = score(digits), score(framed_photos), score(drawn)
     print(f"| {model_id} | {ood.auroc(s_digits, s_photos):.4f} | {np.mean(s_photos > thr):.1%} "

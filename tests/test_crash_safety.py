@@ -70,7 +70,7 @@ def _check_registry(root: Path, allowed: dict[str, set[str]]) -> dict[str, str]:
         assert entry.id in allowed, entry.id
         entry = registry.load(entry.id, root)                  # sha256 of model.onnx matches its card
         digest = _sha(entry.folder / "model.onnx")
-        assert digest == entry.card["sha256"] and digest in allowed[entry.id]
+        assert digest == entry.card.sha256 and digest in allowed[entry.id]
         assert json.loads((entry.folder / "card.json").read_text())["id"] == entry.id
         found[entry.id] = digest
     visible = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))

@@ -62,7 +62,7 @@ def test_gallery_falls_back_to_built_in_examples_and_answers_through_onnx_runtim
     probs = Predictor(entry.folder, entry.card, device="cpu").raw(list(gal.images))
     assert np.array_equal(answers.predicted, probs.argmax(1))
     assert answers.n_right == int((probs.argmax(1) == gal.labels).sum())
-    assert gallery.card_accuracy(entry.card) == (entry.card["metrics"]["test"]["accuracy"], 10_000)
+    assert gallery.card_accuracy(entry.card) == (entry.card.metrics["test"]["accuracy"], 10_000)
 
 
 # ============================================================================ pages

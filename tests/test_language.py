@@ -1,10 +1,10 @@
 """Language detection (share of Han characters among the letters) and the text model offered for a language."""
-import json
 from pathlib import Path
 
 import pytest
 
 from bigmodel_core.app import language as L
+from bigmodel_core.serve.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,8 +76,8 @@ def test_shipped_text_models_read_their_own_examples_language():
     from bigmodel_core.serve import examples
 
     for card_path in sorted((ROOT / "models").glob("*/card.json")):
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        if card.get("task") != "text":
+        card = ModelCard.read(card_path)
+        if card.task != "text":
             continue
         data = examples.load(card_path.parent)
         found = [L.detect(text) for text in data.texts]

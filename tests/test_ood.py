@@ -129,12 +129,12 @@ def test_a_calibration_made_for_another_file_is_not_used():
 def test_the_tapped_session_answers_exactly_like_the_model():
     entry = registry.load("cifar10-cnn", MODELS)
     ds = examples.load("cifar10-cnn", MODELS)
-    x = ood.model_inputs(ds.images, entry.card["preprocessing"])
+    x = ood.model_inputs(ds.images, entry.card.preprocessing)
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
     logits, layers = checker.tapped.run(x)
     plain = Predictor(entry.folder, entry.card, device="cpu").run({"pixels": x})
     assert np.allclose(logits, plain, atol=1e-5)
-    assert [f.shape[0] for f in layers] == [len(x)] * len(entry.card["ood"]["layers"])
+    assert [f.shape[0] for f in layers] == [len(x)] * len(entry.card.ood["layers"])
 
 
 def test_the_check_at_prediction_time_needs_no_torch():
@@ -146,7 +146,7 @@ def test_the_check_at_prediction_time_needs_no_torch():
     code = ("import sys; from bigmodel_core.serve import examples; from bigmodel_core.serve import ood, registry; "
             "e = registry.load('mnist-cnn'); "
             "c = ood.Checker(e.folder, e.card, device='cpu'); x = examples.load('mnist-cnn').images[:3]; "
-            "v = c.check(ood.model_inputs(x, e.card['preprocessing'])); "
+            "v = c.check(ood.model_inputs(x, e.card.preprocessing)); "
             "print(len(v), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=MODELS.parent, env=dict(os.environ, BIGMODEL_FORCE_CPU="1"))
@@ -156,7 +156,7 @@ def test_the_check_at_prediction_time_needs_no_torch():
 def scores(model_id: str, images: np.ndarray) -> np.ndarray:
     entry = registry.load(model_id, MODELS)
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
-    return checker.scores(ood.model_inputs(images, entry.card["preprocessing"]))[1], checker.detector.threshold
+    return checker.scores(ood.model_inputs(images, entry.card.preprocessing))[1], checker.detector.threshold
 
 
 @pytest.mark.parametrize("model_id", IMAGE_MODELS)
@@ -249,5 +249,5 @@ def test_an_int8_copy_does_not_inherit_the_calibration_of_its_parent(tmp_registr
     shutil.copytree(MODELS / "mnist-mlp-seed", tmp_registry / "mnist-mlp-seed")
     res = quantize_model("mnist-mlp-seed", shipped=False)
     q = registry.load(res["id"])
-    assert "ood" not in q.card and ood.PARAMS not in q.card["assets"] and not (q.folder / ood.PARAMS).exists()
+    assert q.card.ood is None and ood.PARAMS not in q.card.assets and not (q.folder / ood.PARAMS).exists()
     assert ood.calibrated(registry.load("mnist-mlp-seed").card)            # the parent keeps its own
