@@ -12,10 +12,11 @@ from bigmodel_core.data.types import ImageDataset, TabularDataset, TextDataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
 from bigmodel_core.serve import examples, registry
+from bigmodel_core.serve.card import ModelCard
 from tests.conftest import requires_dataset
 
 SHIPPED = PROJECT_ROOT / "models"
-CARDS = {p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SHIPPED.glob("*/card.json"))}
+CARDS = {p.parent.name: ModelCard.read(p) for p in sorted(SHIPPED.glob("*/card.json"))}
 MIN_SIZE = {"image": 24, "text": 40, "tabular": 200}
 
 
