@@ -7,7 +7,6 @@ inverted if light, cropped to its "ink" and centred like an MNIST digit before t
 drawing canvas gives them. Run: `.venv/bin/python scripts/ood_table.py`.
 """
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from bigmodel_core.data.loaders import load_dataset  # noqa: E402
 from bigmodel_core.serve import ood, registry  # noqa: E402
+from bigmodel_core.serve.card import ModelCard  # noqa: E402
 from ui import predict_tools as P  # noqa: E402
 
 MODELS = ["mnist-cnn", "mnist-mlp-seed", "cifar10-cnn", "cifar10-lenet-seed"]
@@ -27,7 +27,7 @@ print("| model | familiar (test) | unfamiliar (test) | AUROC | energy AUROC | ma
       "| threshold | familiar flagged | unfamiliar caught |")
 print("|---|---|---|---|---|---|---|---|---|")
 for model_id in MODELS:
-    o = json.loads((ROOT / "models" / model_id / "card.json").read_text())["ood"]
+    o = ModelCard.read(ROOT / "models" / model_id / "card.json").ood
     a = o["auroc"]
     print(f"| {model_id} | {a['familiar']} ({a['familiar_rows']:,}) | {a['unfamiliar']} ({a['unfamiliar_rows']:,}, "
           f"as {a['converted']}) | **{a['auroc']:.4f}** | {a['baselines']['energy']:.4f} "
@@ -61,7 +61,7 @@ for model_id in ("mnist-cnn", "mnist-mlp-seed"):
     thr = checker.detector.threshold
 
     def score(images, checker=checker, entry=entry):
-        return checker.scores(ood.model_inputs(images, entry.card["preprocessing"]))[1]
+        return checker.scores(ood.model_inputs(images, entry.card.preprocessing))[1]
 
     s_digits, s_photos, s_drawn = score(digits), score(framed_photos), score(drawn)
     print(f"| {model_id} | {ood.auroc(s_digits, s_photos):.4f} | {np.mean(s_photos > thr):.1%} "

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from bigmodel_core.app import domains
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve.card import ModelCard
 from tests.helpers import DOMAIN_PAGES, EN, ZH, built, no_exception, open_page, prediction_metrics, shown_prediction
 
 
@@ -276,7 +277,7 @@ def test_models_page_says_when_the_training_curve_is_only_part_of_the_model():
         pytest.skip("shipped models not built: python -m bigmodel_core build-defaults")
     at = open_page("pages/models.py")
     for model_id, part in expected.items():
-        assert json.loads(cards[model_id].read_text(encoding="utf-8"))["history"].get("part") == part
+        assert ModelCard.read(cards[model_id]).history.get("part") == part
         at.selectbox(key="models_pick").set_value(model_id).run()
         no_exception(at)
         shown = [k for k in ("transformer", "first-member")

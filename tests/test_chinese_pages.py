@@ -1,7 +1,6 @@
 """No 中文 page shows an English sentence: no run of four or more English words outside code, ids and
 proper names (the papers a dataset's citation names). Shipped models' titles and notes are translated,
 and the English copies in the locale tables are the cards' own words."""
-import json
 import re
 
 import pytest
@@ -10,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from bigmodel_core.app import domains
 from bigmodel_core.data import catalog
 from bigmodel_core.paths import PROJECT_ROOT
+from bigmodel_core.serve.card import ModelCard
 from tests.helpers import DOMAIN_PAGES, open_page, shown_texts
 from ui.i18n import table
 
@@ -17,7 +17,7 @@ PAGES = [None, "pages/concepts.py", "pages/playground.py", "pages/train.py", "pa
          "pages/benchmark.py", "pages/onnx_inspector.py", *DOMAIN_PAGES.values()]
 ENGLISH = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z']*(?:[ ,;:()]+[A-Za-z][A-Za-z']*){3,}")
 PROPER_NAMES = [info.citation for info in catalog.list_datasets()]      # paper titles stay as published
-CARDS = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+CARDS = {p.parent.name: ModelCard.read(p)
          for p in sorted((PROJECT_ROOT / "models").glob("*/card.json"))}
 
 
@@ -58,9 +58,9 @@ def test_every_shipped_model_card_reads_in_chinese(model_id):
 def test_english_copies_of_model_texts_are_the_cards_own():
     en, zh = table("en"), table("zh")
     for model_id, card in CARDS.items():
-        assert en[f"model.{model_id}.title"] == card["title"] and zh[f"model.{model_id}.title"] != card["title"]
-        if card.get("notes"):
-            assert en[f"model.{model_id}.notes"] == card["notes"]
+        assert en[f"model.{model_id}.title"] == card.title and zh[f"model.{model_id}.title"] != card.title
+        if card.notes:
+            assert en[f"model.{model_id}.notes"] == card.notes
             assert re.search(r"[\u4e00-\u9fff]", zh[f"model.{model_id}.notes"])
     for info in catalog.list_datasets():
         assert en[f"domain.ds.{info.id}.licence"] == info.licence

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bigmodel_core.paths import data_dir
+from bigmodel_core.serve.card import ModelCard
 from tests.conftest import requires_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,10 +49,10 @@ def tabular_model(tmp_path_factory):
 def test_export_reports_parity_within_1e_4(tabular_model):
     _, _, exported = tabular_model
     assert exported["parity"] <= 1e-4
-    card = json.loads((Path(exported["folder"]) / "card.json").read_text())
-    assert card["parity_max_abs_diff"] == exported["parity"] and card["sha256"] == exported["sha256"]
+    card = ModelCard.read(Path(exported["folder"]) / "card.json")
+    assert card.parity_max_abs_diff == exported["parity"] and card.sha256 == exported["sha256"]
     for key in ("dataset", "split", "metrics", "labels", "input_spec", "preprocessing", "created", "parameters"):
-        assert key in card
+        assert card.is_set(key)
 
 
 def test_predict_csv_matches_pytorch_and_prints_one_json_per_row(tabular_model, tmp_path):
@@ -71,8 +72,8 @@ def test_predict_csv_matches_pytorch_and_prints_one_json_per_row(tabular_model, 
     assert res.returncode == 0, res.stderr
     preds = [json.loads(line)["prediction"] for line in res.stdout.splitlines()]
     assert len(preds) == 5
-    card = json.loads((folder / "card.json").read_text())
-    model = build_model(card["architecture"], card["arch_config"])
+    card = ModelCard.read(folder / "card.json")
+    model = build_model(card.architecture, card.arch_config)
     model.load_state_dict(load_file(str(folder / "weights.safetensors")))
     x = TabularEncoder.from_json((folder / "encoder.json").read_text()).transform(rows)
     with torch.inference_mode():
@@ -85,8 +86,8 @@ def test_eval_json_reproduces_the_card(tabular_model):
     res = cli("eval", "diabetes-demo", "--dataset", "diabetes", "--split", "test", "--json", env=env)
     assert res.returncode == 0, res.stderr
     metrics = json.loads(res.stdout)
-    card = json.loads((Path(exported["folder"]) / "card.json").read_text())
-    assert metrics["r2"] == pytest.approx(card["metrics"]["test"]["r2"], abs=1e-5)
+    card = ModelCard.read(Path(exported["folder"]) / "card.json")
+    assert metrics["r2"] == pytest.approx(card.metrics["test"]["r2"], abs=1e-5)
     assert metrics["provider"] == "CPUExecutionProvider"
 
 
@@ -245,9 +246,9 @@ def test_an_ensemble_with_tree_bins_trains_exports_and_predicts_from_the_command
               "--option", "ensemble=2", "--option", "bins=4", "--option", 'bin_edges="tree"',
               "--export", "bc-ensemble", "--json", env=env)
     assert res.returncode == 0, res.stderr
-    card = json.loads((tmp_path / "models" / "bc-ensemble" / "card.json").read_text())
-    assert card["arch_config"]["members"] == 2 and len(card["metrics"]["val_members"]) == 2
-    assert card["metrics"]["test"]["accuracy"] > 0.85
+    card = ModelCard.read(tmp_path / "models" / "bc-ensemble" / "card.json")
+    assert card.arch_config["members"] == 2 and len(card.metrics["val_members"]) == 2
+    assert card.metrics["test"]["accuracy"] > 0.85
     from bigmodel_core.data.loaders import load_dataset
 
     data = load_dataset("breast-cancer")

@@ -242,7 +242,7 @@ def tiny():
 def test_tiny_bert_attention_rows_sum_to_one(tiny):
     model, tokenizer, card = tiny
     res = attention.attention_maps(model, tokenizer, "a gripping, funny and touching film")
-    layers, heads = card["arch_config"]["bert"]["num_hidden_layers"], card["arch_config"]["bert"]["num_attention_heads"]
+    layers, heads = card.arch_config["bert"]["num_hidden_layers"], card.arch_config["bert"]["num_attention_heads"]
     n = len(res["tokens"])
     assert res["tokens"][0] == "[CLS]" and res["tokens"][-1] == "[SEP]"
     assert res["maps"].shape == (layers, heads, n, n)

@@ -7,12 +7,12 @@ changes the gradients, changing the sentence changes the attention table, and
 the tiny BERT's attention map follows the sentence, layer and head chosen.
 Without the tiny model the page shows an empty state instead of a traceback.
 """
-import json
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.teach import attention, backprop
 from tests import helpers
 from tests.helpers import EN, ZH, no_exception
@@ -217,8 +217,8 @@ def test_tiny_model_attention_map_follows_sentence_layer_and_head():
     assert any(any(v in md.value for v in verdicts) for md in at.markdown)
     at.text_input(key="concepts_att_en").input("a wonderful film").run()
     assert model_table(["[CLS]", "a", "wonderful", "film", "[SEP]"]).shape == (5, 5)
-    card = json.loads((attention.tiny_model_folder() / "card.json").read_text(encoding="utf-8"))
-    wide = bool(card["arch_config"].get("ngram_buckets"))                 # the maps leave the bag out: say so
+    card = ModelCard.read(attention.tiny_model_folder() / "card.json")
+    wide = bool(card.arch_config.get("ngram_buckets"))                 # the maps leave the bag out: say so
     assert any(EN["concepts.att.wide_caption"] in c.value for c in at.caption) == wide
 
 

@@ -8,7 +8,6 @@ The two most delicate moments (between the two renames of a replacement, and
 after them but before the old copy is removed) are also hit deterministically.
 """
 import hashlib
-import json
 import os
 import random
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bigmodel_core.serve import registry
+from bigmodel_core.serve.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD = dict(task="tabular", problem="regression", labels=[], input_spec=[], preprocessing={})
@@ -70,8 +70,8 @@ def _check_registry(root: Path, allowed: dict[str, set[str]]) -> dict[str, str]:
         assert entry.id in allowed, entry.id
         entry = registry.load(entry.id, root)                  # sha256 of model.onnx matches its card
         digest = _sha(entry.folder / "model.onnx")
-        assert digest == entry.card["sha256"] and digest in allowed[entry.id]
-        assert json.loads((entry.folder / "card.json").read_text())["id"] == entry.id
+        assert digest == entry.card.sha256 and digest in allowed[entry.id]
+        assert ModelCard.read(entry.folder / "card.json").id == entry.id
         found[entry.id] = digest
     visible = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
     assert visible == sorted(found), visible                   # no half-made folder under a model's name

@@ -5,7 +5,6 @@ One place converts (`domains.display_scale` / `to_display` / `to_model`, and `ui
 `feature_widget_spec` / `widget_value` / `model_value`); the predict page and the domain pages both use it,
 so the same row gives the same answer on both.
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from bigmodel_core.app import domains
 from bigmodel_core.serve import examples
+from bigmodel_core.serve.card import ModelCard
 from tests.helpers import run_page
 from ui import predict_tools as P
 from ui.i18n import table
@@ -26,8 +26,8 @@ EN = table("en")
 
 
 def _features(model_id: str) -> list[dict]:
-    card = json.loads((MODELS / model_id / "card.json").read_text(encoding="utf-8"))
-    return card["preprocessing"]["features"]
+    card = ModelCard.read(MODELS / model_id / "card.json")
+    return card.preprocessing["features"]
 
 
 def _number(text: str) -> float:

@@ -12,26 +12,27 @@ from bigmodel_core.data.types import ImageDataset, TabularDataset, TextDataset
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import PROJECT_ROOT
 from bigmodel_core.serve import examples, registry
+from bigmodel_core.serve.card import ModelCard
 from tests.conftest import requires_dataset
 
 SHIPPED = PROJECT_ROOT / "models"
-CARDS = {p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SHIPPED.glob("*/card.json"))}
+CARDS = {p.parent.name: ModelCard.read(p) for p in sorted(SHIPPED.glob("*/card.json"))}
 MIN_SIZE = {"image": 24, "text": 40, "tabular": 200}
 
 
 @pytest.mark.parametrize("model_id", sorted(CARDS))
 def test_every_shipped_model_has_examples_of_every_class(model_id):
     card = CARDS[model_id]
-    meta = card["examples"]
+    meta = card.examples
     ds = examples.load(model_id, root=SHIPPED)
-    assert meta["split"] == "test" and meta["dataset"] == card["dataset"] and len(ds) == meta["count"]
+    assert meta["split"] == "test" and meta["dataset"] == card.dataset and len(ds) == meta["count"]
     assert meta["licence"] and meta["source"] and meta["citation"]
     assert len(ds.split["test"]) == len(ds) and len(ds.split["train"]) == len(ds.split["val"]) == 0
     # as many as the issue asks, or the whole test split where it is smaller (small tables)
-    assert len(ds) >= min(MIN_SIZE[card["task"]], meta["test_rows"])
-    if card["problem"] == "classification":
-        labels = ds.labels if card["task"] != "tabular" else ds.frame[ds.target].to_numpy()
-        assert set(np.unique(labels)) == set(range(len(card["labels"]))), "a class has no example"
+    assert len(ds) >= min(MIN_SIZE[card.task], meta["test_rows"])
+    if card.problem == "classification":
+        labels = ds.labels if card.task != "tabular" else ds.frame[ds.target].to_numpy()
+        assert set(np.unique(labels)) == set(range(len(card.labels))), "a class has no example"
         assert sum(meta["per_class"].values()) == len(ds)
 
 
@@ -39,16 +40,16 @@ def test_every_example_fits_its_model(tmp_path):
     """The examples load as the dataset type of their task, with the card's input columns or image size."""
     for model_id, card in CARDS.items():
         ds = examples.load(model_id, root=SHIPPED)
-        expected = {"image": ImageDataset, "text": TextDataset, "tabular": TabularDataset}[card["task"]]
+        expected = {"image": ImageDataset, "text": TextDataset, "tabular": TabularDataset}[card.task]
         assert isinstance(ds, expected), model_id
-        if card["task"] == "image":
-            spec = card["preprocessing"]
+        if card.task == "image":
+            spec = card.preprocessing
             assert ds.images.dtype == np.uint8 and ds.images.shape[1] == spec["channels"], model_id
-        if card["task"] == "tabular":
-            needed = {f["name"] for f in card["preprocessing"]["features"]} | {card["preprocessing"]["target"]}
+        if card.task == "tabular":
+            needed = {f["name"] for f in card.preprocessing["features"]} | {card.preprocessing["target"]}
             assert needed <= set(ds.frame.columns), model_id
-        if card["task"] == "text":
-            assert all(t.strip() for t in ds.texts) and ds.language == card["preprocessing"].get("language", "en")
+        if card.task == "text":
+            assert all(t.strip() for t in ds.texts) and ds.language == card.preprocessing.get("language", "en")
 
 
 def test_all_samples_together_stay_small():
@@ -61,8 +62,8 @@ def test_all_samples_together_stay_small():
 def test_no_example_is_in_the_train_or_validation_split(model_id):
     """Every example is a test row of the model's own split, and its content is nowhere in train or val."""
     card = CARDS[model_id]
-    dataset_id = card["dataset"]
-    split = card["split"]
+    dataset_id = card.dataset
+    split = card.split
     full = load_dataset(dataset_id, seed=split["seed"], max_rows=split["max_rows"])
     keys = examples.item_keys(full)
     test_keys = {keys[i] for i in full.split["test"]}
@@ -129,7 +130,7 @@ def test_write_round_trips_images_exactly_and_leaves_the_model_untouched(tmp_reg
     folder = tmp_registry / "mnist-cnn"
     assert not (folder / "examples" / "stale.png").exists()
     assert (folder / "model.onnx").read_bytes() == onnx_before
-    assert registry.load("mnist-cnn").card["examples"] == meta          # sha256 still verified
+    assert registry.load("mnist-cnn").card.examples == meta          # sha256 still verified
     assert not list(tmp_registry.glob(".tmp-*")) and not list(tmp_registry.glob(".old-*"))
 
 

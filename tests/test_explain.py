@@ -23,6 +23,7 @@ from bigmodel_core.convert.export import export_onnx
 from bigmodel_core.data.uploads import load_csv_tabular, load_csv_text
 from bigmodel_core.paths import models_dir
 from bigmodel_core.serve import registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.outputs import scores
 from bigmodel_core.serve.runtime import Predictor
 from bigmodel_core.train import pipeline
@@ -58,8 +59,10 @@ def square_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("square")
     model = LooksAtOneSquare().eval()
     export_onnx(model, {"pixels": torch.rand(2, 1, 28, 28)}, folder / "model.onnx")
-    card = {"task": "image", "problem": "classification", "labels": ["other", "spot"],
-            "preprocessing": {"channels": 1, "height": 28, "width": 28, "invert": False}}
+    card = ModelCard(id="square", task="image", problem="classification", labels=["other", "spot"],
+                     input_spec=[{"name": "pixels", "shape": [-1, 1, 28, 28], "dtype": "float32"}],
+                     preprocessing={"channels": 1, "height": 28, "width": 28, "invert": False},
+                     sha256=registry.sha256_file(folder / "model.onnx"))
     return model, Predictor(folder, card, device="cpu")
 
 
@@ -99,7 +102,7 @@ def test_shipped_image_models_ort_forward_matches_torch_and_occlusion_runs(model
     entry, pred = shipped(model_id)
     torch_model = E.load_torch_model(entry.folder, entry.card)
     assert torch_model is not None, "these models keep weights.safetensors"
-    c, h, w = entry.card["input_spec"][0]["shape"][1:]
+    c, h, w = entry.card.input_spec[0]["shape"][1:]
     x = np.random.default_rng(0).random((3, c, h, w), dtype=np.float32)
     with torch.no_grad():
         ref = torch.softmax(torch_model(torch.from_numpy(x)), dim=1).double().numpy()
@@ -336,21 +339,21 @@ def test_shapley_contributions_of_a_linear_model_are_each_columns_own_effect(toy
 
 def test_shipped_classifier_contributions_explain_the_predicted_probability():
     entry, pred = shipped("credit-default-mlp")
-    row = {f["name"]: f["default"] for f in entry.card["preprocessing"]["features"]}
+    row = {f["name"]: f["default"] for f in entry.card.preprocessing["features"]}
     row["PAY_0"] = 2
     res = E.tabular_contributions(pred, row)
     probs = pred.raw(pd.DataFrame([row]))[0]
     assert res.target == int(probs.argmax()) and res.prediction == pytest.approx(probs.max(), abs=1e-5)
     assert res.contributions.sum() == pytest.approx(res.prediction - res.baseline_prediction, abs=1e-4)
-    assert len(res.contributions) == len(entry.card["preprocessing"]["features"])
+    assert len(res.contributions) == len(entry.card.preprocessing["features"])
 
 
 def test_shipped_model_importance_on_its_evaluation_split():
     entry, pred = shipped("diabetes-mlp")
     imp = E.model_importances(pred)
-    assert imp.split == entry.card["split"]["evaluated_on"] and imp.metric == "r2"
-    assert imp.score == pytest.approx(entry.card["metrics"]["test"]["r2"], abs=1e-3)   # the card's own number
-    assert set(imp.features) == {f["name"] for f in entry.card["preprocessing"]["features"]}
+    assert imp.split == entry.card.split["evaluated_on"] and imp.metric == "r2"
+    assert imp.score == pytest.approx(entry.card.metrics["test"]["r2"], abs=1e-3)   # the card's own number
+    assert set(imp.features) == {f["name"] for f in entry.card.preprocessing["features"]}
     assert imp.ranking()[0] in ("bmi", "s5")                      # the two strongest signals of this data
 
 

@@ -6,7 +6,6 @@ image for the detailed answer; a photo given to a digit model shows the warning,
 languages; an empty picture says "no digit" in Chinese on the Chinese page.
 """
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from bigmodel_core.app import gallery
 from bigmodel_core.serve import examples, registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.runtime import Predictor
 from tests.helpers import open_page, run_page
 from ui.i18n import table
@@ -62,7 +62,7 @@ def test_gallery_falls_back_to_built_in_examples_and_answers_through_onnx_runtim
     probs = Predictor(entry.folder, entry.card, device="cpu").raw(list(gal.images))
     assert np.array_equal(answers.predicted, probs.argmax(1))
     assert answers.n_right == int((probs.argmax(1) == gal.labels).sum())
-    assert gallery.card_accuracy(entry.card) == (entry.card["metrics"]["test"]["accuracy"], 10_000)
+    assert gallery.card_accuracy(entry.card) == (entry.card.metrics["test"]["accuracy"], 10_000)
 
 
 # ============================================================================ pages
@@ -98,7 +98,7 @@ def test_public_safety_shows_a_gallery_with_truths_answers_and_accuracy(lang):
         assert tile.count("✓") + tile.count("✗") == 2, tile
     lines = [line for m in at.markdown if "①" in m.value and "—" in m.value for line in m.value.split("\n")]
     for marker, model_id in (("①", "cifar10-cnn"), ("②", "cifar10-lenet-seed")):  # the card's test accuracy
-        accuracy = json.loads((MODELS / model_id / "card.json").read_text())["metrics"]["test"]["accuracy"]
+        accuracy = ModelCard.read(MODELS / model_id / "card.json").metrics["test"]["accuracy"]
         assert any(line.startswith(marker) and f"{accuracy * 100:.1f}" in line for line in lines), lines
     honest = tab["gallery.caption"].split("{seed}")[1].strip()             # "…, then the next ones. Mistakes stay in."
     assert any(honest in c.value for c in at.caption), "the caption says how the images were chosen"

@@ -148,16 +148,16 @@ def test_mnist_fp16_sibling_agrees_with_fp32_on_the_test_split(shipped_copy):
     root = shipped_copy("mnist-cnn")
     result = fp16_model("mnist-cnn")
     half = registry.load("mnist-cnn-fp16")
-    assert result["id"] == "mnist-cnn-fp16" and half.card["shipped"] is False
-    assert half.card["quantized_from"]["format"] == "fp16" and half.card["quantized_from"]["model"] == "mnist-cnn"
+    assert result["id"] == "mnist-cnn-fp16" and half.card.shipped is False
+    assert half.card.quantized_from["format"] == "fp16" and half.card.quantized_from["model"] == "mnist-cnn"
     assert result["size_ratio"] < 0.7
     assert _io_types(half.folder / "model.onnx") == _io_types(root / "mnist-cnn" / "model.onnx")   # fp32 in and out
     check = result["check"]
     assert check["n"] >= 30 and check["agreement"] >= 0.999 and abs(check["accuracy_drop"]) <= 0.005
-    assert check["passed"] and half.card["quantized_from"]["check"]["agreement"] == check["agreement"]
+    assert check["passed"] and half.card.quantized_from["check"]["agreement"] == check["agreement"]
     predictor = runtime.Predictor(half.folder, half.card, device="cpu")
     label = predictor.predict([np.zeros((28, 28), np.uint8)])[0].label
-    assert label in half.card["labels"]
+    assert label in half.card.labels
 
 
 def test_sst2_tiny_fp16_stays_within_half_a_point(shipped_copy):

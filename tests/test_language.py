@@ -1,10 +1,10 @@
 """Language detection (share of Han characters among the letters) and the text model offered for a language."""
-import json
 from pathlib import Path
 
 import pytest
 
 from bigmodel_core.app import language as L
+from bigmodel_core.serve.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,21 +46,26 @@ def test_detect_lines_and_long_mixed_text():
     assert L.detect("I love 饺子 so much") == "en"
 
 
+def _card(task: str, language: str | None = None, **fields) -> ModelCard:
+    """A minimal valid card: only what the language helpers read is meaningful."""
+    return ModelCard(id="m", task=task, problem="classification", labels=[], input_spec=[], sha256="0",
+                     preprocessing={} if language is None else {"language": language}, **fields)
+
+
 def test_card_language():
-    assert L.card_language({"task": "text", "preprocessing": {"language": "zh"}}) == "zh"
-    assert L.card_language({"task": "text", "preprocessing": {}}) == "en"      # the first models were English
-    assert L.card_language({"task": "image", "preprocessing": {"language": "zh"}}) is None
+    assert L.card_language(_card("text", "zh")) == "zh"
+    assert L.card_language(_card("text")) == "en"      # the first models were English
+    assert L.card_language(_card("image", "zh")) is None
 
 
 def test_text_model_for_prefers_the_shipped_model_then_originals():
     cards = {
-        "mnist-cnn": {"task": "image"},
-        "my-zh": {"task": "text", "preprocessing": {"language": "zh"}},
-        "sst2-tiny-int8": {"task": "text", "shipped": True, "quantized_from": {"id": "sst2-tiny"},
-                           "preprocessing": {"language": "en"}},
-        "sst2-minilm": {"task": "text", "shipped": True, "preprocessing": {"language": "en"}},
-        "sst2-tiny": {"task": "text", "shipped": True, "preprocessing": {"language": "en"}},
-        "waimai-tiny": {"task": "text", "shipped": True, "preprocessing": {"language": "zh"}},
+        "mnist-cnn": _card("image"),
+        "my-zh": _card("text", "zh"),
+        "sst2-tiny-int8": _card("text", "en", shipped=True, quantized_from={"id": "sst2-tiny"}),
+        "sst2-minilm": _card("text", "en", shipped=True),
+        "sst2-tiny": _card("text", "en", shipped=True),
+        "waimai-tiny": _card("text", "zh", shipped=True),
     }
     assert L.text_model_for(cards, "zh") == "waimai-tiny"
     assert L.text_model_for(cards, "en") == "sst2-tiny"
@@ -76,8 +81,8 @@ def test_shipped_text_models_read_their_own_examples_language():
     from bigmodel_core.serve import examples
 
     for card_path in sorted((ROOT / "models").glob("*/card.json")):
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        if card.get("task") != "text":
+        card = ModelCard.read(card_path)
+        if card.task != "text":
             continue
         data = examples.load(card_path.parent)
         found = [L.detect(text) for text in data.texts]

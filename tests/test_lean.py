@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bigmodel_core.serve.card import ModelCard
 from tests.conftest import requires_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,9 +60,9 @@ def test_predict_table_row_loads_no_torch_nor_sklearn(tmp_path):
 def test_eval_scores_the_card_without_torch_nor_sklearn(model):
     """The card's test figures come from the whole test split: skips (naming the fetch command) without it."""
     out, loaded = run_verb("eval", model, "--json")
-    card = json.loads((ROOT / "models" / model / "card.json").read_text())
+    card = ModelCard.read(ROOT / "models" / model / "card.json")
     result = json.loads(out)
-    for name, value in card["metrics"]["test"].items():       # the same rows, the same numbers as the card
+    for name, value in card.metrics["test"].items():       # the same rows, the same numbers as the card
         assert result[name] == pytest.approx(value, abs=1e-6), name
     assert loaded == []
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from bigmodel_core.errors import ModelError
 from bigmodel_core.serve import examples, ood, registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.runtime import Predictor
 from tests.conftest import requires_dataset
 
@@ -26,8 +27,8 @@ PHOTO_MODELS = ["cifar10-cnn", "cifar10-lenet-seed"]
 TARGET = 0.95
 
 
-def card(model_id: str) -> dict:
-    return json.loads((MODELS / model_id / "card.json").read_text(encoding="utf-8"))
+def card(model_id: str) -> ModelCard:
+    return ModelCard.read(MODELS / model_id / "card.json")
 
 
 # ============================================================================ scores on toy data
@@ -109,10 +110,10 @@ def test_input_summary_is_a_thumbnail_plus_the_shares_of_pixel_levels():
 @pytest.mark.parametrize("model_id", IMAGE_MODELS)
 def test_shipped_image_models_carry_a_calibration_for_their_own_file(model_id):
     c = card(model_id)
-    info = c["ood"]
+    info = c.ood
     assert ood.calibrated(c) and info["method"] == ood.METHOD and info["quantile"] == 0.95
     assert info["layers"][0] == ood.INPUT and len(info["layers"]) >= 3
-    assert ood.PARAMS in c["assets"] and (MODELS / model_id / ood.PARAMS).is_file()
+    assert ood.PARAMS in c.assets and (MODELS / model_id / ood.PARAMS).is_file()
     assert info["auroc"]["auroc"] >= TARGET, f"{model_id}: AUROC {info['auroc']['auroc']} below {TARGET}"
     assert set(info["auroc"]["baselines"]) == {"energy", "max_softmax"}
     registry.load(model_id, MODELS)                      # the card's sha256 still matches model.onnx
@@ -120,21 +121,21 @@ def test_shipped_image_models_carry_a_calibration_for_their_own_file(model_id):
 
 def test_a_calibration_made_for_another_file_is_not_used():
     c = card("mnist-cnn")
-    assert not ood.calibrated(dict(c, sha256="0" * 64))
-    assert not ood.calibrated({k: v for k, v in c.items() if k != "ood"})
+    assert not ood.calibrated(c.model_copy(update={"sha256": "0" * 64}))
+    assert not ood.calibrated(ModelCard.from_dict({k: v for k, v in c.to_dict().items() if k != "ood"}))
     with pytest.raises(ModelError):
-        ood.Checker(MODELS / "mnist-cnn", dict(c, sha256="0" * 64))
+        ood.Checker(MODELS / "mnist-cnn", c.model_copy(update={"sha256": "0" * 64}))
 
 
 def test_the_tapped_session_answers_exactly_like_the_model():
     entry = registry.load("cifar10-cnn", MODELS)
     ds = examples.load("cifar10-cnn", MODELS)
-    x = ood.model_inputs(ds.images, entry.card["preprocessing"])
+    x = ood.model_inputs(ds.images, entry.card.preprocessing)
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
     logits, layers = checker.tapped.run(x)
     plain = Predictor(entry.folder, entry.card, device="cpu").run({"pixels": x})
     assert np.allclose(logits, plain, atol=1e-5)
-    assert [f.shape[0] for f in layers] == [len(x)] * len(entry.card["ood"]["layers"])
+    assert [f.shape[0] for f in layers] == [len(x)] * len(entry.card.ood["layers"])
 
 
 def test_the_check_at_prediction_time_needs_no_torch():
@@ -146,7 +147,7 @@ def test_the_check_at_prediction_time_needs_no_torch():
     code = ("import sys; from bigmodel_core.serve import examples; from bigmodel_core.serve import ood, registry; "
             "e = registry.load('mnist-cnn'); "
             "c = ood.Checker(e.folder, e.card, device='cpu'); x = examples.load('mnist-cnn').images[:3]; "
-            "v = c.check(ood.model_inputs(x, e.card['preprocessing'])); "
+            "v = c.check(ood.model_inputs(x, e.card.preprocessing)); "
             "print(len(v), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=MODELS.parent, env=dict(os.environ, BIGMODEL_FORCE_CPU="1"))
@@ -156,7 +157,7 @@ def test_the_check_at_prediction_time_needs_no_torch():
 def scores(model_id: str, images: np.ndarray) -> np.ndarray:
     entry = registry.load(model_id, MODELS)
     checker = ood.Checker(entry.folder, entry.card, device="cpu")
-    return checker.scores(ood.model_inputs(images, entry.card["preprocessing"]))[1], checker.detector.threshold
+    return checker.scores(ood.model_inputs(images, entry.card.preprocessing))[1], checker.detector.threshold
 
 
 @pytest.mark.parametrize("model_id", IMAGE_MODELS)
@@ -209,7 +210,7 @@ def test_photos_given_to_a_digit_model_on_the_predict_page_are_flagged(model_id)
 @pytest.mark.parametrize("model_id", IMAGE_MODELS)
 def test_auroc_on_the_full_test_splits_is_what_the_card_says(model_id):
     """MNIST test vs CIFAR-10 test (grey 28×28) for digit models; CIFAR-10 test vs MNIST (3×32×32) for photo models."""
-    promised = card(model_id)["ood"]["auroc"]
+    promised = card(model_id).ood["auroc"]
     measured = ood.remeasure(model_id, MODELS)
     assert measured["auroc"] >= TARGET, f"{model_id}: AUROC {measured['auroc']}"
     assert measured["auroc"] == pytest.approx(promised["auroc"], abs=1e-4)
@@ -224,7 +225,7 @@ def test_calibrating_again_gives_the_same_card_and_keeps_the_model_file(tmp_regi
     (tmp_registry / "mnist-mlp-seed" / ood.PARAMS).unlink()
     result = ood.calibrate("mnist-mlp-seed", log=lambda _: None)
     again = registry.load("mnist-mlp-seed").card                        # sha256 verified
-    shipped = card("mnist-mlp-seed")["ood"]
+    shipped = card("mnist-mlp-seed").ood
     assert again["ood"]["threshold"] == pytest.approx(shipped["threshold"], rel=1e-4)
     assert again["ood"]["auroc"]["auroc"] == pytest.approx(shipped["auroc"]["auroc"], abs=1e-4)
     assert result["layers"] == shipped["layers"] and ood.PARAMS in again["assets"]
@@ -249,5 +250,5 @@ def test_an_int8_copy_does_not_inherit_the_calibration_of_its_parent(tmp_registr
     shutil.copytree(MODELS / "mnist-mlp-seed", tmp_registry / "mnist-mlp-seed")
     res = quantize_model("mnist-mlp-seed", shipped=False)
     q = registry.load(res["id"])
-    assert "ood" not in q.card and ood.PARAMS not in q.card["assets"] and not (q.folder / ood.PARAMS).exists()
+    assert q.card.ood is None and ood.PARAMS not in q.card.assets and not (q.folder / ood.PARAMS).exists()
     assert ood.calibrated(registry.load("mnist-mlp-seed").card)            # the parent keeps its own

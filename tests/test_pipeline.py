@@ -52,11 +52,11 @@ def test_lenet_on_digits_is_upsized_trained_and_exported(lenet_run, digits, tmp_
 
     entry = pipeline.export(trained, "digits-lenet", root=tmp_registry)
     card = entry.card
-    assert set(card) >= CARD_KEYS, CARD_KEYS - set(card)
-    assert card["parity_max_abs_diff"] <= 1e-4
-    assert card["dataset"] == "digits" and card["architecture"] == "lenet" and card["parameters"] > 0
-    assert card["metrics"]["test"]["accuracy"] == trained.metrics["test"]["accuracy"]
-    assert card["output"]["name"] == "logits" and card["weights"] == "weights.safetensors"
+    assert set(card.to_dict()) >= CARD_KEYS, CARD_KEYS - set(card.to_dict())
+    assert card.parity_max_abs_diff <= 1e-4
+    assert card.dataset == "digits" and card.architecture == "lenet" and card.parameters > 0
+    assert card.metrics["test"]["accuracy"] == trained.metrics["test"]["accuracy"]
+    assert card.output["name"] == "logits" and card.weights == "weights.safetensors"
     assert (entry.folder / "weights.safetensors").exists()
     assert [e.id for e in registry.list_models(tmp_registry)[0]] == ["digits-lenet"]
 
@@ -65,18 +65,18 @@ def test_lenet_on_digits_is_upsized_trained_and_exported(lenet_run, digits, tmp_
     raw = digits.images[test_rows]                                          # uint8 [N, 1, 8, 8]
     predictor = Predictor(entry.folder, card, device="cpu")
     few = predictor.predict([_png(img) for img in raw[:8]])
-    assert all(p.label in card["labels"] for p in few)
+    assert all(p.label in card.labels for p in few)
     assert all(sum(p.scores.values()) == pytest.approx(1.0, abs=1e-5) for p in few)
-    x = prepare_images([_png(img) for img in raw[:8]], card["preprocessing"])
+    x = prepare_images([_png(img) for img in raw[:8]], card.preprocessing)
     assert x.shape == (8, 1, 32, 32)
     with torch.inference_mode():
         torch_labels = trained.model.eval()(torch.from_numpy(x)).argmax(1).tolist()
-    assert [card["labels"].index(p.label) for p in few] == torch_labels
+    assert [card.labels.index(p.label) for p in few] == torch_labels
 
     # … and over the whole test split it scores what its card says
-    labels = np.array([card["labels"].index(p.label) for p in predictor.predict(list(raw))])
+    labels = np.array([card.labels.index(p.label) for p in predictor.predict(list(raw))])
     accuracy = float(np.mean(labels == digits.labels[test_rows]))
-    assert accuracy == pytest.approx(card["metrics"]["test"]["accuracy"], abs=0.02)
+    assert accuracy == pytest.approx(card.metrics["test"]["accuracy"], abs=0.02)
 
 
 def test_small_cnn_on_digits_exports_with_parity(tmp_registry, digits):
@@ -84,10 +84,10 @@ def test_small_cnn_on_digits_exports_with_parity(tmp_registry, digits):
     assert trained.arch_config["widths"] == [8, 16]
     assert trained.preprocessing["height"] == 8                             # only LeNet needs upsizing
     entry = pipeline.export(trained, "digits-cnn", root=tmp_registry)
-    assert entry.card["parity_max_abs_diff"] <= 1e-4
-    assert set(entry.card) >= CARD_KEYS
+    assert entry.card.parity_max_abs_diff <= 1e-4
+    assert set(entry.card.to_dict()) >= CARD_KEYS
     preds = Predictor(entry.folder, entry.card, device="cpu").predict(list(digits.images[digits.split["test"][:5]]))
-    assert len(preds) == 5 and all(p.label in entry.card["labels"] for p in preds)
+    assert len(preds) == 5 and all(p.label in entry.card.labels for p in preds)
 
 
 def test_save_run_and_load_run_round_trip(lenet_run, tmp_path, tmp_registry):
@@ -105,8 +105,8 @@ def test_save_run_and_load_run_round_trip(lenet_run, tmp_path, tmp_registry):
         b = again.model(torch.from_numpy(feed))
     assert torch.equal(a, b)
     entry = pipeline.export(again, "digits-from-run", root=tmp_registry)          # the CLI's train → export path
-    assert entry.card["parity_max_abs_diff"] <= 1e-4
-    assert entry.card["metrics"] == lenet_run.metrics
+    assert entry.card.parity_max_abs_diff <= 1e-4
+    assert entry.card.metrics == lenet_run.metrics
 
 
 def test_load_run_of_a_folder_that_is_not_a_run(tmp_path):
@@ -127,9 +127,9 @@ def test_tabular_classification_records_a_baseline(tmp_registry):
     assert 0.8 < base["metrics"]["accuracy"] <= 1.0 and 0.8 < base["metrics"]["roc_auc"] <= 1.0
     assert set(trained.metrics["test"]) == {"accuracy", "macro_f1", "roc_auc"}
     entry = pipeline.export(trained, "bc-mlp", root=tmp_registry)
-    assert entry.card["baseline"] == base and entry.card["parity_max_abs_diff"] <= 1e-4
+    assert entry.card.baseline == base and entry.card.parity_max_abs_diff <= 1e-4
     assert (entry.folder / "encoder.json").exists()
-    features = entry.card["preprocessing"]["features"]
+    features = entry.card.preprocessing["features"]
     assert features and all({"name", "type", "default"} <= set(f) for f in features)
 
 
@@ -165,8 +165,8 @@ def test_stop_requested_in_the_first_batch_still_exports(tmp_registry):
     assert trained.history.stopped and trained.history.epochs == [1]
     assert np.isfinite(trained.test_scores).all()
     entry = pipeline.export(trained, "stopped-early", root=tmp_registry)
-    assert entry.card["parity_max_abs_diff"] <= 1e-4
-    assert entry.card["history"]["stopped"] is True and entry.card["history"]["epochs"] == [1]
+    assert entry.card.parity_max_abs_diff <= 1e-4
+    assert entry.card.history["stopped"] is True and entry.card.history["epochs"] == [1]
     rows, _ = load_dataset("breast-cancer").subset("test")
     preds = Predictor(entry.folder, entry.card, device="cpu").predict(rows.head(3))
     assert len(preds) == 3 and all(p.label in ("malignant", "benign") for p in preds)
@@ -271,8 +271,8 @@ def test_an_ensemble_averages_its_members_and_exports_as_one_graph(tmp_registry,
         assert torch.allclose(model(x), expected, atol=1e-6)
         assert not torch.allclose(outs[0], outs[1])                          # different seeds, different members
     entry = pipeline.export(trained, f"ens-{dataset}")
-    assert entry.card["arch_config"]["members"] == 3 and entry.card["parity_max_abs_diff"] <= 1e-4
-    assert entry.card["history"]["part"] == "first-member"
+    assert entry.card.arch_config["members"] == 3 and entry.card.parity_max_abs_diff <= 1e-4
+    assert entry.card.history["part"] == "first-member"
     again = runs.load_run(runs.save_run(trained, tmp_path / "run"))
     with torch.no_grad():
         assert torch.allclose(again.model(x), model(x), atol=1e-6)
@@ -336,8 +336,8 @@ def test_late_fusion_trains_the_two_halves_apart_and_averages_their_log_probabil
                           + torch.log_softmax(model.ngrams(ids, mask), -1))
         assert torch.allclose(model(ids, mask), expected, atol=1e-6)
     entry = pipeline.export(trained, "late-toy")
-    assert entry.card["parity_max_abs_diff"] <= 1e-4
-    assert entry.card["history"]["part"] == "transformer"                   # its epochs are the transformer's own
+    assert entry.card.parity_max_abs_diff <= 1e-4
+    assert entry.card.history["part"] == "transformer"                   # its epochs are the transformer's own
     rebuilt = runs.load_run(runs.save_run(trained, tmp_registry / "run")).model.eval()
     with torch.no_grad():
         assert torch.allclose(rebuilt(ids, mask), model(ids, mask), atol=1e-6)

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core import explain as E
+from bigmodel_core.serve.card import ModelCard
 from tests import helpers
 from tests.helpers import EN, ZH
 
@@ -18,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 
 
-def _card(model_id: str) -> dict:
-    return json.loads((MODELS / model_id / "card.json").read_text(encoding="utf-8"))
+def _card(model_id: str) -> ModelCard:
+    return ModelCard.read(MODELS / model_id / "card.json")
 
 
 def open_page(page: str, lang: str = "en", **state) -> AppTest:
@@ -71,7 +72,7 @@ def test_training_history_axis_of_a_share_stays_within_0_and_1(model_id, lo):
     if lo is not None:
         assert axis["range"][0] == lo
     else:                                                          # R²: down to its worst epoch, at most 0
-        val = [v.get("r2") for v in _card(model_id)["history"]["val"]]
+        val = [v.get("r2") for v in _card(model_id).history["val"]]
         assert axis["range"][0] == min([0.0] + val)
     if axis["range"][1] - axis["range"][0] <= 1.5:                 # its own ticks, not the loss axis's
         assert axis["tickmode"] == "linear" and axis["dtick"] == 0.25
@@ -84,10 +85,10 @@ def test_a_card_opens_with_its_headline_and_ends_with_its_caveats():
     order = [e for e in walk(at.main) if getattr(e, "type", "") in ("markdown", "caption")
              and isinstance(getattr(e, "value", None), str)]
     values = [e.value for e in order]
-    title = values.index(f"#### {card['title']}")
+    title = values.index(f"#### {card.title}")
     assert values[title + 1].startswith("**ROC AUC 0.971** on 2,000 held-out test examples.")
     assert "0.948" in values[title + 1]                           # beside the linear baseline
-    notes = values.index(card["notes"])
+    notes = values.index(card.notes)
     assert notes > title + 1 and values.index(f"##### 📝 {EN['models.notes_title']}") == notes - 1
     assert EN["models.history_part.first-member"] in values[notes + 1:]
 

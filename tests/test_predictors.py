@@ -10,6 +10,7 @@ import pytest
 
 from bigmodel_core.errors import ModelError
 from bigmodel_core.serve import predictors, registry
+from bigmodel_core.serve.card import ModelCard
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models"
 
@@ -36,7 +37,7 @@ def _row(folder: Path) -> pd.DataFrame:
 
 def test_the_same_model_reuses_one_session(two_models):
     bikes, _ = two_models
-    sha = registry.load("bikes").card["sha256"]
+    sha = registry.load("bikes").card.sha256
     first = predictors.get(bikes, sha)
     assert predictors.get(str(bikes), sha) is first and predictors.get(bikes) is first
     assert predictors.cached_folders() == [str(bikes.resolve())]
@@ -57,12 +58,11 @@ def test_replacing_a_model_answers_with_the_new_one(two_models):
     row = _row(bikes)
     before = predictors.get(bikes).predict(row)[0].value
     # replace "bikes" by another network (the energy model's file, card and encoder) under the same id
-    card = json.loads((energy / "card.json").read_text())
-    card.update(id="bikes")
+    card = ModelCard.read(energy / "card.json").model_copy(update={"id": "bikes"})
     registry.save("bikes", energy / "model.onnx", card, {"encoder.json": energy / "encoder.json"})
     assert str(bikes.resolve()) not in predictors.cached_folders()
     now = predictors.get(bikes)
-    assert now.card["sha256"] == card["sha256"]
+    assert now.card.sha256 == card.sha256
     energy_row = _row(energy)
     assert now.predict(energy_row)[0].value == pytest.approx(predictors.get(energy).predict(energy_row)[0].value)
     assert not np.isclose(before, now.predict(energy_row)[0].value)

@@ -57,7 +57,7 @@ def test_sentences():
 
 def _register_int8(entry: registry.Entry, trained, int8_file: Path, root: Path) -> registry.Entry:
     """Register a quantised sibling `<id>-int8` the way the shipped int8 models are registered."""
-    card = card_for(trained, parity_diff=entry.card["parity_max_abs_diff"])
+    card = card_for(trained, parity_diff=entry.card.parity_max_abs_diff)
     card.update(weights=None, quantized_from=dict(format="dynamic int8, per-channel", model=entry.id))
     folder = registry.save(f"{entry.id}-int8", int8_file, card, dict(trained.assets), root=root)
     return registry.load(folder, root)
@@ -96,7 +96,7 @@ def test_int8_sibling_serves_predictions_like_fp32(text_model, test_sentences, t
     root = entry.folder.parent
     int8_entry = _register_int8(entry, trained, quantize_dynamic_int8(entry.folder / "model.onnx",
                                                                       tmp_path / "q.onnx"), root)
-    assert int8_entry.id == "reviews-micro-int8" and int8_entry.card["quantized_from"]["model"] == "reviews-micro"
+    assert int8_entry.id == "reviews-micro-int8" and int8_entry.card.quantized_from["model"] == "reviews-micro"
     p32 = runtime.Predictor(entry.folder, entry.card, device="cpu")
     p8 = runtime.Predictor(int8_entry.folder, int8_entry.card, device="cpu")
     out32, out8 = p32.predict(test_sentences[:20]), p8.predict(test_sentences[:20])
@@ -165,7 +165,7 @@ def test_engines_give_the_same_answers_on_the_same_feed(bench_model, tabular_exp
     assert [e.name for e in engines] == ["torch", "ort-cpu"]
     for batch in (1, 4, 33):
         feed = bench.synthetic_feed(entry.card, batch, folder=entry.folder)
-        assert feed["features"].shape == (batch, entry.card["input_spec"][0]["shape"][1])
+        assert feed["features"].shape == (batch, entry.card.input_spec[0]["shape"][1])
         outs = [_as_array(e.run(feed)) for e in engines]
         assert outs[0].shape == outs[1].shape == (batch,)
         assert np.max(np.abs(outs[0] - outs[1])) <= 1e-4
@@ -285,17 +285,17 @@ def test_quantize_model_registers_an_int8_entry_with_measured_delta_and_size(ben
     res = quantize_model(bench_model)
     assert res["id"] == f"{bench_model}-int8"
     q = registry.load(res["id"])
-    info = q.card["quantized_from"]
+    info = q.card.quantized_from
     assert info["model"] == bench_model and info["format"].startswith("dynamic int8")
-    assert info["int8_bytes"] == q.card["onnx_bytes"] and info["fp32_bytes"] == src.card["onnx_bytes"]
-    assert info["size_ratio"] == pytest.approx(q.card["onnx_bytes"] / src.card["onnx_bytes"], abs=1e-4)
+    assert info["int8_bytes"] == q.card.onnx_bytes and info["fp32_bytes"] == src.card.onnx_bytes
+    assert info["size_ratio"] == pytest.approx(q.card.onnx_bytes / src.card.onnx_bytes, abs=1e-4)
     # the delta is what ONNX Runtime measures on the test split, for both models
     fp32_now, int8_now = evaluate(bench_model), evaluate(res["id"])
     assert info["fp32_test"]["r2"] == pytest.approx(fp32_now["r2"])
-    assert q.card["metrics"]["test"]["r2"] == pytest.approx(int8_now["r2"])
+    assert q.card.metrics["test"]["r2"] == pytest.approx(int8_now["r2"])
     assert info["delta"]["r2"] == pytest.approx(int8_now["r2"] - fp32_now["r2"])
-    assert q.card["weights"] is None and "weights.safetensors" not in q.card["assets"]
-    assert "encoder.json" in q.card["assets"]
+    assert q.card.weights is None and "weights.safetensors" not in q.card.assets
+    assert "encoder.json" in q.card.assets
     # the fp32 model is untouched and still matches PyTorch (its parity holds)
     assert (src.folder / "model.onnx").read_bytes() == fp32_bytes_before
     engines = bench.engines_for(registry.load(bench_model), ["torch", "ort-cpu", "ort-int8"], threads=1)
@@ -326,7 +326,7 @@ def test_per_tensor_scales_are_the_default_and_per_channel_stays_available(bench
 
     assert main(["quantize", bench_model, "--id", "q-tensor", "--json"]) == 0
     assert main(["quantize", bench_model, "--id", "q-channel", "--per-channel", "--json"]) == 0
-    fmt = {i: registry.load(i).card["quantized_from"]["format"] for i in ("q-tensor", "q-channel")}
+    fmt = {i: registry.load(i).card.quantized_from["format"] for i in ("q-tensor", "q-channel")}
     assert fmt == {"q-tensor": "dynamic int8", "q-channel": "dynamic int8, per-channel"}
 
     def widest_scale(model_id):                       # per tensor: every weight scale is one number

@@ -83,7 +83,7 @@ def test_a_training_needing_the_trainer_resource_runs_on_that_node_and_matches_a
     assert trained.onnx and trained.onnx[:4] != b"" and trained.history.device == "cpu"
 
     remote_entry = export(trained, "from-ray", root=tmp_path / "ray-models")     # the app's own registry
-    assert remote_entry.card["parity_max_abs_diff"] <= 1e-4
+    assert remote_entry.card.parity_max_abs_diff <= 1e-4
     assert (remote_entry.folder / "model.onnx").read_bytes() == trained.onnx      # the bytes that came back
     local = LocalProcessRunner(threads=1)(SEED_SPEC, None, {}, None)
     local_entry = export(local, "from-local", root=tmp_path / "local-models")
@@ -96,7 +96,7 @@ def test_a_training_needing_the_trainer_resource_runs_on_that_node_and_matches_a
     assert np.max(np.abs(answers[0] - answers[1])) <= 1e-5
     assert np.max(np.abs(np.asarray(trained.test_scores) - np.asarray(local.test_scores))) <= 1e-5
     assert trained.metrics["test"]["r2"] == pytest.approx(local.metrics["test"]["r2"], abs=1e-5)
-    assert registry.load("from-ray", tmp_path / "ray-models").card["dataset"] == "diabetes"
+    assert registry.load("from-ray", tmp_path / "ray-models").card.dataset == "diabetes"
 
 
 def test_stop_reaches_the_actor_and_the_partial_model_comes_back(cluster):

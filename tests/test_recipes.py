@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.train import recipes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ def test_the_card_notes_build_defaults_writes_are_translated_and_kept_short():
         assert re.search(r"[\u4e00-\u9fff]", zh[f"model.{recipe.id}.notes"]), recipe.id
         card = ROOT / "models" / recipe.id / "card.json"
         if card.exists():
-            assert json.loads(card.read_text(encoding="utf-8"))["notes"] == recipe.notes, recipe.id
+            assert ModelCard.read(card).notes == recipe.notes, recipe.id
         assert len(recipe.notes) <= 800, f"{recipe.id}: move the experiment log to docs/experiments.md"
     log = (ROOT / "docs" / "experiments.md").read_text(encoding="utf-8")
     assert "## `sst2-tiny`" in log and "## `waimai-tiny`" in log

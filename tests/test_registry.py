@@ -18,7 +18,7 @@ def _onnx(tmp_path, content=b"fake onnx bytes"):
 def test_save_then_load_round_trip(tmp_registry, tmp_path):
     folder = registry.save("demo", _onnx(tmp_path), CARD, {"encoder.json": "{}"})
     entry = registry.load("demo")
-    assert entry.folder == folder and entry.card["sha256"] == registry.sha256_file(folder / "model.onnx")
+    assert entry.folder == folder and entry.card.sha256 == registry.sha256_file(folder / "model.onnx")
     assert (folder / "encoder.json").read_text() == "{}"
     assert not list(tmp_registry.glob(".tmp-*"))
 

@@ -255,7 +255,7 @@ def test_a_form_link_restores_the_values_and_answers():
     card = registry.load(model_id).card
     frame = examples.load(model_id).frame
     row = frame.iloc[7]
-    features = [f["name"] for f in card["preprocessing"]["features"]]
+    features = [f["name"] for f in card.preprocessing["features"]]
     params = {"model": model_id, **{f"f.{name}": str(row[name]) for name in features}}
     at = open_page(PREDICT, "en", params)
     for name in features:

@@ -7,13 +7,13 @@ mirror) that test skips, naming the fetch command. Every shipped model is also
 scored on its built-in examples (a sample of its own test split, committed beside
 it), and compared with its PyTorch weights there: that runs on every machine.
 """
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bigmodel_core.serve import examples, registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.evaluation import dataset_inputs, evaluate
 from bigmodel_core.train.recipes import RECIPES, check_targets
 from tests.conftest import requires_dataset
@@ -30,18 +30,18 @@ MISSING = sorted(set(RECIPES) - set(SHIPPED))
 BELOW_TARGET: dict[str, str] = {}     # model id → why it ships below its target (none today)
 
 
-def shipped_card(model_id: str) -> dict:
-    return json.loads((MODELS / model_id / "card.json").read_text(encoding="utf-8"))
+def shipped_card(model_id: str) -> ModelCard:
+    return ModelCard.read(MODELS / model_id / "card.json")
 
 
 def source_recipe(model_id: str) -> str:
     """The recipe a shipped model comes from: its own, or its fp32 parent's for an int8 sibling."""
-    return (shipped_card(model_id).get("quantized_from") or {}).get("model", model_id)
+    return (shipped_card(model_id).quantized_from or {}).get("model", model_id)
 
 
 def with_its_dataset(model_ids):
     """`parametrize` values: each shipped model, skipping (with the fetch command) when its dataset is absent."""
-    return [pytest.param(m, marks=requires_dataset(shipped_card(m)["dataset"]), id=m) for m in model_ids]
+    return [pytest.param(m, marks=requires_dataset(shipped_card(m).dataset), id=m) for m in model_ids]
 
 
 @pytest.mark.xfail(bool(MISSING), strict=True, reason=f"recipes not built into models/ yet (issue 3): {MISSING}")
@@ -60,22 +60,22 @@ def test_models_folder_fits_the_size_limits():
 def test_shipped_model_meets_its_card_through_onnx_runtime(model_id):
     entry = registry.load(model_id, MODELS)
     card = entry.card
-    assert card["shipped"] is True and card["parity_max_abs_diff"] <= 1e-4
-    if card["task"] == "text":                          # the predict page picks its examples and units by it
-        assert card["preprocessing"]["language"] == ("zh" if card["dataset"] == "waimai10k" else "en")
+    assert card.shipped is True and card.parity_max_abs_diff <= 1e-4
+    if card.task == "text":                          # the predict page picks its examples and units by it
+        assert card.preprocessing["language"] == ("zh" if card.dataset == "waimai10k" else "en")
     result = evaluate(str(entry.folder), split="test", device="cpu")
-    promised = card["metrics"]["test"]
+    promised = card.metrics["test"]
     for metric, value in promised.items():
         if metric in ("accuracy", "macro_f1", "roc_auc", "r2"):
             assert result[metric] >= value - 0.005, f"{model_id}: {metric} {result[metric]:.4f} < card {value:.4f}"
-    problems = check_targets(RECIPES[source_recipe(model_id)], result, card.get("baseline"))
+    problems = check_targets(RECIPES[source_recipe(model_id)], result, card.baseline)
     if model_id in BELOW_TARGET:                        # shipped for the demo, honest about the shortfall
         assert problems, f"{model_id} now meets its target: remove it from BELOW_TARGET"
         assert not [p for p in problems if "baseline" in p], problems   # it must still beat the linear model
         pytest.xfail(f"{BELOW_TARGET[model_id]}: {problems}")
     assert not problems
-    if card.get("quantized_from"):                      # int8: at most 1 point below its fp32 parent
-        q = card["quantized_from"]
+    if card.quantized_from:                      # int8: at most 1 point below its fp32 parent
+        q = card.quantized_from
         fp32 = q.get("fp32_test") or q["fp32_metrics"]           # sibling entry / int8-only recipe
         assert result["accuracy"] >= fp32["accuracy"] - 0.01
 
@@ -96,18 +96,18 @@ def test_shipped_model_scores_on_its_built_in_examples_and_matches_pytorch(model
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)
-    card, meta = entry.card, entry.card["examples"]
+    card, meta = entry.card, entry.card.examples
     data = examples.load(model_id, MODELS)
     result = evaluate(str(entry.folder), split="test", device="cpu", data=data)
     assert result["n"] == meta["count"] == len(data)
-    promised = card["metrics"]["test"]
+    promised = card.metrics["test"]
     whole = meta["count"] == meta["test_rows"]          # small tables ship their whole test split
     for metric, slack in EXAMPLE_SLACK.items():
         if metric in promised:
             bound = promised[metric] - (0.005 if whole else slack)
             assert result[metric] >= bound, f"{model_id}: {metric} {result[metric]:.4f} on {len(data)} examples"
 
-    if not (entry.folder / "weights.safetensors").exists() or card.get("quantized_from"):
+    if not (entry.folder / "weights.safetensors").exists() or card.quantized_from:
         return                                          # ONNX-only or int8: no PyTorch twin to compare with
     model = load_torch_model(entry.folder, card)
     assert model is not None, f"{model_id} ships weights.safetensors but its PyTorch model cannot be rebuilt"
@@ -127,9 +127,9 @@ def test_build_defaults_rebuilds_a_small_model_end_to_end(tmp_path):
 
     [result] = build_defaults(["energy-heating-mlp"], device="cpu", root=tmp_path)
     assert result["problems"] == [] and result["parity"] <= 1e-4
-    card = json.loads((tmp_path / "energy-heating-mlp" / "card.json").read_text())
-    assert card["metrics"]["test"]["r2"] >= 0.99 and card["baseline"]["metrics"]["r2"] < card["metrics"]["test"]["r2"]
-    assert card["split"]["evaluated_on"] == "test" and card["seed"] == 0
+    card = ModelCard.read(tmp_path / "energy-heating-mlp" / "card.json")
+    assert card.metrics["test"]["r2"] >= 0.99 and card.baseline["metrics"]["r2"] < card.metrics["test"]["r2"]
+    assert card.split["evaluated_on"] == "test" and card.seed == 0
 
 
 def test_build_defaults_rebuilds_a_model_of_bundled_data_as_shipped(tmp_path):
@@ -138,8 +138,8 @@ def test_build_defaults_rebuilds_a_model_of_bundled_data_as_shipped(tmp_path):
 
     [result] = build_defaults(["diabetes-mlp"], device="cpu", root=tmp_path)
     assert result["problems"] == [] and result["parity"] <= 1e-4
-    card = json.loads((tmp_path / "diabetes-mlp" / "card.json").read_text())
+    card = ModelCard.read(tmp_path / "diabetes-mlp" / "card.json")
     shipped = shipped_card("diabetes-mlp")
-    assert card["metrics"]["test"]["r2"] == pytest.approx(shipped["metrics"]["test"]["r2"], abs=0.02)
-    assert card["baseline"]["metrics"]["r2"] < card["metrics"]["test"]["r2"]
-    assert card["split"] == shipped["split"] and card["seed"] == 0
+    assert card.metrics["test"]["r2"] == pytest.approx(shipped.metrics["test"]["r2"], abs=0.02)
+    assert card.baseline["metrics"]["r2"] < card.metrics["test"]["r2"]
+    assert card.split == shipped.split and card.seed == 0

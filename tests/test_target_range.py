@@ -5,7 +5,6 @@ same way (nets.ClampOutput), and the card records the range and where each side 
 The shipped regression models were upgraded in place (`python -m bigmodel_core clip-range`,
 pipeline.clip_registered), without retraining.
 """
-import json
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from bigmodel_core.errors import ModelError
 from bigmodel_core.nn.nets import ClampOutput, clamp_to_range
 from bigmodel_core.nn.zoo import build_model
 from bigmodel_core.serve import registry, runtime
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.train import pipeline, tasks
 from bigmodel_core.train.spec import TrainSpec
 from bigmodel_core.train.trainer import TrainConfig
@@ -30,8 +30,8 @@ REGRESSION = {"bike-demand-mlp": "bike-sharing", "diabetes-mlp": "diabetes",
               "student-grade-mlp": "student-performance", "energy-heating-mlp": "energy-efficiency"}
 
 
-def _card(model_id: str) -> dict:
-    return json.loads((MODELS / model_id / "card.json").read_text(encoding="utf-8"))
+def _card(model_id: str) -> ModelCard:
+    return ModelCard.read(MODELS / model_id / "card.json")
 
 
 def _inside(values: np.ndarray, rng: dict) -> np.ndarray:
@@ -160,7 +160,7 @@ def test_a_trained_regression_model_exports_clipped_and_records_its_range(tmp_re
     assert rng["source"] == {"min": "training split", "max": "training split"}
     assert trained.test_scores.min() >= rng["min"] and trained.test_scores.max() <= rng["max"]
     entry = pipeline.export(trained, "diab-clip")
-    assert entry.card["target_range"] == rng and entry.card["parity_max_abs_diff"] <= 1e-4
+    assert entry.card.target_range == rng and entry.card.parity_max_abs_diff <= 1e-4
     graph = onnx.load(str(entry.folder / "model.onnx")).graph
     assert graph.node[-1].op_type == "Clip"
     wild = {"features": (np.random.default_rng(0).standard_normal((200, trained.arch_config["in_features"]))
@@ -178,7 +178,7 @@ def test_a_trained_regression_model_exports_clipped_and_records_its_range(tmp_re
 @pytest.mark.parametrize("model_id", list(REGRESSION))
 def test_shipped_regression_model_records_its_range_and_its_graph_ends_in_a_clip(model_id):
     card = _card(model_id)
-    rng = card["target_range"]
+    rng = card.target_range
     assert rng["min"] < rng["training"]["min"] <= rng["training"]["max"] <= rng["max"] or \
         rng["source"]["min"] == "known bound"
     assert set(rng["source"].values()) <= {"known bound", "training split"}
@@ -200,11 +200,11 @@ def test_shipped_regression_model_answers_inside_its_range_on_its_examples_and_o
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)
-    rng = entry.card["target_range"]
+    rng = entry.card.target_range
     predictor = Predictor(entry.folder, entry.card, device="cpu")
     pred, _ = predict_split(predictor, examples.load(model_id, MODELS), "test")
-    assert len(pred) == entry.card["examples"]["count"] and _inside(pred, rng).all()
-    width = entry.card["input_spec"][0]["shape"][1]
+    assert len(pred) == entry.card.examples["count"] and _inside(pred, rng).all()
+    width = entry.card.input_spec[0]["shape"][1]
     wild = {"features": (np.random.default_rng(5).standard_normal((500, width)) * 20).astype(np.float32)}
     out = predictor.run(wild)
     assert _inside(out, rng).all()
@@ -223,8 +223,8 @@ def test_no_answer_falls_outside_the_range_over_the_whole_dataset(model_id):
     from bigmodel_core.serve.runtime import Predictor
 
     entry = registry.load(model_id, MODELS)
-    rng = entry.card["target_range"]
-    data = load_dataset(entry.card["dataset"], seed=entry.card["split"]["seed"])
+    rng = entry.card.target_range
+    data = load_dataset(entry.card.dataset, seed=entry.card.split["seed"])
     everything = replace(data, split={"all": np.arange(len(data))})
     pred, _ = predict_split(Predictor(entry.folder, entry.card, device="cpu"), everything, "all")
     assert len(pred) == len(data)
@@ -257,19 +257,19 @@ def test_clip_registered_upgrades_an_old_export_in_place_and_keeps_its_card_hone
     card = _card("diabetes-mlp")
     registry.update("diabetes-mlp", {"target_range": None}, root=tmp_registry, onnx_file=old)
     before = registry.load("diabetes-mlp", tmp_registry)
-    assert before.card["sha256"] != card["sha256"] and onnx.load(str(old)).graph.node[-1].op_type != "Clip"
+    assert before.card.sha256 != card.sha256 and onnx.load(str(old)).graph.node[-1].op_type != "Clip"
 
     result = pipeline.clip_registered("diabetes-mlp", root=tmp_registry)
     after = registry.load("diabetes-mlp", tmp_registry)               # sha256 checked against the new graph
-    assert after.card["target_range"] == result["target_range"] == card["target_range"]
-    assert after.card["sha256"] == card["sha256"]                      # the same graph as the shipped upgrade
-    assert after.card["onnx_bytes"] == (after.folder / "model.onnx").stat().st_size
+    assert after.card.target_range == result["target_range"] == card.target_range
+    assert after.card.sha256 == card.sha256                      # the same graph as the shipped upgrade
+    assert after.card.onnx_bytes == (after.folder / "model.onnx").stat().st_size
     assert result["outside_after"] == 0 and result["rows"] == 442
-    assert after.card["metrics"]["test"]["r2"] == pytest.approx(card["metrics"]["test"]["r2"], abs=1e-6)
-    assert after.card["parity_max_abs_diff"] <= 1e-4
+    assert after.card.metrics["test"]["r2"] == pytest.approx(card.metrics["test"]["r2"], abs=1e-6)
+    assert after.card.parity_max_abs_diff <= 1e-4
     assert (after.folder / "examples" / "examples.csv").exists()       # the rest of the entry is kept
     again = pipeline.clip_registered("diabetes-mlp", root=tmp_registry)   # idempotent: one Clip, same file
-    assert registry.load("diabetes-mlp", tmp_registry).card["sha256"] == card["sha256"]
+    assert registry.load("diabetes-mlp", tmp_registry).card.sha256 == card.sha256
     assert again["metric_change"]["test"]["r2"] == 0
 
 

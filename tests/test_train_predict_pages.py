@@ -115,7 +115,7 @@ def test_one_epoch_training_shows_metrics_charts_and_exports(registry_copy):
     done = [s for s in texts(at, "success") if "Saved as" in s]
     assert done and "Parity" in done[0]
     entry = registry.load("my-diabetes", registry_copy)
-    assert entry.card["parity_max_abs_diff"] <= 1e-4 and entry.card["task"] == "tabular"
+    assert entry.card.parity_max_abs_diff <= 1e-4 and entry.card.task == "tabular"
 
 
 def test_live_panel_stop_button_stops_and_results_follow(registry_copy):
@@ -277,7 +277,7 @@ def test_prediction_helpers_for_each_task(registry_copy):
     with pytest.raises(Exception, match="empty"):
         P.predict_texts(text_pred, " \n ")
     tab, card = predictor("diabetes-tiny")
-    values = {f["name"]: P.feature_widget_spec(f)["default"] for f in card["preprocessing"]["features"]}
+    values = {f["name"]: P.feature_widget_spec(f)["default"] for f in card.preprocessing["features"]}
     assert np.isfinite(P.predict_row(tab, values).values[0])
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve.card import ModelCard
 
 if TYPE_CHECKING:
     from bigmodel_core.data.types import ImageDataset
@@ -88,23 +89,23 @@ def build(dataset_id: str, split_seed: int = 0, max_rows: int | None = None, siz
     return from_dataset(got.dataset, dataset_id, got.full, got.rows_in_full, size)
 
 
-def for_model(folder: Path, card: dict, size: int = SIZE) -> Gallery | None:
+def for_model(folder: Path, card: ModelCard, size: int = SIZE) -> Gallery | None:
     """The gallery a model is shown with: its dataset's test split (the card's split), else its own examples.
 
     None when there is neither (a model trained on an upload, without examples).
     """
     from bigmodel_core.serve import examples
 
-    split = card.get("split") or {}
+    split = card.split or {}
     try:
-        return build(card.get("dataset", ""), split.get("seed", 0), split.get("max_rows"), size)
+        return build((card.dataset or ""), split.get("seed", 0), split.get("max_rows"), size)
     except BigModelError:
         pass
     try:
         ds = examples.load(Path(folder))
     except BigModelError:
         return None
-    return from_dataset(ds, card.get("dataset", ""), False, len(ds), size)
+    return from_dataset(ds, (card.dataset or ""), False, len(ds), size)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def answer(predictor: Predictor, gallery: Gallery) -> Answers:
     """Run a `runtime.Predictor` (ONNX Runtime) on every gallery image, as the app prepares a picture."""
     from bigmodel_core.serve.ood import model_inputs
 
-    x = model_inputs(gallery.images, predictor.card["preprocessing"])
+    x = model_inputs(gallery.images, predictor.card.preprocessing)
     probs = predictor.scores_of({predictor.input_names[0]: x})
     labels = [str(x) for x in predictor.labels]
     names = [str(x) for x in gallery.class_names]
@@ -135,8 +136,8 @@ def answer(predictor: Predictor, gallery: Gallery) -> Answers:
     return Answers(predicted.astype(np.int64), probs.max(axis=1), np.asarray(right, dtype=bool))
 
 
-def card_accuracy(card: dict) -> tuple[float | None, int | None]:
+def card_accuracy(card: ModelCard) -> tuple[float | None, int | None]:
     """(accuracy on the whole test split, its number of images) from the card."""
-    acc = ((card.get("metrics") or {}).get("test") or {}).get("accuracy")
-    rows = (card.get("examples") or {}).get("test_rows")
+    acc = ((card.metrics or {}).get("test") or {}).get("accuracy")
+    rows = (card.examples or {}).get("test_rows")
     return (float(acc) if acc is not None else None), (int(rows) if rows else None)

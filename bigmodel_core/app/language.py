@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from bigmodel_core.serve.card import ModelCard
+
 LANGUAGES = ("en", "zh")
 ZH_SHARE = 0.3          # Han characters among the letters from which a text counts as Chinese
 EN_SHARE = 0.5          # Latin letters among the letters from which a text counts as English
@@ -70,24 +72,24 @@ def detect_lines(lines: Iterable[str]) -> list[str | None]:
     return [detect(line) for line in lines]
 
 
-def card_language(card: Mapping) -> str | None:
+def card_language(card: ModelCard) -> str | None:
     """The language a text model reads, from its card; None for image and tabular models."""
-    if card.get("task") != "text":
+    if card.task != "text":
         return None
-    return (card.get("preprocessing") or {}).get("language") or "en"
+    return (card.preprocessing or {}).get("language") or "en"
 
 
-def text_models(cards: Mapping[str, Mapping], lang: str) -> list[str]:
+def text_models(cards: Mapping[str, ModelCard], lang: str) -> list[str]:
     """Ids of the text models that read `lang`: the preferred shipped one first, then shipped ones, then the rest.
 
     Quantised copies (`quantized_from` in the card) come after their originals.
     """
     ids = [i for i, card in cards.items() if card_language(card) == lang]
-    return sorted(ids, key=lambda i: (i != PREFERRED.get(lang), bool(cards[i].get("quantized_from")),
-                                      not cards[i].get("shipped"), ids.index(i)))
+    return sorted(ids, key=lambda i: (i != PREFERRED.get(lang), bool(cards[i].quantized_from),
+                                      not cards[i].shipped, ids.index(i)))
 
 
-def text_model_for(cards: Mapping[str, Mapping], lang: str) -> str | None:
+def text_model_for(cards: Mapping[str, ModelCard], lang: str) -> str | None:
     """The text model to offer for `lang`, or None when the registry has none."""
     found = text_models(cards, lang)
     return found[0] if found else None

@@ -39,7 +39,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     entry = registry.load(args.model)
     predictor = Predictor(entry.folder, entry.card, device=args.device)
-    task = entry.card["task"]
+    task = entry.card.task
     if task == "tabular":
         if not args.csv:
             raise DataError("A tabular model needs its input rows as a CSV file.",

@@ -16,10 +16,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     good, bad = registry.list_models()
     rows = []
     for e in good:
-        test = (e.card.get("metrics") or {}).get("test", {})
+        test = (e.card.metrics or {}).get("test", {})
         main = {k: round(v, 4) for k, v in test.items() if k in ("accuracy", "roc_auc", "r2", "macro_f1")}
-        rows.append(dict(id=e.id, task=e.card["task"], dataset=e.card.get("dataset"),
-                         architecture=e.card.get("architecture"), metrics=main, shipped=e.card.get("shipped", False)))
+        rows.append(dict(id=e.id, task=e.card.task, dataset=e.card.dataset,
+                         architecture=e.card.architecture, metrics=main, shipped=e.card.shipped))
     if args.json:
         print_json(dict(models=rows, refused=bad))
     else:
@@ -51,7 +51,7 @@ def cmd_clip_range(args: argparse.Namespace) -> int:
     from bigmodel_core.serve import registry
     from bigmodel_core.train.pipeline import clip_registered
 
-    ids = args.ids or [e.id for e in registry.list_models()[0] if e.card.get("problem") == "regression"]
+    ids = args.ids or [e.id for e in registry.list_models()[0] if e.card.problem == "regression"]
     results = []
     for model_id in ids:
         result = clip_registered(model_id)

@@ -52,7 +52,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                    epochs=len(trained.history.epochs), seconds=round(trained.history.elapsed_s, 2))
     if args.export:
         entry = pipeline.export(trained, args.export)
-        summary.update(model=entry.id, folder=str(entry.folder), parity=entry.card["parity_max_abs_diff"])
+        summary.update(model=entry.id, folder=str(entry.folder), parity=entry.card.parity_max_abs_diff)
     if args.json:
         print_json(summary)
     else:
@@ -86,8 +86,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     trained = runs.load_run(Path(args.run))
     entry = pipeline.export(trained, args.id, title=args.title)
-    result = dict(model=entry.id, folder=str(entry.folder), parity=entry.card["parity_max_abs_diff"],
-                  sha256=entry.card["sha256"], onnx_bytes=entry.card["onnx_bytes"])
+    result = dict(model=entry.id, folder=str(entry.folder), parity=entry.card.parity_max_abs_diff,
+                  sha256=entry.card.sha256, onnx_bytes=entry.card.onnx_bytes)
     print_json(result) if args.json else print(json.dumps(result, indent=2))
     return 0
 

@@ -68,10 +68,10 @@ def _test_data(entry):
     from bigmodel_core.errors import BigModelError
     from bigmodel_core.serve import examples
 
-    split = entry.card.get("split") or {}
+    split = entry.card.split or {}
     try:
-        if catalog.availability(catalog.get(entry.card["dataset"])) != "needs download":
-            return load_dataset(entry.card["dataset"], seed=split.get("seed", 0),
+        if catalog.availability(catalog.get(entry.card.dataset)) != "needs download":
+            return load_dataset(entry.card.dataset, seed=split.get("seed", 0),
                                 max_rows=split.get("max_rows")), "full test split"
     except BigModelError as exc:            # an unknown or damaged dataset: fall back to the examples, say why
         return examples.load(entry.folder), f"built-in examples ({exc})"
@@ -99,7 +99,7 @@ def check(fp32_folder: Path, fp16_folder: Path, data: Dataset | None = None, sou
     b, _ = predict_split(p16, data, "test")
     result = dict(n=len(y), source=source, provider=p16.provider,
                   max_abs_diff=float(np.max(np.abs(a - b))) if len(y) else 0.0)
-    if src.card.get("problem") == "regression":
+    if src.card.problem == "regression":
         spread = float(np.std(a)) or 1.0
         rel = result["max_abs_diff"] / spread
         result.update(agreement=None, fp32_accuracy=None, fp16_accuracy=None, accuracy_drop=None,
@@ -120,21 +120,21 @@ def fp16_model(model: str, new_id: str | None = None, root: Path | None = None, 
     from bigmodel_core.serve import registry
 
     src = registry.load(model, root)
-    if src.card.get("quantized_from", {}).get("format") == "fp16":
+    if (src.card.quantized_from or {}).get("format") == "fp16":
         raise ModelError(f"'{src.id}' is an fp16 model already.", hint="convert its fp32 model instead")
     new_id = registry.validate_id(new_id or f"{src.id}-fp16"[:64])
     with tempfile.TemporaryDirectory() as tmp:
         half = convert(src.folder / "model.onnx", Path(tmp) / "model.onnx")
-        assets = {name: src.folder / name for name in src.card.get("assets", []) if (src.folder / name).is_file()}
+        assets = {name: src.folder / name for name in src.card.assets if (src.folder / name).is_file()}
         assets.pop("weights.safetensors", None)
         assets.pop("ood.npz", None)              # a familiarity calibration fits one model file only
         examples_dir = src.folder / registry.EXAMPLES_DIR
-        if src.card.get("examples") and examples_dir.is_dir():
+        if src.card.examples and examples_dir.is_dir():
             assets.update({f"{registry.EXAMPLES_DIR}/{f.name}": f for f in examples_dir.iterdir() if f.is_file()})
-        src_bytes = src.card.get("onnx_bytes") or (src.folder / "model.onnx").stat().st_size
-        card = {k: v for k, v in src.card.items()
+        src_bytes = src.card.onnx_bytes or (src.folder / "model.onnx").stat().st_size
+        card = {k: v for k, v in src.card.to_dict().items()     # the new card's fields: save adds id, sha256…
                 if k not in ("id", "sha256", "onnx_bytes", "assets", "created", "ood", "metrics", "quantized_from")}
-        card.update(title=f"{src.card.get('title', src.id)} — fp16", weights=None, shipped=False,
+        card.update(title=f"{(src.card.title or src.id)} — fp16", weights=None, shipped=False,
                     quantized_from=dict(model=src.id, format="fp16", converter="onnxconverter-common float16, "
                                         "keep_io_types", source_bytes=src_bytes,
                                         fp16_bytes=half.stat().st_size,
@@ -165,10 +165,11 @@ def check_vs_dequantized(src: registry.Entry, fp16_folder: Path, device: str = "
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         onnx.save(dequantize_model(onnx.load(str(src.folder / "model.onnx"))), str(fp32))
-        assets = {name: src.folder / name for name in src.card.get("assets", []) if (src.folder / name).is_file()}
+        assets = {name: src.folder / name for name in src.card.assets if (src.folder / name).is_file()}
         examples_dir = src.folder / registry.EXAMPLES_DIR
         if examples_dir.is_dir():
             assets.update({f"{registry.EXAMPLES_DIR}/{f.name}": f for f in examples_dir.iterdir() if f.is_file()})
-        card = {k: v for k, v in src.card.items() if k not in ("id", "sha256", "onnx_bytes", "assets", "created")}
+        card = {k: v for k, v in src.card.to_dict().items()
+                if k not in ("id", "sha256", "onnx_bytes", "assets", "created")}
         folder = registry.save(f"{src.id}-fp32"[:64], fp32, dict(card, shipped=False), assets, root=Path(tmp) / "r")
         return check(folder, fp16_folder, device=device)

@@ -58,23 +58,23 @@ def quantize_model(model: str, new_id: str | None = None, root: Path | None = No
     from bigmodel_core.serve.evaluation import evaluate
 
     src = registry.load(model, root)
-    if src.card.get("quantized_from"):
+    if src.card.quantized_from:
         raise ModelError(f"'{src.id}' is quantised already.", hint="quantise its fp32 model instead")
     new_id = registry.validate_id(new_id or f"{src.id}-int8"[:64])
     with tempfile.TemporaryDirectory() as tmp:
         int8 = quantize_dynamic_int8(src.folder / "model.onnx", Path(tmp) / "model.onnx", per_channel=per_channel)
-        assets = {name: src.folder / name for name in src.card.get("assets", []) if (src.folder / name).is_file()}
+        assets = {name: src.folder / name for name in src.card.assets if (src.folder / name).is_file()}
         assets.pop("weights.safetensors", None)
         assets.pop("ood.npz", None)          # a familiarity calibration fits one model file: not its int8 copy
         examples_dir = src.folder / registry.EXAMPLES_DIR          # the same built-in examples as the parent
-        if src.card.get("examples") and examples_dir.is_dir():
+        if src.card.examples and examples_dir.is_dir():
             assets.update({f"{registry.EXAMPLES_DIR}/{f.name}": f for f in examples_dir.iterdir() if f.is_file()})
-        fp32_bytes = src.card.get("onnx_bytes") or (src.folder / "model.onnx").stat().st_size
+        fp32_bytes = src.card.onnx_bytes or (src.folder / "model.onnx").stat().st_size
         int8_bytes = int8.stat().st_size
-        card = {k: v for k, v in src.card.items()
+        card = {k: v for k, v in src.card.to_dict().items()     # the new card's fields: save adds id, sha256…
                 if k not in ("id", "sha256", "onnx_bytes", "assets", "created", "ood")}
-        card.update(title=f"{src.card.get('title', src.id)} — int8", weights=None,
-                    shipped=src.card.get("shipped", False) if shipped is None else shipped)
+        card.update(title=f"{(src.card.title or src.id)} — int8", weights=None,
+                    shipped=src.card.shipped if shipped is None else shipped)
         staging = Path(tmp) / "staging"
         folder = registry.save(new_id, int8, dict(card, quantized_from=dict(model=src.id)), assets, root=staging)
         unscored = "the test split gave no comparable metric"

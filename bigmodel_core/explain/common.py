@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve.card import ModelCard
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +51,7 @@ def pick_target(scores: np.ndarray, problem: str, target: int | None) -> int | N
     return int(np.argmax(scores[0])) if target is None else int(target)
 
 
-def load_torch_model(folder: Path, card: dict) -> torch.nn.Module | None:
+def load_torch_model(folder: Path, card: ModelCard) -> torch.nn.Module | None:
     """The PyTorch model rebuilt from `weights.safetensors` in eval mode, or None when it cannot be.
 
     A regression model whose card gives a `target_range` comes back clamped to it, as its ONNX
@@ -59,18 +60,18 @@ def load_torch_model(folder: Path, card: dict) -> torch.nn.Module | None:
     None when the folder keeps no weights (shipped ONNX-only and int8 models) or the
     architecture cannot be rebuilt on this machine (MiniLM without its config files).
     """
-    weights = Path(folder) / (card.get("weights") or "weights.safetensors")
-    if not card.get("weights") or not weights.exists() or card.get("quantized_from"):
+    weights = Path(folder) / (card.weights or "weights.safetensors")
+    if not card.weights or not weights.exists() or card.quantized_from:
         return None
     try:
         from safetensors.torch import load_file
 
         from bigmodel_core.nn.zoo import build_model
 
-        model = build_model(card["architecture"], dict(card["arch_config"], pretrained=False))
+        model = build_model(card.architecture, dict(card.arch_config, pretrained=False))
         model.load_state_dict(load_file(str(weights)))
     except (ModelError, KeyError, OSError, RuntimeError, ValueError):   # ValueError: a card naming no known option
         return None
     from bigmodel_core.nn.nets import clamp_to_range
 
-    return clamp_to_range(model.eval(), card.get("target_range"))
+    return clamp_to_range(model.eval(), card.target_range)

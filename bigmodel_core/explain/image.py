@@ -56,7 +56,7 @@ def image_occlusion(predictor: Predictor, x: np.ndarray, target: int | None = No
     inp = torch.from_numpy(x[None])
     scores = forward(inp).numpy()
     target = pick_target(scores, predictor.problem, target)
-    mean = (predictor.card.get("preprocessing") or {}).get("mean")
+    mean = (predictor.card.preprocessing or {}).get("mean")
     fill = np.asarray(mean if mean is not None and len(mean) == c else [0.0] * c, dtype=np.float32)
     baseline = torch.from_numpy(np.broadcast_to(fill[:, None, None], (c, h, w)).copy()[None])
     attr = Occlusion(forward).attribute(inp, sliding_window_shapes=(c, window, window), strides=(c, stride, stride),

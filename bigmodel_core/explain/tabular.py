@@ -19,6 +19,7 @@ import pandas as pd
 from bigmodel_core.data.types import DatasetKind
 from bigmodel_core.errors import DataError
 from bigmodel_core.explain.common import OrtForward, pick_target
+from bigmodel_core.serve.card import ModelCard
 
 if TYPE_CHECKING:
     from bigmodel_core.serve.preprocess import TabularEncoder
@@ -60,11 +61,11 @@ class FeatureImportance:
         return [self.features[i] for i in np.argsort(-self.mean)]
 
 
-def _card_features(card: dict) -> dict[str, dict]:
-    return {f["name"]: f for f in (card.get("preprocessing") or {}).get("features", [])}
+def _card_features(card: ModelCard) -> dict[str, dict]:
+    return {f["name"]: f for f in (card.preprocessing or {}).get("features", [])}
 
 
-def baseline_row(encoder: TabularEncoder, card: dict) -> dict:
+def baseline_row(encoder: TabularEncoder, card: ModelCard) -> dict:
     """Training mean for numeric columns, the most common training category for categorical ones."""
     spec = _card_features(card)
     row = {}
@@ -217,18 +218,18 @@ def permutation_importances(predictor: Predictor, frame: pd.DataFrame, y: np.nda
                              score=float(scorer(est, X, y)), split=split, rows=len(y), repeats=n_repeats, notes=notes)
 
 
-def evaluation_rows(card: dict, split: str | None = None) -> tuple[pd.DataFrame, np.ndarray, str]:
+def evaluation_rows(card: ModelCard, split: str | None = None) -> tuple[pd.DataFrame, np.ndarray, str]:
     """(feature frame, targets, split name) of the split the card was evaluated on (as `evaluation.evaluate` loads it).
 
     Without the full dataset on this machine, the test rows are the model's built-in examples.
     """
     from bigmodel_core.serve.examples import dataset_or_examples
 
-    info = card.get("split") or {}
+    info = card.split or {}
     split = split or info.get("evaluated_on", "test")
-    data = dataset_or_examples(card["dataset"], seed=info.get("seed", 0), max_rows=info.get("max_rows")).dataset
+    data = dataset_or_examples(card.dataset, seed=info.get("seed", 0), max_rows=info.get("max_rows")).dataset
     if data.kind != DatasetKind.TABULAR:
-        raise DataError(f"The dataset '{card['dataset']}' is not a table.")
+        raise DataError(f"The dataset '{card.dataset}' is not a table.")
     if split not in data.split:
         raise DataError(f"No split '{split}'.", hint="use train, val or test")
     frame, y = data.subset(split)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.preprocess import TabularEncoder, category_strings
 
 if TYPE_CHECKING:
@@ -44,21 +45,21 @@ def _free(name: str, taken) -> str:
     return f"{name}_{k}"
 
 
-def answer_column(card: dict, rows: bool = True) -> str:
+def answer_column(card: ModelCard, rows: bool = True) -> str:
     """The column of the answer: `label` for texts, `predicted_label` or `predicted_<target>` for table rows."""
-    if card.get("problem", "classification") == "regression":
-        target = (card.get("preprocessing") or {}).get("target")
+    if card.problem == "regression":
+        target = (card.preprocessing or {}).get("target")
         return f"predicted_{target}" if target else "predicted_value"
     return "predicted_label" if rows else "label"
 
 
-def answers_table(inputs: pd.DataFrame, card: dict, out: np.ndarray, rows: bool = True) -> pd.DataFrame:
+def answers_table(inputs: pd.DataFrame, card: ModelCard, out: np.ndarray, rows: bool = True) -> pd.DataFrame:
     """`inputs` with the answers appended. `out`: probabilities [N, K] (classification) or values [N]."""
     table = inputs.reset_index(drop=True).copy()
-    if card.get("problem", "classification") == "regression":
+    if card.problem == "regression":
         table[_free(answer_column(card, rows), table.columns)] = np.asarray(out, dtype=np.float64).reshape(-1)
         return table
-    labels = [str(x) for x in card.get("labels") or []]
+    labels = [str(x) for x in card.labels or []]
     probs = np.asarray(out, dtype=np.float64)
     table[_free(answer_column(card, rows), table.columns)] = [labels[int(k)] for k in probs.argmax(axis=1)]
     for k, label in enumerate(labels):
@@ -66,7 +67,7 @@ def answers_table(inputs: pd.DataFrame, card: dict, out: np.ndarray, rows: bool 
     return table
 
 
-def texts_table(lines: list[str], card: dict, out: np.ndarray) -> pd.DataFrame:
+def texts_table(lines: list[str], card: ModelCard, out: np.ndarray) -> pd.DataFrame:
     """One row per text: text, label, p_<class> …"""
     return answers_table(pd.DataFrame({"text": list(lines)}), card, out, rows=False)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from bigmodel_core.errors import ModelError
 from bigmodel_core.serve import registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.runtime import CUDA, default_threads, gpu_usable, make_session
 
 if TYPE_CHECKING:
@@ -40,22 +41,22 @@ SAMPLE_TEXTS = [
 ]
 
 
-def synthetic_feed(card: dict, batch: int, seed: int = 0, folder: Path | None = None) -> dict[str, np.ndarray]:
+def synthetic_feed(card: ModelCard, batch: int, seed: int = 0, folder: Path | None = None) -> dict[str, np.ndarray]:
     """Realistic inputs of one batch size for a model: random pixels, real sentences, typical rows."""
     rng = np.random.default_rng(seed)
-    task = card["task"]
+    task = card.task
     if task == "image":
-        spec = card["input_spec"][0]
+        spec = card.input_spec[0]
         c, h, w = spec["shape"][1:]
         return {spec["name"]: rng.random((batch, c, h, w), dtype=np.float32)}
     if task == "text":
         from bigmodel_core.serve.preprocess import encode_texts, load_tokenizer
 
-        tok = load_tokenizer(Path(folder) / card["preprocessing"].get("tokenizer", "tokenizer.json"))
+        tok = load_tokenizer(Path(folder) / card.preprocessing.get("tokenizer", "tokenizer.json"))
         texts = [SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] for i in range(batch)]
         return encode_texts(tok, texts)
     if task == "tabular":
-        spec = card["input_spec"][0]
+        spec = card.input_spec[0]
         return {spec["name"]: rng.standard_normal((batch, spec["shape"][1])).astype(np.float32)}
     raise ModelError(f"Unknown task '{task}'.")
 
@@ -83,9 +84,9 @@ def torch_engine(entry: registry.Entry, threads: int) -> Engine | None:
     torch.set_num_threads(threads)
     from bigmodel_core.nn.nets import clamp_to_range
 
-    model = build_model(entry.card["architecture"], dict(entry.card["arch_config"], pretrained=False))
+    model = build_model(entry.card.architecture, dict(entry.card.arch_config, pretrained=False))
     model.load_state_dict(load_file(str(weights)))
-    model = clamp_to_range(model.eval(), entry.card.get("target_range"))      # as the ONNX graph clips
+    model = clamp_to_range(model.eval(), entry.card.target_range)      # as the ONNX graph clips
 
     def run(feed):
         with torch.inference_mode():

@@ -31,7 +31,7 @@ def dataset_inputs(predictor: Predictor, data: Dataset,
     """(inputs object to feed `Predictor.raw` in slices, y_true) for one split."""
     idx = data.split[split]
     if predictor.task == "image" and data.kind == DatasetKind.IMAGE:
-        spec = predictor.card["preprocessing"]
+        spec = predictor.card.preprocessing
         images = data.images[idx]
         if images.shape[2:] == (spec["height"], spec["width"]) and images.shape[1] == spec["channels"]:
             arrays = images.astype(np.float32) / 255.0                          # [N, C, H, W]
@@ -55,10 +55,10 @@ def evaluate(model: str, dataset: str | None = None, split: str = "test", device
 
     entry = registry.load(model)
     card = entry.card
-    dataset = dataset or card["dataset"]
+    dataset = dataset or card.dataset
     if data is None:
-        max_rows = (card.get("split") or {}).get("max_rows") if dataset == card["dataset"] else None
-        data = load_dataset(dataset, seed=(card.get("split") or {}).get("seed", 0), max_rows=max_rows)
+        max_rows = (card.split or {}).get("max_rows") if dataset == card.dataset else None
+        data = load_dataset(dataset, seed=(card.split or {}).get("seed", 0), max_rows=max_rows)
     if split not in data.split:
         raise DataError(f"No split '{split}'.", hint="use train, val or test")
     predictor = Predictor(entry.folder, card, device=device)

@@ -8,7 +8,7 @@ shipped-model tests all fall back to them. Layout inside a model folder:
                             texts:  text,label,class
                             images: file,label,class   (+ examples/NNN.png, 8-bit grey or RGB)
 
-and `card["examples"]` = {"file", "count", "per_class", "split": "test", "test_rows",
+and `card.examples` = {"file", "count", "per_class", "split": "test", "test_rows",
 "dataset", "seed", "source", "licence", "citation"}.
 
 Only test rows are sampled, and a test row whose content also appears in the
@@ -143,18 +143,18 @@ def write(model: str, ds: Dataset | None = None, root: Path | None = None) -> di
 
     entry = registry.load(model, root, verify=False)
     card = entry.card
-    split = card.get("split") or {}
+    split = card.split or {}
     if ds is None:
-        ds = load_dataset(card["dataset"], seed=split.get("seed", 0), max_rows=split.get("max_rows"))
-    rows = pick(ds, card["task"])
+        ds = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+    rows = pick(ds, card.task)
     if len(rows) == 0:
-        raise DataError(f"{card['dataset']} has no test rows to sample for {entry.id}.")
+        raise DataError(f"{card.dataset} has no test rows to sample for {entry.id}.")
     labels = _labels(ds)
-    class_names = card.get("labels")
-    info = catalog.CATALOG.get(card["dataset"])
+    class_names = card.labels
+    info = catalog.CATALOG.get(card.dataset)
     meta = dict(
         file=INDEX, count=int(len(rows)), split="test", test_rows=int(len(ds.split["test"])),
-        dataset=card["dataset"], seed=SEED,
+        dataset=card.dataset, seed=SEED,
         per_class=({class_names[int(c)]: int((labels[rows] == c).sum()) for c in np.unique(labels[rows])}
                    if labels is not None and class_names else None),
         source=info.source if info else None, licence=info.licence if info else None,
@@ -169,7 +169,7 @@ def write_all(only: list[str] | None = None, root: Path | None = None,
               log: Callable[[str], object] = print) -> list[dict]:
     """Re-sample the built-in examples of every shipped model (or those in `only`), without retraining."""
     entries, _ = registry.list_models(root, verify=False)
-    shipped = [e for e in entries if e.card.get("shipped") and (not only or e.id in only)]
+    shipped = [e for e in entries if e.card.shipped and (not only or e.id in only)]
     unknown = sorted(set(only or ()) - {e.id for e in shipped})
     if unknown:
         raise DataError(f"No shipped model called {', '.join(unknown)}.")
@@ -193,28 +193,28 @@ def load(model: str | Path, root: Path | None = None) -> Dataset:
     from bigmodel_core.data.types import ImageDataset, TextDataset, tabular_dataset
 
     entry = registry.load(model, root, verify=False)
-    card, meta = entry.card, entry.card.get("examples")
+    card, meta = entry.card, entry.card.examples
     index = entry.folder / INDEX
     if not meta or not index.is_file():
         raise DataError(f"{entry.id} has no built-in examples.",
                         hint=f"python -m bigmodel_core build-defaults --examples-only --only {entry.id}")
     note = (f"built-in sample of {meta['count']} test rows",)
-    class_names = list(card.get("labels") or [])
-    if card["task"] == "image":
+    class_names = list(card.labels or [])
+    if card.task == "image":
         table = pd.read_csv(index)
-        channels = (card.get("preprocessing") or {}).get("channels", 1)
+        channels = (card.preprocessing or {}).get("channels", 1)
         images = np.stack([_read_png(entry.folder / FOLDER / name, channels) for name in table["file"]])
-        return ImageDataset(card["dataset"], images, table["label"].to_numpy(np.int64), class_names,
+        return ImageDataset(card.dataset, images, table["label"].to_numpy(np.int64), class_names,
                             split=_split_all(len(table)), notes=note)
-    if card["task"] == "text":
+    if card.task == "text":
         table = pd.read_csv(index, keep_default_na=False, dtype={"text": str})
-        language = (card.get("preprocessing") or {}).get("language", "en")
-        return TextDataset(card["dataset"], table["text"].tolist(), table["label"].to_numpy(np.int64),
+        language = (card.preprocessing or {}).get("language", "en")
+        return TextDataset(card.dataset, table["text"].tolist(), table["label"].to_numpy(np.int64),
                            class_names, language, split=_split_all(len(table)), notes=note)
     frame = pd.read_csv(index)
     target = frame.columns[-1]
-    ds = tabular_dataset(card["dataset"], frame, target, card["problem"],
-                         class_names if card["problem"] == "classification" else None, notes=note)
+    ds = tabular_dataset(card.dataset, frame, target, card.problem,
+                         class_names if card.problem == "classification" else None, notes=note)
     return replace(ds, split=_split_all(len(frame)))
 
 
@@ -234,7 +234,7 @@ def model_with_examples(dataset_id: str, root: Path | None = None) -> str | None
             entry = registry.load(card_path.parent, root, verify=False)
         except BigModelError:                      # one broken entry never hides the rest
             continue
-        if entry.card.get("dataset") == dataset_id and entry.card.get("examples") \
+        if entry.card.dataset == dataset_id and entry.card.examples \
                 and (entry.folder / INDEX).is_file():
             return entry.id
     return None

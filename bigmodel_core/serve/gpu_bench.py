@@ -78,14 +78,14 @@ def torch_model(entry: registry.Entry) -> tuple[torch.nn.Module, bool]:
     from bigmodel_core.nn.nets import clamp_to_range
     from bigmodel_core.nn.zoo import build_model
 
-    model = build_model(entry.card["architecture"], dict(entry.card["arch_config"], pretrained=False))
+    model = build_model(entry.card.architecture, dict(entry.card.arch_config, pretrained=False))
     weights = entry.folder / "weights.safetensors"
     trained = weights.exists()
     if trained:
         from safetensors.torch import load_file
 
         model.load_state_dict(load_file(str(weights)))
-    return clamp_to_range(model.eval(), entry.card.get("target_range")), trained
+    return clamp_to_range(model.eval(), entry.card.target_range), trained
 
 
 def torch_engine(model: torch.nn.Module, device: str) -> Engine:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve.card import ModelCard
 
 if TYPE_CHECKING:
     import onnx
@@ -272,27 +273,27 @@ class Verdict:
                 "unfamiliar": self.unfamiliar}
 
 
-def calibrated(card: dict) -> bool:
+def calibrated(card: ModelCard) -> bool:
     """Whether the card carries a familiarity calibration made for this very model file."""
-    info = card.get("ood")
+    info = card.ood
     return bool(isinstance(info, dict) and info.get("method") == METHOD and info.get("layers")
-                and info.get("model_sha256") == card.get("sha256"))
+                and info.get("model_sha256") == card.sha256)
 
 
 class Checker:
     """The familiarity check of one registry model: ONNX Runtime and numpy, no torch."""
 
-    def __init__(self, folder: Path, card: dict, device: str = "auto", threads: int | None = None):
+    def __init__(self, folder: Path, card: ModelCard, device: str = "auto", threads: int | None = None):
         if not calibrated(card):
-            raise ModelError(f"{card.get('id', 'This model')} has no familiarity calibration.",
+            raise ModelError(f"{card.id} has no familiarity calibration.",
                              hint="python -m bigmodel_core build-defaults --ood-only")
-        info = card["ood"]
+        info = card.ood
         folder = Path(folder)
         try:
             data = (folder / info.get("params", PARAMS)).read_bytes()
             self.detector = Detector.from_bytes(data, info["layers"], info["threshold"])
         except (OSError, KeyError, ValueError) as exc:
-            raise ModelError(f"The familiarity calibration of {card.get('id', folder.name)} cannot be read.",
+            raise ModelError(f"The familiarity calibration of {card.id} cannot be read.",
                              hint="python -m bigmodel_core build-defaults --ood-only") from exc
         self.tapped = Tapped(folder / "model.onnx", info["layers"], device=device, threads=threads)
 
@@ -352,28 +353,28 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
 
     entry = registry.load(model_id, root)
     card = entry.card
-    if card.get("task") != "image" or card.get("dataset") not in PARTNER:
+    if card.task != "image" or card.dataset not in PARTNER:
         raise ModelError(f"{entry.id} is not an image model of {' or '.join(PARTNER)}.")
-    split = card.get("split") or {}
-    ds = load_dataset(card["dataset"], seed=split.get("seed", 0), max_rows=split.get("max_rows"))
-    spec = card["preprocessing"]
+    split = card.split or {}
+    ds = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+    spec = card.preprocessing
     tapped = Tapped(entry.folder / "model.onnx", device="cpu", threads=threads)
     fit = _fit_rows(ds)
     log(f"[{entry.id}] activations of {len(fit):,} training and {len(ds.split['val']):,} validation images")
     _, train = tapped.run(model_inputs(ds.images[fit], spec))
     _, val = tapped.run(model_inputs(ds.images[ds.split["val"]], spec))
     detector, _ = Detector.fit(tapped.layers, train, ds.labels[fit], val)
-    log(f"[{entry.id}] AUROC: {len(ds.split['test']):,} test images vs {PARTNER[card['dataset']]} test images")
-    result = measure(tapped, detector, ds.images[ds.split["test"]], _partner_images(card["dataset"]), spec)
+    log(f"[{entry.id}] AUROC: {len(ds.split['test']):,} test images vs {PARTNER[card.dataset]} test images")
+    result = measure(tapped, detector, ds.images[ds.split["test"]], _partner_images(card.dataset), spec)
     info = {
         "method": METHOD, "layers": tapped.layers, "params": PARAMS, "threshold": round(detector.threshold, 6),
-        "quantile": QUANTILE, "model_sha256": card["sha256"],
+        "quantile": QUANTILE, "model_sha256": card.sha256,
         "fit": {"split": "train", "rows": int(len(fit)), "seed": SEED, "shrink": SHRINK},
         "calibrated_on": {"split": "val", "rows": int(len(ds.split["val"]))},
-        "auroc": dict(result, familiar=f"{card['dataset']} test", unfamiliar=f"{PARTNER[card['dataset']]} test",
+        "auroc": dict(result, familiar=f"{card.dataset} test", unfamiliar=f"{PARTNER[card.dataset]} test",
                       converted=f"{spec['channels']}×{spec['height']}×{spec['width']}"),
     }
-    assets = sorted(set(card.get("assets") or []) | {PARAMS})
+    assets = sorted(set(card.assets or []) | {PARAMS})
     registry.update(entry.id, {"ood": info, "assets": assets}, {PARAMS: detector.to_bytes()}, root=root)
     log(f"[{entry.id}] threshold {detector.threshold:.3f}; AUROC {result['auroc']:.4f} "
         f"(energy {result['baselines']['energy']:.4f}, max-softmax {result['baselines']['max_softmax']:.4f})")
@@ -387,8 +388,8 @@ def calibrate_all(only: list[str] | None = None, root: Path | None = None,
     from bigmodel_core.serve import registry
 
     entries, _ = registry.list_models(root, verify=False)
-    chosen = [e for e in entries if e.card.get("shipped") and e.card.get("task") == "image"
-              and e.card.get("dataset") in PARTNER and (not only or e.id in only)]
+    chosen = [e for e in entries if e.card.shipped and e.card.task == "image"
+              and e.card.dataset in PARTNER and (not only or e.id in only)]
     unknown = sorted(set(only or ()) - {e.id for e in chosen})
     if unknown:
         raise DataError(f"No shipped MNIST or CIFAR-10 image model called {', '.join(unknown)}.")
@@ -403,7 +404,7 @@ def remeasure(model_id: str, root: Path | None = None, threads: int | None = Non
     entry = registry.load(model_id, root)
     card = entry.card
     checker = Checker(entry.folder, card, device="cpu", threads=threads)
-    split = card.get("split") or {}
-    ds = load_dataset(card["dataset"], seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+    split = card.split or {}
+    ds = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
     return measure(checker.tapped, checker.detector, ds.images[ds.split["test"]],
-                   _partner_images(card["dataset"]), card["preprocessing"])
+                   _partner_images(card.dataset), card.preprocessing)

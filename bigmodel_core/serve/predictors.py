@@ -32,7 +32,7 @@ def get(folder: str | Path, sha256: str | None = None, device: str = "auto") -> 
     entry = None
     if sha256 is None:
         entry = registry.load(Path(folder))
-        sha256 = entry.card["sha256"]
+        sha256 = entry.card.sha256
     key = (_folder_key(folder), sha256, device)
     with _lock:
         if key in _cache:
@@ -40,7 +40,7 @@ def get(folder: str | Path, sha256: str | None = None, device: str = "auto") -> 
             return _cache[key]
     entry = entry or registry.load(Path(folder))          # ModelError for a missing or altered model
     predictor = Predictor(entry.folder, entry.card, device=device)
-    key = (key[0], entry.card["sha256"], device)
+    key = (key[0], entry.card.sha256, device)
     with _lock:
         predictor = _cache.setdefault(key, predictor)     # two threads racing keep one session
         _cache.move_to_end(key)

@@ -22,16 +22,12 @@ from bigmodel_core.data.checksums import cached_sha256, sha256_file
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import models_dir
 from bigmodel_core.serve import predictors
+from bigmodel_core.serve.card import ModelCard
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]$|^[a-z0-9]$")
-CARD_FIELDS = {
-    "id", "title", "task", "problem", "dataset", "split", "architecture", "arch_config", "parameters",
-    "metrics", "baseline", "labels", "input_spec", "output", "preprocessing", "parity_max_abs_diff",
-    "created", "sha256", "onnx_bytes", "seed", "training_time_s", "train_config", "history", "shipped",
-    "notes", "quantized_from", "weights", "device", "assets", "card_version", "examples", "ood", "target_range",
-}
+CARD_FIELDS = set(ModelCard.model_fields)      # the card itself (fields, types, validation) is card.py
 EXAMPLES_DIR = "examples"     # the one sub-folder an entry may have: its built-in examples (see examples.py)
-REQUIRED_FIELDS = {"id", "task", "problem", "labels", "input_spec", "preprocessing", "sha256"}
+REQUIRED_FIELDS = {name for name, field in ModelCard.model_fields.items() if field.is_required()}
 
 
 def validate_id(model_id: str) -> str:
@@ -46,7 +42,7 @@ def validate_id(model_id: str) -> str:
 class Entry:
     id: str
     folder: Path
-    card: dict
+    card: ModelCard
 
 
 STALE_S = 600     # a temporary folder this old belongs to no save still running
@@ -140,24 +136,11 @@ def resolve(model: str | Path, root: Path | None = None) -> Path:
 
 def load(model: str | Path, root: Path | None = None, verify: bool = True) -> Entry:
     folder = resolve(model, root)
-    try:
-        card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"The card of '{folder.name}' is not valid JSON.", hint="re-export the model") from exc
-    if not isinstance(card, dict):
-        raise ModelError(f"The card of '{folder.name}' is not a JSON object.", hint="re-export the model")
-    unknown = set(card) - CARD_FIELDS
-    if unknown:
-        raise ModelError(f"The card of '{folder.name}' has unknown fields: {', '.join(sorted(unknown))}.",
-                         hint="the card may come from another tool or version; re-export the model")
-    missing = REQUIRED_FIELDS - set(card)
-    if missing:
-        raise ModelError(f"The card of '{folder.name}' lacks: {', '.join(sorted(missing))}.",
-                         hint="re-export the model")
-    if verify and cached_sha256(folder / "model.onnx") != card["sha256"]:
+    card = ModelCard.read(folder / "card.json", folder.name)      # unknown, missing or mistyped fields: ModelError
+    if verify and cached_sha256(folder / "model.onnx") != card.sha256:
         raise ModelError(f"model.onnx of '{folder.name}' does not match the sha256 in its card (changed or corrupt).",
                          hint="restore the file or re-export the model")
-    return Entry(card.get("id", folder.name), folder, card)
+    return Entry(card.id, folder, card)
 
 
 def list_models(root: Path | None = None, verify: bool = True) -> tuple[list[Entry], dict[str, str]]:
@@ -182,21 +165,28 @@ def list_models(root: Path | None = None, verify: bool = True) -> tuple[list[Ent
     return good, bad
 
 
-def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | str | Path] | None = None,
+def save(model_id: str, onnx_file: Path, card: ModelCard | dict, assets: dict[str, bytes | str | Path] | None = None,
          root: Path | None = None, overwrite: bool = True) -> Path:
     """Write a complete entry atomically and return its folder.
 
     The files go to `.tmp-<id>-<random>/` first; only a finished folder is renamed to
     `<id>/`. An existing entry is moved aside to `.old-…` and removed after the swap, and
-    `_recover` puts it back if the process dies between the two renames.
+    `_recover` puts it back if the process dies between the two renames. The card (a
+    ModelCard or a dict of its fields) is completed and validated before anything is written.
     """
     root = Path(root or models_dir())
     validate_id(model_id)
+    fields = card.to_dict() if isinstance(card, ModelCard) else dict(card)
+    fields.update(id=model_id, sha256=sha256_file(Path(onnx_file)), onnx_bytes=Path(onnx_file).stat().st_size,
+                  assets=sorted(name for name in (assets or {}) if "/" not in name))
+    fields.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    fields.setdefault("card_version", 1)
+    card = ModelCard.from_dict(fields, model_id)
     root.mkdir(parents=True, exist_ok=True)
     target = root / model_id
     if target.exists() and not overwrite:
         raise ModelError(f"A model called '{model_id}' exists already.", hint="choose another id")
-    if target.exists() and _is_shipped(target) and not card.get("shipped"):
+    if target.exists() and _is_shipped(target) and not card.shipped:
         raise ModelError(f"'{model_id}' is a shipped model and cannot be replaced.", hint="choose another id")
     tag = uuid.uuid4().hex[:8]
     tmp = root / f".tmp-{model_id}-{tag}"
@@ -204,11 +194,6 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
     try:
         shutil.copyfile(onnx_file, tmp / "model.onnx")
         _write_files(tmp, assets or {})
-        card = dict(card, id=model_id, sha256=sha256_file(tmp / "model.onnx"),
-                    onnx_bytes=(tmp / "model.onnx").stat().st_size,
-                    assets=sorted(name for name in (assets or {}) if "/" not in name))
-        card.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-        card.setdefault("card_version", 1)
         _write_card(tmp, card)
         _swap_into_place(root, model_id, tmp, tag)
     except BaseException:
@@ -217,20 +202,24 @@ def save(model_id: str, onnx_file: Path, card: dict, assets: dict[str, bytes | s
     return target
 
 
-def update(model_id: str, card_changes: dict, files: dict[str, bytes | str | Path] | None = None,
+def update(model_id: str, card_changes: ModelCard | dict, files: dict[str, bytes | str | Path] | None = None,
            replace_examples: bool = False, root: Path | None = None, onnx_file: Path | None = None) -> Path:
     """Change an entry's card and add files, atomically: a full copy is edited, then swapped in.
 
     `files` use the same names as `save`'s assets (`examples/<name>` included); with
     `replace_examples` the old `examples/` folder is dropped first. model.onnx is replaced
     only by `onnx_file`, and then the card's sha256 and onnx_bytes are those of the new file,
-    so the card always tells the truth about the graph beside it.
+    so the card always tells the truth about the graph beside it. `card_changes` is a dict
+    of changed fields or a whole new ModelCard; the new card is validated before anything is written.
     """
     root = Path(root or models_dir())
     target = root / validate_id(model_id)
     if not (target / "card.json").exists():
         raise ModelError(f"No model '{model_id}'.")
-    card = json.loads((target / "card.json").read_text(encoding="utf-8"))
+    changes = card_changes.to_dict() if isinstance(card_changes, ModelCard) else dict(card_changes)
+    if onnx_file is not None:
+        changes.update(sha256=sha256_file(Path(onnx_file)), onnx_bytes=Path(onnx_file).stat().st_size)
+    card = ModelCard.read(target / "card.json", model_id).model_copy(update=changes)
     tag = uuid.uuid4().hex[:8]
     tmp = root / f".tmp-{model_id}-{tag}"
     try:
@@ -238,10 +227,8 @@ def update(model_id: str, card_changes: dict, files: dict[str, bytes | str | Pat
         if replace_examples:
             shutil.rmtree(tmp / EXAMPLES_DIR, ignore_errors=True)
         _write_files(tmp, files or {})
-        card = dict(card, **card_changes)
         if onnx_file is not None:
             shutil.copyfile(onnx_file, tmp / "model.onnx")
-            card.update(sha256=sha256_file(tmp / "model.onnx"), onnx_bytes=(tmp / "model.onnx").stat().st_size)
         _write_card(tmp, card)
         _swap_into_place(root, model_id, tmp, tag)
     except BaseException:
@@ -265,11 +252,8 @@ def _write_files(folder: Path, files: dict[str, bytes | str | Path]) -> None:
             path.write_bytes(content.encode() if isinstance(content, str) else content)
 
 
-def _write_card(folder: Path, card: dict) -> None:
-    unknown = set(card) - CARD_FIELDS
-    if unknown:
-        raise ModelError(f"Unknown card fields: {', '.join(sorted(unknown))}.")
-    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
+def _write_card(folder: Path, card: ModelCard) -> None:
+    card.write(folder / "card.json")
 
 
 def _swap_into_place(root: Path, model_id: str, tmp: Path, tag: str) -> None:

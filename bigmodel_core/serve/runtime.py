@@ -21,6 +21,7 @@ import numpy as np
 
 from bigmodel_core import config
 from bigmodel_core.errors import ModelError
+from bigmodel_core.serve.card import ModelCard
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -130,14 +131,14 @@ class Predictor:
     according to the card's task and returns one `Prediction` per input.
     """
 
-    def __init__(self, folder: Path, card: dict, device: str = "auto", threads: int | None = None):
+    def __init__(self, folder: Path, card: ModelCard, device: str = "auto", threads: int | None = None):
         self.folder, self.card = Path(folder), card
-        self.task, self.problem = card["task"], card.get("problem", "classification")
-        self.labels = card.get("labels") or []
+        self.task, self.problem = card.task, card.problem
+        self.labels = card.labels or []
         self.session, self.provider = make_session(self.folder / "model.onnx", device=device, threads=threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_name = self.session.get_outputs()[0].name
-        pre = card.get("preprocessing", {})
+        pre = card.preprocessing
         self.tokenizer = self.encoder = None
         if self.task == "text":
             from bigmodel_core.serve.preprocess import load_tokenizer
@@ -156,7 +157,7 @@ class Predictor:
 
         self.notices = []
         if self.task == "image":
-            return {self.input_names[0]: pp.prepare_images(list(inputs), self.card["preprocessing"])}
+            return {self.input_names[0]: pp.prepare_images(list(inputs), self.card.preprocessing)}
         if self.task == "text":
             texts, self.notices = pp.clean_texts(inputs)
             feed = pp.encode_texts(self.tokenizer, texts)

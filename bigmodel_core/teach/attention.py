@@ -12,7 +12,6 @@ not saturate into a one-hot row as the vectors get longer.
 """
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from pathlib import Path
@@ -23,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from bigmodel_core.errors import ModelError
 from bigmodel_core.paths import models_dir
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.teach.activations import softmax
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def tiny_model_folder(model_id: str = TINY_MODEL) -> Path:
     return models_dir() / model_id
 
 
-def load_text_model(folder: Path) -> tuple[Any, Tokenizer, dict]:
+def load_text_model(folder: Path) -> tuple[Any, Tokenizer, ModelCard]:
     """The tiny BERT of a registry folder, rebuilt from card.json + weights.safetensors, and its tokenizer.
 
     Raises ModelError (with what to do) when the folder or one of its files is missing.
@@ -84,15 +84,15 @@ def load_text_model(folder: Path) -> tuple[Any, Tokenizer, dict]:
     if missing:
         raise ModelError(f"The model folder {folder} lacks {', '.join(missing)}.",
                          hint="python -m bigmodel_core build-defaults --only sst2-tiny")
-    card = json.loads(card_file.read_text(encoding="utf-8"))
-    if card.get("architecture") != "tiny-bert":
+    card = ModelCard.read(card_file)
+    if card.architecture != "tiny-bert":
         raise ModelError(f"'{folder.name}' is not a tiny BERT model.", hint="pick a tiny-bert model")
     from safetensors.torch import load_file
 
     from bigmodel_core.nn.zoo import build_model
     from bigmodel_core.serve.preprocess import load_tokenizer
 
-    model = build_model(card["architecture"], dict(card["arch_config"], pretrained=False))
+    model = build_model(card.architecture, dict(card.arch_config, pretrained=False))
     model.load_state_dict(load_file(str(weights)))
     model.eval()
     return model, load_tokenizer(tok_file), card

@@ -158,11 +158,11 @@ def clip_registered(model_id: str, root: Path | None = None, data: TabularDatase
 
     entry = registry.load(model_id, root)
     card = entry.card
-    if card.get("problem") != "regression":
+    if card.problem != "regression":
         raise ModelError(f"'{model_id}' is not a regression model: it has no target range to keep.")
-    split = card.get("split") or {}
+    split = card.split or {}
     if data is None:
-        data = load_dataset(card["dataset"], seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+        data = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
     rng = target_range(data)
     everything = replace(data, split=dict(data.split, all=np.arange(len(data))))
 
@@ -174,16 +174,17 @@ def clip_registered(model_id: str, root: Path | None = None, data: TabularDatase
         shutil.copytree(entry.folder, work)
         clip_onnx_file(entry.folder / "model.onnx", rng["min"], rng["max"], out=work / "model.onnx")
         before = Predictor(entry.folder, card, device="cpu")
-        after = Predictor(work, dict(card, target_range=rng), device="cpu")
-        metrics = dict(card.get("metrics") or {})
+        clipped = card.model_copy(update={"target_range": rng})
+        after = Predictor(work, clipped, device="cpu")
+        metrics = dict(card.metrics or {})
         changes = {}
         for name in ("val", "test"):
             if name in metrics and name in data.split:
                 new = score_split(after, data, name)
                 metrics[name] = {k: new[k] for k in metrics[name] if k in new}
-                changes[name] = {k: round(metrics[name][k] - card["metrics"][name][k], 6) for k in metrics[name]}
-        diff = card.get("parity_max_abs_diff")
-        torch_model = load_torch_model(entry.folder, dict(card, target_range=rng))
+                changes[name] = {k: round(metrics[name][k] - card.metrics[name][k], 6) for k in metrics[name]}
+        diff = card.parity_max_abs_diff
+        torch_model = load_torch_model(entry.folder, clipped)
         if torch_model is not None:
             rows = data.frame.iloc[data.split["test"][:256]]
             diff = parity(torch_model, work / "model.onnx", after.prepare(rows))

@@ -204,7 +204,7 @@ def build_one(recipe: Recipe, device: str = "auto", root: Path | None = None,
     examples.write(recipe.id, root=root)                                       # a sample of the test split
     problems = check_targets(recipe, ort_test, trained.baseline)
     result = dict(id=recipe.id, test=trained.metrics["test"], ort_test=ort_test, baseline=trained.baseline,
-                  parity=entry.card["parity_max_abs_diff"], seconds=round(time.perf_counter() - t0, 1),
+                  parity=entry.card.parity_max_abs_diff, seconds=round(time.perf_counter() - t0, 1),
                   problems=problems)
     log(f"[{recipe.id}] done in {result['seconds']}s: {ort_test} {problems or 'OK'}")
     return result
@@ -222,9 +222,9 @@ def _export_int8(trained, recipe: Recipe, root: Path | None):
         fp32 = export(trained, f"{recipe.id}-fp32", root=Path(tmp), keep_weights=False)
         fp32_test = evaluate(str(fp32.folder), split="test")
         int8_path = quantize_dynamic_int8(fp32.folder / "model.onnx", Path(tmp) / "int8.onnx", per_channel=True)
-        card = card_for(trained, recipe.title, fp32.card["parity_max_abs_diff"], shipped=True, notes=recipe.notes)
+        card = card_for(trained, recipe.title, fp32.card.parity_max_abs_diff, shipped=True, notes=recipe.notes)
         card.update(weights=None, quantized_from=dict(format="dynamic int8, per-channel", fp32_metrics=fp32_test,
-                                                     fp32_bytes=fp32.card["onnx_bytes"]))
+                                                     fp32_bytes=fp32.card.onnx_bytes))
         folder = registry.save(recipe.id, int8_path, card, dict(trained.assets), root=root)
         int8_test = evaluate(str(folder), split="test")
         card["metrics"] = dict(trained.metrics, test={k: int8_test[k] for k in ("accuracy", "macro_f1", "roc_auc")
