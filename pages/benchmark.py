@@ -45,7 +45,7 @@ if flash:
 
 good, _ = registry.list_models()
 by_id = {e.id: e for e in good}
-candidates = [e for e in good if not e.card.get("quantized_from")]
+candidates = [e for e in good if not e.card.quantized_from]
 if not candidates:
     empty_state(t("models.empty"), "python -m bigmodel_core build-defaults")
     st.stop()

@@ -14,7 +14,7 @@ if flash:
     (st.success if flash[0] == "success" else st.error)(flash[1])
 
 entries, refused = registry.list_models()
-shipped = [e for e in entries if e.card.get("shipped")]
+shipped = [e for e in entries if e.card.shipped]
 metric_cards([(t("models.n_shipped"), len(shipped)), (t("models.n_trained"), len(entries) - len(shipped)),
               (t("models.n_refused"), len(refused), t("models.refused_help"))])
 

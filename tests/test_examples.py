@@ -57,7 +57,7 @@ def test_all_samples_together_stay_small():
     assert total <= 3 * 1024 * 1024, f"{total / 1e6:.2f} MB of examples"
 
 
-@pytest.mark.parametrize("model_id", [pytest.param(m, marks=requires_dataset(CARDS[m]["dataset"]), id=m)
+@pytest.mark.parametrize("model_id", [pytest.param(m, marks=requires_dataset(CARDS[m].dataset), id=m)
                                       for m in sorted(CARDS)])
 def test_no_example_is_in_the_train_or_validation_split(model_id):
     """Every example is a test row of the model's own split, and its content is nowhere in train or val."""

@@ -135,11 +135,10 @@ def test_save_accepts_a_model_card(tmp_registry, tmp_path):
     assert loaded.id == "demo" and loaded.title == "A demo" and loaded.sha256 != "ignored"
 
 
-def test_the_temporary_dict_access_answers_as_the_dict_did():
+def test_fields_read_as_attributes_match_the_json_and_string_keys_are_gone():
     card = ModelCard.read(MODELS / "mnist-cnn" / "card.json")
     raw = json.loads((MODELS / "mnist-cnn" / "card.json").read_text(encoding="utf-8"))
-    assert card["task"] == raw["task"] and card.get("dataset") == raw["dataset"] and "ood" in card
-    assert card.get("target_range") is None and card.get("target_range", "none") == "none"
-    assert "target_range" not in card
-    with pytest.raises(KeyError):
-        card["target_range"]
+    assert card.task == raw["task"] and card.dataset == raw["dataset"] and card.ood == raw["ood"]
+    assert card.target_range is None and not card.is_set("target_range") and card.is_set("ood")
+    with pytest.raises(TypeError):
+        card["task"]                                        # a card is read by attribute, never by string key

@@ -146,14 +146,14 @@ def test_latency_chart_has_decade_ticks_and_full_engine_names():
 
 # ============================================================================ explanations
 
-SST2 = {"labels": ["negative", "positive"], "dataset": "sst2", "problem": "classification"}
+SST2 = ModelCard.read(ROOT / "models" / "sst2-tiny" / "card.json")      # negative / positive, sst2
 
 
 def test_a_word_takes_the_colour_of_the_class_it_pushes_towards():
     from ui.explain_view import push_colours, text_figure, word_chips
     from ui.layout import BAD, GOOD, class_colors
 
-    colours = class_colors(SST2["labels"], positive=0)            # the customer-service page: negative is rose
+    colours = class_colors(SST2.labels, positive=0)            # the customer-service page: negative is rose
     assert colours == {"negative": BAD, "positive": GOOD}
     assert push_colours(SST2, 0) == (BAD, GOOD, "positive")       # explaining "negative"
     assert push_colours(SST2, 1) == (GOOD, BAD, "negative")
@@ -166,7 +166,8 @@ def test_a_word_takes_the_colour_of_the_class_it_pushes_towards():
     res = E.TextExplanation(words=["dull", "wonderful"], scores=np.array([-0.4, 0.3]), target=1, score=0.7,
                             baseline_score=None, method="ablation")
     assert word_chips(res, *push_colours(SST2, 1)[:2]) == ":red-background[**dull**] :green-background[**wonderful**]"
-    assert push_colours({"labels": [], "problem": "regression"}, None)[:2] == (GOOD, BAD)   # up / down
+    bike = ModelCard.read(ROOT / "models" / "bike-demand-mlp" / "card.json")      # a regression: up / down
+    assert push_colours(bike, None)[:2] == (GOOD, BAD)
 
 
 def test_explanation_bars_get_room_per_bar_and_whole_names():
@@ -176,7 +177,7 @@ def test_explanation_bars_get_room_per_bar_and_whole_names():
     res = E.TabularContributions(features=[f"f{i}" for i in range(12)], values=list(np.arange(12.0)),
                                  baseline_values=[0.0] * 12, contributions=np.linspace(-5, 6, 12), prediction=100.0,
                                  baseline_prediction=90.0, target=None)
-    card = {"problem": "regression", "preprocessing": {"target": "cnt"}, "labels": []}
+    card = ModelCard.read(ROOT / "models" / "bike-demand-mlp" / "card.json")   # regression of cnt
     labels = dict(zip(res.features, names, strict=False))
     fig = contributions_figure(res, card, lambda c: labels.get(c, "Bikes rented per hour"), lambda c, v: f"{v:g}")
     assert fig.layout.height >= ROW_PX * 12                        # not 60 px of bars for twelve inputs
@@ -185,7 +186,7 @@ def test_explanation_bars_get_room_per_bar_and_whole_names():
     assert texts[0].startswith(labels["f11"])                     # the largest contribution on top, whole
     assert fig.layout.yaxis.showticklabels is False                # names above the bars, not squeezing them
     assert fig.layout.xaxis.title.text == "change in Bikes rented per hour"     # the target's label, not "cnt"
-    long = contributions_figure(res, dict(card, preprocessing={"target": "y"}),
+    long = contributions_figure(res, card.model_copy(update={"preprocessing": {"target": "y"}}),
                                 lambda c: "Progression after one year (score)" if c == "y" else c, lambda c, v: "1")
     assert long.layout.xaxis.title.text == "change in Progression after one year<br>(score)"   # wrapped, not cut
     imp = E.FeatureImportance(features=list(labels), mean=np.linspace(0.01, 0.2, 12), std=np.full(12, 0.01),

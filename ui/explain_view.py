@@ -26,6 +26,7 @@ import streamlit as st
 from bigmodel_core import explain as E
 from bigmodel_core.app.domains import showcase_of
 from bigmodel_core.errors import BigModelError, DataError
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.warm import torch_available
 from ui.full_install import notice
 from ui.i18n import t
@@ -56,7 +57,7 @@ CHIP_COLOURS = {GOOD: "green", BAD: "red", MUTED: "gray", PALETTE[0]: "violet", 
 # ============================================================================ cached work
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def torch_model(folder: str, sha256: str, _card: dict):
+def torch_model(folder: str, sha256: str, _card: ModelCard):
     """The PyTorch text model rebuilt from weights.safetensors, or None (ONNX-only and int8 models)."""
     return E.load_torch_model(Path(folder), _card)
 
@@ -68,7 +69,7 @@ def _image(_predictor, folder: str, sha256: str, x: np.ndarray) -> E.ImageExplan
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _text(_predictor, folder: str, sha256: str, text: str) -> E.TextExplanation:
-    model = torch_model(folder, sha256, _predictor.card) if _predictor.card.get("weights") else None
+    model = torch_model(folder, sha256, _predictor.card) if _predictor.card.weights else None
     return E.explain_text(_predictor, text, model)
 
 
@@ -84,7 +85,7 @@ def _importance(_predictor, folder: str, sha256: str) -> E.FeatureImportance:
 
 # ============================================================================ the panel
 
-def panel(predictor, folder, card: dict, *, key: str, image: np.ndarray | None = None,
+def panel(predictor, folder, card: ModelCard, *, key: str, image: np.ndarray | None = None,
           texts: list[str] | None = None, row: dict | None = None,
           feature_label: Callable[[str], str] | None = None,
           value_label: Callable[[str, object], str] | None = None, model_name: str | None = None) -> None:
@@ -97,7 +98,7 @@ def panel(predictor, folder, card: dict, *, key: str, image: np.ndarray | None =
     with exp:
         if not exp.open:
             return
-        folder, sha = str(folder), str(card.get("sha256", ""))
+        folder, sha = str(folder), str(card.sha256)
         if (image is not None or texts) and not torch_available():
             notice("explain")                 # the light install: occlusion and gradients run on PyTorch
             return
@@ -115,12 +116,12 @@ def panel(predictor, folder, card: dict, *, key: str, image: np.ndarray | None =
             show_error(exc, warning=True)
 
 
-def _class_name(card: dict, target: int | None) -> str:
-    labels = card.get("labels") or []
+def _class_name(card: ModelCard, target: int | None) -> str:
+    labels = card.labels
     return label_text(labels[target]) if target is not None and target < len(labels) else ""
 
 
-def push_colours(card: dict, target: int | None) -> tuple[str, str, str | None]:
+def push_colours(card: ModelCard, target: int | None) -> tuple[str, str, str | None]:
     """(colour of a push towards class `target`, colour of a push away from it, the class "away" leads to).
 
     The colours are the classes' own, as the domain pages draw them (`class_colors` with the showcase's
@@ -128,10 +129,10 @@ def push_colours(card: dict, target: int | None) -> tuple[str, str, str | None]:
     "negative" is rose as well, whichever class was predicted. With two classes a push away from one
     is a push towards the other, in the other's colour; with more, away is grey. Regression (no
     class): teal pushes the value up, rose down."""
-    labels = [str(x) for x in card.get("labels") or []]
+    labels = [str(x) for x in card.labels]
     if target is None or not 0 <= target < len(labels):
         return GOOD, BAD, None
-    show = showcase_of(card.get("dataset") or "")
+    show = showcase_of(card.dataset or "")
     colours = class_colors(labels, show.positive if show else None)
     if len(labels) == 2:
         other = labels[1 - target]
@@ -170,9 +171,9 @@ def wrap(text: str, width: int = 36) -> str:
     return "<br>".join(textwrap.wrap(text, width)) or text
 
 
-def _points(card: dict) -> float:
+def _points(card: ModelCard) -> float:
     """Probabilities are shown in percentage points; regression values in their own units."""
-    return 1.0 if card.get("problem") == "regression" else 100.0
+    return 1.0 if card.problem == "regression" else 100.0
 
 
 # ============================================================================ images
@@ -182,7 +183,7 @@ def _rgb(x: np.ndarray) -> np.ndarray:
     return np.repeat(arr[0][..., None], 3, axis=2) if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
 
 
-def image_figure(res: E.ImageExplanation, x: np.ndarray, card: dict) -> go.Figure:
+def image_figure(res: E.ImageExplanation, x: np.ndarray, card: ModelCard) -> go.Figure:
     """The picture with the occlusion map over it (red: supports the class, blue: argues against it)."""
     heat = res.heatmap * _points(card)
     bound = float(np.abs(heat).max()) or 1.0
@@ -201,7 +202,7 @@ def image_figure(res: E.ImageExplanation, x: np.ndarray, card: dict) -> go.Figur
     return fig
 
 
-def _show_image(res: E.ImageExplanation, x: np.ndarray, card: dict, key: str) -> None:
+def _show_image(res: E.ImageExplanation, x: np.ndarray, card: ModelCard, key: str) -> None:
     st.caption(t("explain.image.method", w=res.window, s=res.stride, label=_class_name(card, res.target)))
     chart(image_figure(res, x, card), key=f"explain_image:{key}")
 
@@ -233,7 +234,7 @@ def word_chips(res: E.TextExplanation, towards: str = GOOD, away: str = BAD) -> 
     return " ".join(parts)
 
 
-def text_figure(res: E.TextExplanation, card: dict) -> go.Figure:
+def text_figure(res: E.TextExplanation, card: ModelCard) -> go.Figure:
     """Each word's push, in the colour of the class it pushes towards (see push_colours)."""
     towards, away, _ = push_colours(card, res.target)
     names = [f"{i + 1}. {w}" for i, w in enumerate(res.words)]
@@ -244,7 +245,7 @@ def text_figure(res: E.TextExplanation, card: dict) -> go.Figure:
                  None, height=fig.layout.height, showlegend=False)
 
 
-def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], key: str) -> None:
+def _show_texts(predictor, folder: str, sha: str, card: ModelCard, texts: list[str], key: str) -> None:
     text = texts[0]
     if len(texts) > 1:
         pick = st.selectbox(t("explain.text.pick"), list(range(len(texts))), key=f"explain_line:{key}",
@@ -254,7 +255,7 @@ def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], 
     label = _class_name(card, res.target)
     if res.method == E.INTEGRATED_GRADIENTS:
         st.caption(t("explain.text.method.ig", steps=E.IG_STEPS, label=label))
-        if (card.get("arch_config") or {}).get("ngram_buckets"):
+        if (card.arch_config or {}).get("ngram_buckets"):
             st.caption(t("explain.text.method.ig_wide"))
     else:
         st.caption(t("explain.text.method.ablation", label=label))
@@ -271,12 +272,12 @@ def _show_texts(predictor, folder: str, sha: str, card: dict, texts: list[str], 
                      base=f"{res.baseline_score:.1%}", delta=f"{(res.delta or 0.0) * 100:.2f}"))
     if res.truncated:
         st.caption("ℹ️ " + t("explain.text.truncated",
-                            n=(card.get("preprocessing") or {}).get("max_length", "—")))
+                            n=card.preprocessing.get("max_length", "—")))
 
 
 # ============================================================================ tables
 
-def contributions_figure(res: E.TabularContributions, card: dict, feature_label: Callable,
+def contributions_figure(res: E.TabularContributions, card: ModelCard, feature_label: Callable,
                          value_label: Callable) -> go.Figure:
     """This row's Shapley contributions, the largest on top, each in the colour of the class it pushes towards
     (regression: teal up, rose down)."""
@@ -287,7 +288,7 @@ def contributions_figure(res: E.TabularContributions, card: dict, feature_label:
     fig = bar_rows(names, values, [towards if v > 0 else away if v < 0 else MUTED for v in values],
                    "%{customdata}: %{x:+.3g}<extra></extra>")
     if res.target is None:
-        target = (card.get("preprocessing") or {}).get("target") or ""
+        target = card.preprocessing.get("target") or ""
         axis = t("explain.tab.contrib_axis_value", target=feature_label(target) if target else t("predict.value"))
     else:
         axis = t("explain.tab.contrib_axis_class", label=_class_name(card, res.target))
@@ -304,13 +305,13 @@ def importance_figure(res: E.FeatureImportance, feature_label: Callable) -> go.F
                  None, height=fig.layout.height, showlegend=False)
 
 
-def _outcome(value: float, card: dict, target: int | None) -> str:
+def _outcome(value: float, card: ModelCard, target: int | None) -> str:
     if target is None:
         return fmt(value, 4)
     return f"{value:.1%} “{_class_name(card, target)}”"
 
 
-def _show_row(predictor, folder: str, sha: str, card: dict, row: dict, key: str, feature_label: Callable,
+def _show_row(predictor, folder: str, sha: str, card: ModelCard, row: dict, key: str, feature_label: Callable,
               value_label: Callable) -> None:
     this, whole = st.tabs([t("explain.tab.this"), t("explain.tab.model")])
     with this:
@@ -322,14 +323,14 @@ def _show_row(predictor, folder: str, sha: str, card: dict, row: dict, key: str,
         try:
             imp = _importance(predictor, folder, sha)
         except DataError:
-            st.info(t("explain.tab.imp_missing", dataset=card.get("dataset", "—")), icon="ℹ️")
+            st.info(t("explain.tab.imp_missing", dataset=card.dataset or "—"), icon="ℹ️")
             return
         st.caption(t("explain.tab.imp_method", rows=imp.rows, split=tr(f"common.split.{imp.split}", imp.split),
                      repeats=imp.repeats, metric=metric_name(imp.metric), score=fmt(imp.score)))
         chart(importance_figure(imp, feature_label), key=f"explain_imp:{key}")
 
 
-def _show_contributions(predictor, folder: str, sha: str, card: dict, row: dict, key: str, feature_label: Callable,
+def _show_contributions(predictor, folder: str, sha: str, card: ModelCard, row: dict, key: str, feature_label: Callable,
                         value_label: Callable) -> None:
     items = tuple((str(k), v.item() if isinstance(v, np.generic) else v) for k, v in row.items())
     res = _row(predictor, folder, sha, items)

@@ -16,6 +16,7 @@ import streamlit as st
 from bigmodel_core.app import gallery as G
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import ood
+from bigmodel_core.serve.card import ModelCard
 from ui.i18n import t
 from ui.layout import BAD, fmt, label_text, tr
 
@@ -48,11 +49,11 @@ def _checker(folder: str, sha256: str):
         return None
 
 
-def familiarity(folder, card: dict, x: np.ndarray) -> ood.Verdict | None:
+def familiarity(folder, card: ModelCard, x: np.ndarray) -> ood.Verdict | None:
     """The familiarity verdict on one model input (float [C, H, W]), or None for a model without a check."""
     if not ood.calibrated(card):
         return None
-    checker = _checker(str(folder), card["sha256"])
+    checker = _checker(str(folder), card.sha256)
     if checker is None:
         return None
     try:
@@ -92,7 +93,7 @@ def _mark(right: bool, label: str) -> str:
     return f":green[✓ {text}]" if right else f":red[✗ {text}]"
 
 
-def _accuracy_line(marker: str, name: str, card: dict, answers: G.Answers, n: int) -> str:
+def _accuracy_line(marker: str, name: str, card: ModelCard, answers: G.Answers, n: int) -> str:
     acc, rows = G.card_accuracy(card)
     line = f"{marker} **{name}** — " if marker else f"**{name}** — "
     if acc is not None:
@@ -122,7 +123,7 @@ def render(key: str, gal: G.Gallery, models: list[tuple[str, dict, G.Answers]], 
                 st.image(_framed(gal.images[i], colour), width="stretch")
                 lines = [t("gallery.truth", label=names[int(gal.labels[i])])]
                 for m, (_, card, answers) in enumerate(models):
-                    labels = [str(x) for x in (card.get("labels") or gal.class_names)]
+                    labels = [str(x) for x in (card.labels or gal.class_names)]
                     said = label_text(labels[int(answers.predicted[i])])
                     lines.append((f"{MARKERS[m]} " if many else "") + _mark(rights[m], said))
                 st.markdown("  \n".join(lines))

@@ -11,6 +11,7 @@ import math
 import streamlit as st
 
 from bigmodel_core.errors import BigModelError
+from bigmodel_core.serve.card import ModelCard
 from ui.i18n import current, t, table
 
 PRIMARY = "#4F46E5"          # .streamlit/config.toml primaryColor
@@ -41,13 +42,13 @@ def label_text(name: str) -> str:
     return tr(f"common.label.{slug(str(name))}", str(name))
 
 
-def model_title(card: dict) -> str:
+def model_title(card: ModelCard) -> str:
     """A model's title in the page's language (shipped models have translations; others keep their own)."""
-    return tr(f"model.{card.get('id')}.title", card.get("title") or card.get("id") or "")
+    return tr(f"model.{card.id}.title", card.title or card.id or "")
 
 
-def model_notes(card: dict) -> str:
-    return tr(f"model.{card.get('id')}.notes", card.get("notes") or "")
+def model_notes(card: ModelCard) -> str:
+    return tr(f"model.{card.id}.notes", card.notes or "")
 
 
 def dataset_text(info, field: str) -> str:

@@ -19,6 +19,7 @@ from bigmodel_core.app import language
 from bigmodel_core.data.csvio import read_csv_safely
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import batch
+from bigmodel_core.serve.card import ModelCard
 from ui.i18n import t
 from ui.layout import fmt, show_error
 
@@ -36,7 +37,7 @@ def share_box(slot, model_only: bool = False) -> None:
             st.caption(t("predict.share_model_only"))
 
 
-def language_notice(lines: list[str], text: str, card: dict, model_id: str, cards: dict,
+def language_notice(lines: list[str], text: str, card: ModelCard, model_id: str, cards: dict,
                     switch: Callable[[str, str], None]) -> None:
     """Lines in another language than the model reads: say how many, and offer a model that reads it.
 
@@ -74,7 +75,7 @@ def rows_panel(model_id: str, predictor, examples, feature_label: Callable[[str]
         if examples is not None:
             sample = examples.frame[[c for c in columns if c in examples.frame.columns]].head(5)
         else:
-            sample = pd.DataFrame([{f["name"]: f.get("default") for f in predictor.card["preprocessing"]["features"]}])
+            sample = pd.DataFrame([{f["name"]: f.get("default") for f in predictor.card.preprocessing["features"]}])
         st.download_button(t("predict.batch.template"), data=batch.csv_bytes(sample), icon="📋", on_click="ignore",
                            file_name=f"{model_id}-rows.csv", mime="text/csv", key=f"predict_template_{model_id}")
         upload = st.file_uploader(t("predict.batch.upload"), type=["csv", "tsv", "txt"], key=key)

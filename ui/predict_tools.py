@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from bigmodel_core.errors import DataError
 from bigmodel_core.serve import preprocess as pp
+from bigmodel_core.serve.card import ModelCard
 from ui.i18n import t as _t
 from ui.layout import PALETTE, label_text, style
 
@@ -62,12 +63,12 @@ def run(predictor, inputs, feed: dict | None = None) -> Result:
 
 # ============================================================================ images
 
-def is_digit_model(card: dict) -> bool:
+def is_digit_model(card: ModelCard) -> bool:
     """Models that read light-on-dark handwritten digits (MNIST, scikit-learn digits)."""
-    pre = card.get("preprocessing", {})
-    return card.get("task") == "image" and pre.get("channels") == 1 and (
-        card.get("dataset") in DIGIT_DATASETS
-        or [str(x) for x in card.get("labels", [])] == [str(d) for d in range(10)])
+    pre = card.preprocessing
+    return card.task == "image" and pre.get("channels") == 1 and (
+        card.dataset in DIGIT_DATASETS
+        or [str(x) for x in card.labels] == [str(d) for d in range(10)])
 
 
 def canvas_to_gray(image) -> np.ndarray:
@@ -147,13 +148,13 @@ def digit_from_picture(source, size: int = 28, tr: Callable = _t) -> np.ndarray:
     return digit
 
 
-def predict_image(predictor, card: dict, source, checker: Callable | None = None,
+def predict_image(predictor, card: ModelCard, source, checker: Callable | None = None,
                   tr: Callable = _t) -> tuple[Result, np.ndarray]:
     """(result, what the model saw as float [C, H, W] in 0..1) for one picture (bytes, file, PIL, array).
 
     `checker(x)` (x: float [C, H, W]) returns the familiarity verdict put in `result.familiar`.
     """
-    spec = card["preprocessing"]
+    spec = card.preprocessing
     if is_digit_model(card):
         source = digit_from_picture(source, spec["height"], tr) if not isinstance(source, np.ndarray) else source
     try:
@@ -166,9 +167,10 @@ def predict_image(predictor, card: dict, source, checker: Callable | None = None
     return res, x[0]
 
 
-def predict_drawing(predictor, card: dict, rgba, checker: Callable | None = None) -> tuple[Result, np.ndarray] | None:
+def predict_drawing(predictor, card: ModelCard, rgba,
+                    checker: Callable | None = None) -> tuple[Result, np.ndarray] | None:
     """A canvas drawing (white on black) → result, or None while the canvas is empty."""
-    spec = card["preprocessing"]
+    spec = card.preprocessing
     digit = center_digit(canvas_to_gray(rgba), spec["height"], 20 / 28 if spec["height"] >= 20 else 0.9)
     if digit is None:
         return None

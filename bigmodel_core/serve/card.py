@@ -135,22 +135,6 @@ class ModelCard(BaseModel):
         """Whether the card holds `key` (a field left at its default is not written)."""
         return key in self._order
 
-    # --- TEMPORARY: until ui/ and pages/ read attributes (phase 2) ------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        # TEMPORARY: until ui/ and pages/ read attributes (phase 2)
-        if key not in self._order:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        # TEMPORARY: until ui/ and pages/ read attributes (phase 2)
-        return getattr(self, key) if key in self._order else default
-
-    def __contains__(self, key: object) -> bool:
-        # TEMPORARY: until ui/ and pages/ read attributes (phase 2)
-        return key in self._order
-
 
 def _card_error(exc: ValidationError, name: str) -> ModelError:
     """One clear line for the first kind of problem pydantic found (unknown, missing, then wrong type)."""

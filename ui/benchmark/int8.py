@@ -14,15 +14,15 @@ def render(entry: registry.Entry, int8: registry.Entry, result: dict | None) -> 
     """The table and the two cards."""
     st.subheader(t("bench.int8_title"))
     st.caption(t("bench.int8_caption"))
-    q = int8.card.get("quantized_from") or {}
-    metric = primary_metric(entry.card.get("problem", "classification"), len(entry.card.get("labels") or []) or None)
+    q = int8.card.quantized_from or {}
+    metric = primary_metric(entry.card.problem, len(entry.card.labels) or None)
     fp32_value = ((q.get("fp32_test") or {}).get(metric)
-                  or ((entry.card.get("metrics") or {}).get("test") or {}).get(metric))
-    int8_value = ((int8.card.get("metrics") or {}).get("test") or {}).get(metric)
+                  or (entry.card.metrics.get("test") or {}).get(metric))
+    int8_value = (int8.card.metrics.get("test") or {}).get(metric)
     p50 = {r["engine"]: r["p50_ms"] for r in (result or {}).get("results", []) if r["batch"] == 1}
     table = pd.DataFrame({
         t("bench.int8.col.variant"): ["fp32", "int8"],
-        t("bench.int8.col.size"): [fmt_bytes(entry.card.get("onnx_bytes")), fmt_bytes(int8.card.get("onnx_bytes"))],
+        t("bench.int8.col.size"): [fmt_bytes(entry.card.onnx_bytes), fmt_bytes(int8.card.onnx_bytes)],
         t("bench.int8.col.metric", metric=metric_name(metric)): [fmt(fp32_value, 4), fmt(int8_value, 4)],
         t("bench.int8.col.latency"): [fmt(p50.get("ort-cpu"), 3), fmt(p50.get("ort-int8"), 3)],
     })

@@ -103,7 +103,7 @@ def tiny_model_section() -> None:
     except BigModelError as exc:
         show_error(exc)
         return
-    bert = card["arch_config"]["bert"]
+    bert = card.arch_config["bert"]
     cols = st.columns([3, 1, 1])
     text = cols[0].text_input(t("concepts.att.en_sentence"), t("concepts.att.en_default"), key="concepts_att_en",
                               persist_state="page")
@@ -116,8 +116,8 @@ def tiny_model_section() -> None:
     if not text.strip():
         st.info(t("concepts.att.empty"), icon="✏️")
         return
-    res = tiny_model_maps(str(folder), str(card.get("sha256", "")), text)
-    labels = card.get("labels") or []
+    res = tiny_model_maps(str(folder), str(card.sha256), text)
+    labels = card.labels
     best = int(np.argmax(res["probs"]))
     verdict = label_text(labels[best]) if best < len(labels) else str(best)
     fact_cards([(t("concepts.att.tokens"), str(len(res["tokens"]))),
@@ -129,7 +129,7 @@ def tiny_model_section() -> None:
                   t("concepts.att.key"), t("concepts.att.query"), height=max(360, 28 * len(names) + 120)),
           key="concepts_att_model_heat")
     st.caption(t("concepts.att.model_caption"))
-    if card["arch_config"].get("ngram_buckets"):                          # wide and deep: say what the maps leave out
+    if card.arch_config.get("ngram_buckets"):                          # wide and deep: say what the maps leave out
         st.caption(t("concepts.att.wide_caption"))
     with st.expander(t("concepts.att.model_table")):
         st.dataframe(frame(amap, names, names, 3), width="stretch")

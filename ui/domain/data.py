@@ -101,7 +101,7 @@ def find_model(model_id: str):
 
 def run_model(entry, inputs):
     """Predictions for a list of inputs, with (provider, ORT ms, total ms)."""
-    pred = predictor(str(entry.folder), entry.card["sha256"])
+    pred = predictor(str(entry.folder), entry.card.sha256)
     t0 = time.perf_counter()
     out = pred.predict(inputs)
     total = (time.perf_counter() - t0) * 1000

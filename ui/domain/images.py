@@ -19,7 +19,7 @@ def image_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> 
     from bigmodel_core.serve.preprocess import prepare_images
     from ui import gallery_view, predict_tools
 
-    spec = entries[0].card["preprocessing"]
+    spec = entries[0].card.preprocessing
     seen = (spec["width"], spec["height"])
     truth, source, example = None, None, None
     pick = f"gallery:{show.dataset}"
@@ -31,14 +31,14 @@ def image_panel(show: Showcase, entries, missing: list[str], domain_id: str) -> 
                     format_func={m: t(f"domain.image_{m}") for m in ("test", "upload")}.get)
     if mode == "test":
         try:
-            gal = gallery_view.load_gallery(str(entries[0].folder), entries[0].card["sha256"])
+            gal = gallery_view.load_gallery(str(entries[0].folder), entries[0].card.sha256)
         except DataError as exc:
             show_error(exc, warning=True)
             return
         if gal is None:
             st.info(t("gallery.none"), icon="🖼️")
             return
-        answers = [(_short_name(entry), entry.card, answer(predictor(str(entry.folder), entry.card["sha256"]), gal))
+        answers = [(_short_name(entry), entry.card, answer(predictor(str(entry.folder), entry.card.sha256), gal))
                    for entry in entries]
         idx = gallery_view.render(pick, gal, answers, per_row=6)
         example = idx + 1

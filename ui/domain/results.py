@@ -32,12 +32,12 @@ from ui.layout import (
 
 def model_line(entry) -> None:
     card = entry.card
-    problem, labels = card.get("problem", "classification"), card.get("labels") or []
+    problem, labels = card.problem, card.labels
     key = primary_metric(problem, len(labels) or None)
-    test = (card.get("metrics") or {}).get("test") or {}
+    test = card.metrics.get("test") or {}
     value = test.get(key)
     st.markdown(f"**{model_title(card) or entry.id}**")
-    st.caption(t("domain.model_line", params=fmt(card.get("parameters")), metric=metric_name(key),
+    st.caption(t("domain.model_line", params=fmt(card.parameters), metric=metric_name(key),
                  value=fmt(value), model=entry.id))
 
 
@@ -77,12 +77,12 @@ def _one_result(show: Showcase, entry, pred, truth=None) -> None:
         delta = None
         if truth is not None:
             delta = t("domain.vs_truth", value=fmt(truth), unit=unit)
-        target = feature_label(show.dataset, entry.card["preprocessing"].get("target", ""))
+        target = feature_label(show.dataset, entry.card.preprocessing.get("target", ""))
         st.metric(t("domain.predicted", target=target),
                   f"{pred.value:,.1f} {unit}".strip(), delta=delta, delta_color="off", delta_arrow="off")
         _regression_context(show, pred.value)
         return
-    labels = entry.card.get("labels") or []
+    labels = entry.card.labels
     names = [label_text(n) for n in labels]
     top = label_text(pred.label)
     st.metric(t("domain.prediction"), top, delta=t("domain.confidence", p=f"{pred.scores[pred.label] * 100:.1f}"),
@@ -112,12 +112,12 @@ def _many_results(entry, inputs, out) -> None:
 
 def _explain(show: Showcase, entry, inputs, model_name: str | None = None) -> None:
     """The "Explain this prediction" expander below one model's result."""
-    pred = predictor(str(entry.folder), entry.card["sha256"])
+    pred = predictor(str(entry.folder), entry.card.sha256)
     kwargs = {}
     if show.task == "image":
         from bigmodel_core.serve.preprocess import prepare_images
 
-        kwargs["image"] = prepare_images([inputs[0]], entry.card["preprocessing"])[0]
+        kwargs["image"] = prepare_images([inputs[0]], entry.card.preprocessing)[0]
     elif show.task == "text":
         kwargs["texts"] = [str(x) for x in inputs]
     else:

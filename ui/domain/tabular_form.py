@@ -8,6 +8,7 @@ import streamlit as st
 from bigmodel_core.app import domains
 from bigmodel_core.app.domains import Showcase, slug
 from bigmodel_core.errors import DataError
+from bigmodel_core.serve.card import ModelCard
 from ui.domain.address import link_example, publish
 from ui.domain.data import FEW_VALUES, tabular_data
 from ui.domain.labels import code_text, feature_label
@@ -21,11 +22,11 @@ def _widget_key(model_id: str, column: str) -> str:
     return f"in:{model_id}:{slug(column)}"
 
 
-def _form_specs(show: Showcase, card: dict, data: dict | None) -> list[dict]:
+def _form_specs(show: Showcase, card: ModelCard, data: dict | None) -> list[dict]:
     """Card features → widget specs: kind (select | steps | slider), options or range, default, scale."""
     specs = []
     frame = data["frame"] if data else None
-    for f in card["preprocessing"].get("features", []):
+    for f in card.preprocessing.get("features", []):
         name = f["name"]
         scale = float(domains.display_scale(show.dataset).get(name, 1.0))
         spec = dict(name=name, scale=scale, label=feature_label(show.dataset, name))

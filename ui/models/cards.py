@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import registry
 from bigmodel_core.serve.metrics import primary_metric
@@ -29,14 +30,14 @@ def metric_axis(name: str, values: list) -> list[float] | None:
     return None
 
 
-def headline(card: dict) -> str:
+def headline(card: ModelCard) -> str:
     """The card's first sentence: what the model scores on the held-out test split, beside its baseline."""
     main = main_metric(card)
-    value = ((card.get("metrics") or {}).get("test") or {}).get(main)
+    value = (card.metrics.get("test") or {}).get(main)
     if value is None:
         return t("models.headline_none")
-    base = (((card.get("baseline") or {}).get("metrics") or {}).get(main))
-    n = (card.get("examples") or {}).get("test_rows")
+    base = (((card.baseline or {}).get("metrics") or {}).get(main))
+    n = (card.examples or {}).get("test_rows")
     where = t("models.headline_rows", n=fmt(n)) if n else t("models.headline_split")
     text = t("models.headline", metric=metric_name(main), value=f"{value:.3f}", where=where)
     if base is not None:
@@ -51,15 +52,15 @@ def _plain(value) -> str:
     return f"{int(value):,}" if float(value).is_integer() else fmt(value)
 
 
-def range_text(card: dict) -> str | None:
+def range_text(card: ModelCard) -> str | None:
     """Where a regression model's answers are kept, and why each side is where it is (None without a range)."""
-    rng = card.get("target_range")
+    rng = card.target_range
     if not rng:
         return None
     from ui.domain.labels import unit_of
 
-    unit = unit_of(card.get("dataset", ""))
-    why = tr(f"models.range_why.{card.get('dataset', '')}", rng.get("why") or "—")
+    unit = unit_of(card.dataset or "")
+    why = tr(f"models.range_why.{card.dataset or ''}", rng.get("why") or "—")
     source = rng.get("source") or {}
     if source.get("min") == source.get("max") == "known bound":
         sides = [t("models.range_both_known", why=why)]
@@ -85,5 +86,5 @@ def delete_model(model_id: str) -> None:
     st.session_state.pop("models_pick", None)
 
 
-def main_metric(card: dict) -> str:
-    return primary_metric(card.get("problem", "classification"), len(card.get("labels") or []) or None)
+def main_metric(card: ModelCard) -> str:
+    return primary_metric(card.problem, len(card.labels) or None)

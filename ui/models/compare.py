@@ -13,28 +13,28 @@ from ui.models.cards import main_metric, score
 def render(entries: list) -> list:
     """The task filter, the table and the chart; returns the models shown."""
     st.subheader(f"📊 {t('models.compare_title')}")
-    tasks = sorted({e.card["task"] for e in entries})
+    tasks = sorted({e.card.task for e in entries})
     task = st.segmented_control(t("models.filter_task"), ["all"] + tasks, default="all", required=True,
                                 format_func={k: t("models.all") if k == "all" else t(f"common.task.{k}")
                                              for k in ["all"] + tasks}.get,
                                 key="models_task")
-    shown = [e for e in entries if task in (None, "all") or e.card["task"] == task]
+    shown = [e for e in entries if task in (None, "all") or e.card.task == task]
     rows = []
     for e in shown:
         c = e.card
-        test = (c.get("metrics") or {}).get("test") or {}
-        base = ((c.get("baseline") or {}).get("metrics") or {})
+        test = c.metrics.get("test") or {}
+        base = ((c.baseline or {}).get("metrics") or {})
         main = main_metric(c)
         # Eight columns that fit a 1280-px screen; every metric, the architecture and the parity are in the card below.
         rows.append({
-            t("models.col.id"): e.id + ("" if c.get("shipped") else " 🛠️"),
-            t("models.col.task"): t(f"common.task.{c['task']}"),
-            t("models.col.dataset"): c.get("dataset") or "—",
+            t("models.col.id"): e.id + ("" if c.shipped else " 🛠️"),
+            t("models.col.task"): t(f"common.task.{c.task}"),
+            t("models.col.dataset"): c.dataset or "—",
             t("models.col.lead"): metric_name(main),
             t("models.col.score"): test.get(main, 0.0),
             t("models.col.baseline"): score(base.get(main)),
-            t("models.col.parameters"): fmt(c.get("parameters")),
-            t("models.col.size"): fmt_bytes(c.get("onnx_bytes")),
+            t("models.col.parameters"): fmt(c.parameters),
+            t("models.col.size"): fmt_bytes(c.onnx_bytes),
         })
     table = pd.DataFrame(rows)
     config = {
@@ -53,8 +53,8 @@ def render(entries: list) -> list:
     # The lead metric of each model beside its linear baseline.
     fig = go.Figure()
     names = [f"{e.id} · {metric_name(main_metric(e.card))}" for e in shown][::-1]
-    scores = [((e.card.get("metrics") or {}).get("test") or {}).get(main_metric(e.card)) for e in shown][::-1]
-    baselines = [((e.card.get("baseline") or {}).get("metrics") or {}).get(main_metric(e.card)) for e in shown][::-1]
+    scores = [(e.card.metrics.get("test") or {}).get(main_metric(e.card)) for e in shown][::-1]
+    baselines = [((e.card.baseline or {}).get("metrics") or {}).get(main_metric(e.card)) for e in shown][::-1]
     fig.add_bar(name=t("models.col.baseline"), y=names, x=baselines, orientation="h", marker_color=MUTED)
     fig.add_bar(name=t("models.this_model"), y=names, x=scores, orientation="h", marker_color=PRIMARY,
                 text=[fmt(v) for v in scores], textposition="outside")

@@ -34,25 +34,25 @@ def render(shown: list) -> None:
     entry = next(e for e in shown if e.id == pick)
     card = entry.card
     main = main_metric(card)
-    test = (card.get("metrics") or {}).get("test") or {}
+    test = card.metrics.get("test") or {}
     st.markdown(f"#### {model_title(card) or entry.id}")
     st.markdown(headline(card))                                   # the headline first; caveats come last
     st.caption(" · ".join(part for part in [
-        t("models.kind_shipped") if card.get("shipped") else t("models.kind_trained"),
-        t(f"common.task.{card['task']}"),
-        f"{t('models.col.dataset')}: {card.get('dataset') or '—'}",
-        f"{t('models.col.architecture')}: {card.get('architecture') or '—'}",
-        (card.get("created") or "")[:10],
+        t("models.kind_shipped") if card.shipped else t("models.kind_trained"),
+        t(f"common.task.{card.task}"),
+        f"{t('models.col.dataset')}: {card.dataset or '—'}",
+        f"{t('models.col.architecture')}: {card.architecture or '—'}",
+        (card.created or "")[:10],
     ] if part))
     metric_cards([
         (metric_name(main), fmt(test.get(main)), t("models.on_test")),
-        (t("models.col.parameters"), fmt(card.get("parameters"))),
-        (t("models.col.size"), fmt_bytes(card.get("onnx_bytes"))),
-        (t("models.col.parity"), fmt(card.get("parity_max_abs_diff"), 2), t("models.parity_help")),
+        (t("models.col.parameters"), fmt(card.parameters)),
+        (t("models.col.size"), fmt_bytes(card.onnx_bytes)),
+        (t("models.col.parity"), fmt(card.parity_max_abs_diff, 2), t("models.parity_help")),
     ])
     left, right = st.columns([1, 1], gap="large")
     with left:
-        base = card.get("baseline") or {}
+        base = card.baseline or {}
         base_metrics = base.get("metrics") or {}
         names = [m for m in METRICS if m in test]
         st.markdown(f"##### {t('models.metrics_title')}")
@@ -65,29 +65,29 @@ def render(shown: list) -> None:
             t("models.col.baseline"): st.column_config.TextColumn()})
         if base.get("model"):
             st.caption(t("models.baseline_is", model=base["model"]))
-        labels = card.get("labels") or []
+        labels = card.labels
         if labels:
             st.markdown(f"**{t('models.labels')}:** " + ", ".join(label_text(x) for x in labels))
         else:
-            target = (card.get("preprocessing") or {}).get("target")
+            target = card.preprocessing.get("target")
             if target:
                 from ui.domain.labels import feature_label
 
-                readable = feature_label(card.get("dataset") or "", target)
+                readable = feature_label(card.dataset or "", target)
                 st.markdown(f"**{t('models.target')}:** "
                             + (f"{readable} (`{target}`)" if readable != target else f"`{target}`"))
             kept = range_text(card)
             if kept:
                 st.markdown(f"**{t('models.range_title')}:** {kept}")
-        cfg = card.get("train_config") or {}
+        cfg = card.train_config or {}
         if cfg:
             st.markdown(f"**{t('models.recipe')}:** " + ", ".join(
                 f"{k}={cfg[k]}" for k in ("epochs", "batch_size", "lr", "optimizer", "scheduler")
                 if cfg.get(k) is not None)
-                + (f" · {t('models.trained_on', device=card.get('device', '?'), s=fmt(card.get('training_time_s')))}"
-                   if card.get("training_time_s") else ""))
+                + (f" · {t('models.trained_on', device=card.device or '?', s=fmt(card.training_time_s))}"
+                   if card.training_time_s else ""))
     with right:
-        hist = card.get("history") or {}
+        hist = card.history or {}
         if hist.get("epochs") and hist.get("train_loss"):
             fig = go.Figure()
             fig.add_scatter(x=hist["epochs"], y=hist["train_loss"], name=t("models.train_loss"), mode="lines+markers",
@@ -109,7 +109,7 @@ def render(shown: list) -> None:
     # --- caveats, after the headline and the numbers ---------------------------------------------
     caveats = ([t(f"models.history_part.{hist['part']}")] if hist.get("part") in ("transformer", "first-member")
                else [])
-    if card.get("notes"):
+    if card.notes:
         caveats.insert(0, model_notes(card))
     if caveats:
         st.markdown(f"##### 📝 {t('models.notes_title')}")
@@ -122,13 +122,13 @@ def render(shown: list) -> None:
         st.download_button(t("models.download"), data=lambda: zip_model(str(entry.folder)), file_name=f"{entry.id}.zip",
                            mime="application/zip", key=f"dl:{entry.id}", width="stretch", icon="⬇️")
     with a2:
-        domain_id = domains.domain_of_model(entry.id, card.get("dataset"))
+        domain_id = domains.domain_of_model(entry.id, card.dataset)
         if domain_id:
             st.page_link(f"pages/domain_{domain_id.replace('-', '_')}.py", icon=domains.DOMAINS[domain_id].icon,
                          label=t("models.open_domain", domain=t(f"domain.{domain_id}.title")))
         st.page_link("pages/predict.py", icon=PAGE_ICONS["predict"], label=t("models.try"))
     with a3:
-        if card.get("shipped"):
+        if card.shipped:
             st.button(t("models.delete"), disabled=True, key=f"del:{entry.id}", width="stretch", icon="🔒")
             st.caption(t("models.protected"))
         else:

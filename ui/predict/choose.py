@@ -12,6 +12,7 @@ import streamlit as st
 from bigmodel_core.app import language
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import predictors, registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.runtime import Predictor
 from ui import links
 from ui import predict_panels as panels
@@ -50,7 +51,7 @@ class Chosen:
     """The model the visitor chose, with what the task modules need around it."""
     model_id: str
     entry: object
-    card: dict
+    card: ModelCard
     cards: dict
     predictor: Predictor
     pending: dict
@@ -115,7 +116,7 @@ def choose() -> Chosen:
 
     def model_label(model_id: str) -> str:
         card = by_id[model_id].card
-        return f"{TASK_ICONS.get(card['task'], '🧩')} {model_title(card) or model_id}  ·  {model_id}"
+        return f"{TASK_ICONS.get(card.task, '🧩')} {model_title(card) or model_id}  ·  {model_id}"
 
 
     pick, share = st.columns([5, 1], vertical_alignment="bottom")
@@ -125,16 +126,16 @@ def choose() -> Chosen:
     share_slot = share.empty()                  # the Share box, filled once the input is known
     entry = by_id[model_id]
     card = entry.card
-    test = (card.get("metrics") or {}).get("test", {})
-    facts = [t(f"predict.task.{card['task']}"), t("predict.dataset", dataset=card.get("dataset", "—"))]
+    test = card.metrics.get("test", {})
+    facts = [t(f"predict.task.{card.task}"), t("predict.dataset", dataset=card.dataset or "—")]
     facts += [f"{metric_name(k)} {fmt(v)}" for k, v in list(test.items())[:2]]
-    if card.get("parameters"):
-        facts.append(t("predict.params", n=fmt(card["parameters"])))
-    facts.append(t("predict.shipped") if card.get("shipped") else t("predict.trained"))
+    if card.parameters:
+        facts.append(t("predict.params", n=fmt(card.parameters)))
+    facts.append(t("predict.shipped") if card.shipped else t("predict.trained"))
     st.caption("  ·  ".join(facts))
 
     try:
-        predictor = get_predictor(str(entry.folder), card["sha256"])
+        predictor = get_predictor(str(entry.folder), card.sha256)
     except BigModelError as exc:
         show_error(exc)
         st.stop()

@@ -20,10 +20,10 @@ def render(c: Chosen, left, right) -> None:
     from bigmodel_core.app.gallery import answer as gallery_answers
     from ui import gallery_view
 
-    spec = card["preprocessing"]
+    spec = card.preprocessing
     digit = P.is_digit_model(card)
     try:
-        gallery = gallery_view.load_gallery(str(entry.folder), card["sha256"])
+        gallery = gallery_view.load_gallery(str(entry.folder), card.sha256)
     except BigModelError:
         gallery = None
 
@@ -82,7 +82,7 @@ def render(c: Chosen, left, right) -> None:
             st.info(t(f"predict.waiting.{source}"), icon="👈")
         else:
             res, seen = outcome
-            gallery_view.warn([(short_name, res.familiar)], card.get("dataset", ""))
+            gallery_view.warn([(short_name, res.familiar)], (card.dataset or ""))
             show_single(res)
             if truth is not None:
                 st.caption(t("predict.true_label", label=label_text(truth)))

@@ -35,9 +35,9 @@ def render(c: Chosen, left, right) -> None:
     model_id, entry, card, predictor, pending = c.model_id, c.entry, c.card, c.predictor, c.pending
     publish = c.publish
     explain = None          # what the full-width "Explain this prediction" expander below the columns explains
-    examples = built_in_examples(str(entry.folder), card["sha256"])
-    features = (card.get("preprocessing") or {}).get("features") or []
-    dataset = card.get("dataset", "")
+    examples = built_in_examples(str(entry.folder), card.sha256)
+    features = card.preprocessing.get("features") or []
+    dataset = card.dataset or ""
 
     def feature_label(name: str) -> str:
         return domain_labels.feature_label(dataset, name)
@@ -92,7 +92,7 @@ def render(c: Chosen, left, right) -> None:
             except BigModelError as exc:
                 show_error(exc)
             else:
-                target = (card.get("preprocessing") or {}).get("target")
+                target = card.preprocessing.get("target")
                 show_single(res, value_name=feature_label(target) if target else None)
                 drawn = st.session_state.get(f"predict_row_{model_id}")
                 if drawn and all(values.get(k) == v for k, v in drawn["values"].items()):

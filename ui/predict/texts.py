@@ -21,7 +21,7 @@ def render(c: Chosen, left, right) -> None:
     model_id, entry, card, predictor, pending = c.model_id, c.entry, c.card, c.predictor, c.pending
     publish = c.publish
     explain = None          # what the full-width "Explain this prediction" expander below the columns explains
-    examples = built_in_examples(str(entry.folder), card["sha256"])
+    examples = built_in_examples(str(entry.folder), card.sha256)
     cards, switch_model = c.cards, c.switch_model
     lang = language.card_language(card)
     key = f"predict_text_{model_id}"

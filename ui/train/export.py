@@ -28,7 +28,7 @@ def export_section(job_id: str, trained) -> None:
         existing = models_dir() / model_id / "card.json"
         if existing.exists():
             try:
-                shipped = bool(registry.load(model_id, verify=False).card.get("shipped"))
+                shipped = bool(registry.load(model_id, verify=False).card.shipped)
             except BigModelError:
                 shipped = False
             if shipped:
@@ -47,8 +47,8 @@ def export_section(job_id: str, trained) -> None:
             try:
                 entry = export(trained, model_id)
                 st.session_state["train_exported"] = dict(job=job_id, id=entry.id,
-                                                          parity=entry.card.get("parity_max_abs_diff"),
-                                                          size=entry.card.get("onnx_bytes"))
+                                                          parity=entry.card.parity_max_abs_diff,
+                                                          size=entry.card.onnx_bytes)
             except BigModelError as exc:
                 show_error(exc)
     done = st.session_state.get("train_exported")
