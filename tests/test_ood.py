@@ -226,9 +226,9 @@ def test_calibrating_again_gives_the_same_card_and_keeps_the_model_file(tmp_regi
     result = ood.calibrate("mnist-mlp-seed", log=lambda _: None)
     again = registry.load("mnist-mlp-seed").card                        # sha256 verified
     shipped = card("mnist-mlp-seed").ood
-    assert again["ood"]["threshold"] == pytest.approx(shipped["threshold"], rel=1e-4)
-    assert again["ood"]["auroc"]["auroc"] == pytest.approx(shipped["auroc"]["auroc"], abs=1e-4)
-    assert result["layers"] == shipped["layers"] and ood.PARAMS in again["assets"]
+    assert again.ood["threshold"] == pytest.approx(shipped["threshold"], rel=1e-4)
+    assert again.ood["auroc"]["auroc"] == pytest.approx(shipped["auroc"]["auroc"], abs=1e-4)
+    assert result["layers"] == shipped["layers"] and ood.PARAMS in again.assets
 
 
 def test_predict_on_the_command_line_says_when_a_picture_is_unfamiliar(capsys):

@@ -61,6 +61,15 @@ def _charts_caption(data: dict, n: int, what: str) -> None:
         st.caption(t("data.charts_from_sample", n=n, what=t(f"data.what.{what}")))
 
 
+def side_by_side(left_figure, right_figure) -> None:
+    """Two of the explorer's charts in two columns."""
+    left, right = st.columns(2)
+    with left:
+        chart(left_figure)
+    with right:
+        chart(right_figure)
+
+
 def _explore_tabular(show: Showcase) -> None:
     data = tabular_data(show.dataset)
     frame, target = data["frame"], data["target"]
@@ -112,12 +121,7 @@ def _explore_images(show: Showcase) -> None:
          f"{height} × {width} × RGB" if data["images"].shape[1] == 3 else f"{height} × {width}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
-    left, right = st.columns(2)
-    per_class, colour = image_figures(show.dataset, current(), data["full"])
-    with left:
-        chart(per_class)
-    with right:
-        chart(colour)
+    side_by_side(*image_figures(show.dataset, current(), data["full"]))
     _charts_caption(data, data["rows"], "images")
     st.markdown(f"##### {t('domain.sample_title')}")
     cols = st.columns(8)
@@ -143,12 +147,7 @@ def _explore_texts(show: Showcase) -> None:
         (t("domain.median_length"), f"{int(np.median(data['lengths']))} {unit}"),
         (t("domain.kind"), t(f"common.kind.{show.kind}")),
     ])
-    left, right = st.columns(2)
-    per_class, lengths = text_figures(show.dataset, current(), data["full"])
-    with left:
-        chart(per_class)
-    with right:
-        chart(lengths)
+    side_by_side(*text_figures(show.dataset, current(), data["full"]))
     _charts_caption(data, len(data["lengths"]), "texts")
     st.markdown(f"##### {t('domain.sample_title')}")
     table = pd.DataFrame({t("domain.text"): data["texts"], t("domain.class"): [names[i] for i in data["labels"]]})
