@@ -22,7 +22,7 @@ from ui.predict import choose, images, tables, texts
 
 page_header("🔮", t("predict.title"), t("predict.subtitle"))
 chosen = choose.choose()
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns([1, 1], gap="medium")
 task = chosen.card.task
 if task in ("image", "text", "tabular"):
     {"image": images, "text": texts, "tabular": tables}[task].render(chosen, left, right)
