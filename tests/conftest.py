@@ -105,9 +105,9 @@ HEAVY = {
     "test_app.py::test_public_safety_image_from_test_set_and_uploads",
     "test_app.py::test_tabular_form_predicts",
     "test_app.py::test_tabular_form_with_a_fresh_model",
-    "test_bad_inputs.py::test_cli_process_prints_one_line_and_no_traceback",
-    "test_bad_inputs.py::test_diverging_job_fails_with_its_message_and_exports_nothing",
-    "test_bad_inputs.py::test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_exported",
+    "test_bad_models.py::test_cli_process_prints_one_line_and_no_traceback",
+    "test_bad_models.py::test_diverging_job_fails_with_its_message_and_exports_nothing",
+    "test_bad_models.py::test_diverging_learning_rate_stops_with_a_clear_message_and_nothing_is_exported",
     "test_bad_inputs_ui.py::test_broken_model_on_disk_is_listed_and_the_rest_works",
     "test_bad_inputs_ui.py::test_train_page_csv_uploads",
     "test_bad_inputs_ui.py::test_train_page_shows_a_diverged_training_as_a_message",
@@ -130,7 +130,7 @@ HEAVY = {
     "test_concepts_page.py::test_concepts_page_renders_in_both_languages_and_the_sliders_move_the_values",
     "test_crash_safety.py::test_sigkill_at_a_random_moment_leaves_old_or_new_complete",
     "test_datasets.py::test_rows_match_catalog_and_split_is_a_partition",
-    "test_download.py::test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte",
+    "test_download_formats.py::test_the_credit_catalog_entry_reproduces_the_mirror_csv_byte_for_byte",
     "test_download_page.py::test_cancel_stops_the_download_and_leaves_nothing",
     "test_examples.py::test_no_example_is_in_the_train_or_validation_split",
     "test_explain.py::test_integrated_gradients_are_complete_and_match_onnx_runtime",
@@ -178,3 +178,31 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in HEAVY_FILES or f"{item.path.name}::{item.originalname}" in HEAVY:
             item.add_marker(pytest.mark.heavy)
+
+
+# ---------------------------------------------------------------------------- downloads (tests/loopback_http.py)
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty data cache (BIGMODEL_DATA_DIR) for one test."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def routes():
+    """A loopback HTTP server serving `routes.files`, stopped after the test."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.loopback_http import Routes, routes_handler
+
+    table = Routes()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), routes_handler(table))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    table.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield table
+    httpd.shutdown()
+    httpd.server_close()

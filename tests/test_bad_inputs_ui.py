@@ -9,7 +9,8 @@ import json
 import shutil
 
 import pytest
-from test_bad_inputs import BAD_IMAGES, MODELS, TABLE_MODEL, TRAIN_CSV, ZIPS, _break, _digit, _onnx_model, _zip
+from test_bad_inputs import BAD_IMAGES, MODELS, TABLE_MODEL, TRAIN_CSV, ZIPS, _digit, _zip
+from test_bad_models import _break, _onnx_model
 
 from bigmodel_core.app import jobs as J
 from bigmodel_core.data import limits
