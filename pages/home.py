@@ -1,12 +1,12 @@
 """Home: what a large model is, pre-training vs fine-tuning, the cross-domain map, where to go next."""
-import plotly.graph_objects as go
 import streamlit as st
 
 from bigmodel_core.app import domains
 from bigmodel_core.paths import models_dir
 from bigmodel_core.serve.runtime import CPU, choose_providers
+from ui import home_map
 from ui.i18n import current, t
-from ui.layout import PAGE_ICONS, PALETTE, chart, nav_card, page_header, style, tr
+from ui.layout import PAGE_ICONS, nav_card, page_header, tr
 
 
 def domain_page(domain_id: str) -> str:
@@ -15,14 +15,9 @@ def domain_page(domain_id: str) -> str:
 
 def _on_map_select() -> None:
     """A click on a bubble of the map: remember the domain, the script then switches to its page."""
-    state = st.session_state.get("home_map")
-    points = (state or {}).get("selection", {}).get("points", []) if state else []
-    for p in points:
-        data = p.get("customdata")
-        domain_id = data[0] if isinstance(data, (list, tuple)) else data
-        if domain_id in domains.DOMAINS:
-            st.session_state["home_goto"] = domain_id
-            return
+    domain_id = home_map.clicked_domain(st.session_state.get("home_map"))
+    if domain_id:
+        st.session_state["home_goto"] = domain_id
 
 
 goto = st.session_state.pop("home_goto", None)
@@ -81,46 +76,12 @@ for col, part, icon in zip(cols, ("what", "pretrain", "finetune"), ("🧠", "�
 # --- the cross-domain map ------------------------------------------------------------------
 st.subheader(f"🗺️ {t('home.map_title')}")
 st.caption(t("home.map_caption"))
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _map_figure(lang: str, built: frozenset) -> go.Figure:
-    """The cross-domain map, built once per language and set of built models (plotly's checks are slow)."""
-    rows = domains.cross_domain_map()
-    kinds = [k for k in domains.KINDS if any(r["kind"] == k for r in rows)]
-    order = list(domains.DOMAINS)
-    x_of = {k: t(f"common.kind.{k}").replace(" ", "<br>", 1) for k in kinds}
-    y_of = {d: f"{domains.DOMAINS[d].icon} {t(f'domain.{d}.title')}" for d in order}
-    fig = go.Figure()
-    for i, kind in enumerate(kinds):
-        part = [r for r in rows if r["kind"] == kind]
-        hover = []
-        for r in part:
-            models = "<br>".join(f"{'✅' if m in built else '⏳'} {m}" for m in r["models"])
-            hover.append(f"<b>{y_of[r['domain']]}</b><br>{t(f'common.kind.{kind}')}<br>"
-                         f"{t('home.map_data')}: {', '.join(r['datasets'])}<br>{models}")
-        fig.add_trace(go.Scatter(
-            x=[x_of[kind]] * len(part), y=[y_of[r["domain"]] for r in part], mode="markers+text",
-            name=t(f"common.kind.{kind}"), customdata=[[r["domain"]] for r in part],
-            text=[str(len(r["models"])) for r in part], textfont=dict(color="white", size=13),
-            hovertext=hover, hoverinfo="text",
-            marker=dict(size=[26 + 12 * len(r["models"]) for r in part], color=PALETTE[i % len(PALETTE)],
-                        opacity=[0.95 if any(m in built for m in r["models"]) else 0.45 for r in part],
-                        line=dict(width=2, color="white")),
-        ))
-    fig.update_yaxes(categoryorder="array", categoryarray=[y_of[d] for d in reversed(order)], showgrid=True)
-    fig.update_xaxes(categoryorder="array", categoryarray=[x_of[k] for k in kinds], side="top",
-                     showgrid=True, tickangle=0, tickfont=dict(size=13))
-    style(fig, None, "", "", height=430, showlegend=False)
-    fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), dragmode=False)
-    return fig
-
-
 map_rows = domains.cross_domain_map()
-fig = _map_figure(current(), frozenset(m for r in map_rows for m in r["models"]
-                                       if (models_dir() / m / "model.onnx").exists()))
+built = frozenset(m for r in map_rows for m in r["models"] if (models_dir() / m / "model.onnx").exists())
 
 left, right = st.columns([3, 1], gap="medium")
 with left:
-    chart(fig, key="home_map", on_select=_on_map_select, selection_mode="points")
+    home_map.show(current(), built, key="home_map", on_select=_on_map_select)
     st.caption(t("home.map_legend"))
 with right:
     st.markdown(f"##### {t('home.domains_title')}")

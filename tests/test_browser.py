@@ -125,6 +125,22 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
     assert_healthy(page, "predict-digit")
 
 
+def test_a_click_on_the_home_map_opens_that_domain(app_url, browser_page):
+    """The lowest bubble of the cross-domain map is customer service: a click on it opens that page."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_page(page, app_url, "home")
+    bubbles = page.locator('[data-testid="stVegaLiteChart"] svg .mark-symbol path')
+    expect(bubbles.first).to_be_attached(timeout=30_000)
+    page.locator('[data-testid="stVegaLiteChart"]').first.scroll_into_view_if_needed()
+    boxes = [b for b in (bubbles.nth(i).bounding_box() for i in range(bubbles.count())) if b]
+    lowest = max(boxes, key=lambda b: b["y"])
+    page.mouse.click(lowest["x"] + lowest["width"] / 2, lowest["y"] + lowest["height"] / 2)
+    expect(page.locator("h1").first).to_contain_text(table("en")["domain.customer-service.title"], timeout=30_000)
+    assert_healthy(page, "home-map-click")
+
+
 def test_draw_a_digit_on_the_pad(app_url, browser_page):
     """A stroke on the digit pad is answered without another click; Undo and Clear bring the pad back."""
     from playwright.sync_api import expect
