@@ -17,7 +17,7 @@ def _stamp_for(clock, seconds: float) -> None:
 
 def test_a_quiet_server_costs_the_worker_nothing():
     clock = multiprocessing.get_context("spawn").RawValue("d", 0.0)
-    assert courtesy.pause_while_answering(clock) < 0.01
+    assert courtesy.pause_while_answering(clock) < 0.1                 # no pause at all (far under QUIET_S)
 
 
 def test_the_worker_waits_while_another_process_answers_then_goes_on():

@@ -6,6 +6,8 @@ about a second after the page's text (scripts/ui_latency.py, `cold_start`). `hin
 on every page: a tiny component that adds `<link rel="modulepreload">` for that script to the
 page's head, so the browser fetches and compiles it while the server runs the page. The browser
 then finds it ready when the first chart needs it; it is never run twice (same URL, same module).
+Home itself draws no Plotly chart (its map is Vega-Lite, ui/home_map.py); the hint serves the page a
+visitor opens next, and every deep link to a page with charts.
 """
 from __future__ import annotations
 

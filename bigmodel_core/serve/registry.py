@@ -188,17 +188,10 @@ def save(model_id: str, onnx_file: Path, card: ModelCard | dict, assets: dict[st
         raise ModelError(f"A model called '{model_id}' exists already.", hint="choose another id")
     if target.exists() and _is_shipped(target) and not card.shipped:
         raise ModelError(f"'{model_id}' is a shipped model and cannot be replaced.", hint="choose another id")
-    tag = uuid.uuid4().hex[:8]
-    tmp = root / f".tmp-{model_id}-{tag}"
-    tmp.mkdir()
-    try:
+    with _staged(root, model_id) as tmp:
         shutil.copyfile(onnx_file, tmp / "model.onnx")
         _write_files(tmp, assets or {})
         _write_card(tmp, card)
-        _swap_into_place(root, model_id, tmp, tag)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
@@ -220,21 +213,32 @@ def update(model_id: str, card_changes: ModelCard | dict, files: dict[str, bytes
     if onnx_file is not None:
         changes.update(sha256=sha256_file(Path(onnx_file)), onnx_bytes=Path(onnx_file).stat().st_size)
     card = ModelCard.read(target / "card.json", model_id).model_copy(update=changes)
-    tag = uuid.uuid4().hex[:8]
-    tmp = root / f".tmp-{model_id}-{tag}"
-    try:
-        shutil.copytree(target, tmp)
+    with _staged(root, model_id, copy_of=target) as tmp:
         if replace_examples:
             shutil.rmtree(tmp / EXAMPLES_DIR, ignore_errors=True)
         _write_files(tmp, files or {})
         if onnx_file is not None:
             shutil.copyfile(onnx_file, tmp / "model.onnx")
         _write_card(tmp, card)
+    return target
+
+
+@contextlib.contextmanager
+def _staged(root: Path, model_id: str, copy_of: Path | None = None) -> Iterator[Path]:
+    """A scratch folder (empty, or a copy of `copy_of`) that replaces the entry as a whole when the block
+    ends, and is removed, leaving the old entry as it was, when the block fails."""
+    tag = uuid.uuid4().hex[:8]
+    tmp = root / f".tmp-{model_id}-{tag}"
+    try:
+        if copy_of is None:
+            tmp.mkdir()
+        else:
+            shutil.copytree(copy_of, tmp)
+        yield tmp
         _swap_into_place(root, model_id, tmp, tag)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
 
 
 def _write_files(folder: Path, files: dict[str, bytes | str | Path]) -> None:
