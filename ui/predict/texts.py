@@ -57,8 +57,10 @@ def render(c: Chosen, left, right) -> None:
                                       t("predict.label"): [label_text(res.label(i)) for i in range(len(lines))],
                                       t("predict.col.confidence"): [res.confidence(i) for i in range(len(lines))]})
                 st.dataframe(table, hide_index=True, width="stretch",
-                             column_config={t("predict.col.confidence"): st.column_config.ProgressColumn(
-                                 min_value=0.0, max_value=1.0, format="percent")})
+                             column_config={                  # every column on screen in the half-width column
+                                 t("predict.col.text"): st.column_config.TextColumn(width="medium"),
+                                 t("predict.col.confidence"): st.column_config.NumberColumn(format="percent",
+                                                                                            width="small")})
                 chart(P.texts_figure(lines, res), key="predict_lines")
                 show_provider(res)
                 for note in res.notices:
