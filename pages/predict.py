@@ -22,9 +22,11 @@ from ui.predict import choose, images, tables, texts
 
 page_header("🔮", t("predict.title"), t("predict.subtitle"))
 chosen = choose.choose()
-left, right = st.columns([1, 1], gap="medium")
 task = chosen.card.task
-if task in ("image", "text", "tabular"):
-    {"image": images, "text": texts, "tabular": tables}[task].render(chosen, left, right)
+if task == "image":
+    images.render(chosen)                   # the inputs and answer are a fragment, columns included
+elif task in ("text", "tabular"):
+    left, right = st.columns([1, 1], gap="medium")
+    {"text": texts, "tabular": tables}[task].render(chosen, left, right)
 else:
     st.error(t("predict.unknown_task", task=task))

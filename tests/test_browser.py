@@ -114,15 +114,24 @@ def test_predict_an_uploaded_digit(app_url, browser_page, tmp_path):
 
     model = "mnist-cnn" if (ROOT / "models" / "mnist-cnn").is_dir() else "mnist-mlp-seed"
     images, labels = examples.load(model, ROOT / "models").subset("test")    # real test digits shipped with it
-    png = tmp_path / "digit.png"
-    Image.fromarray(images[3, 0]).save(png)
+    other = next(i for i in range(4, len(labels)) if labels[i] != labels[3])
+    pngs = []
+    for i in (3, other):
+        pngs.append(tmp_path / f"digit{i}.png")
+        Image.fromarray(images[i, 0]).save(pngs[-1])
     page = browser_page
     open_page(page, app_url, f"predict?model={model}")
     expect(page.locator(f".st-key-predict_canvas_{model} canvas")).to_be_visible()      # the drawing pad comes first
     page.locator(f".st-key-predict_src_{model}").get_by_text("Upload").click()
-    page.locator(f".st-key-predict_upload_{model} input[type=file]").set_input_files(str(png))
+    chooser = page.locator(f".st-key-predict_upload_{model} input[type=file]")
+    chooser.set_input_files(str(pngs[0]))
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(str(labels[3]), timeout=30_000)
+    expect(page.locator(".bm-probs .bm-prob")).to_have_count(10)                     # one bar per digit
+    expect(page.locator(".bm-best .bm-prob-label")).to_have_text(str(labels[3]))     # the longest is the answer
     assert_healthy(page, "predict-digit")
+    chooser.set_input_files(str(pngs[1]))                  # another file in its place: the answer follows it
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(str(labels[other]), timeout=30_000)
+    expect(page.locator(".bm-best .bm-prob-label")).to_have_text(str(labels[other]))
 
 
 def test_a_click_on_the_home_map_opens_that_domain(app_url, browser_page):

@@ -99,6 +99,15 @@ CSS = """
 /* every page listed in the sidebar, and the language switch under it, without scrolling at 1280x800 */
 [data-testid="stSidebarHeader"] { margin-bottom: 0; }
 [data-testid="stSidebarNavLink"] { margin-top: 0; margin-bottom: 0; }
+/* an answer's class probabilities (ui/probability_bars.py) */
+.bm-probs { display: flex; flex-direction: column; gap: 0.3rem; margin: 0.2rem 0 0.4rem; }
+.bm-probs-title { font-weight: 600; color: #374151; margin-bottom: 0.15rem; }
+.bm-prob { display: grid; grid-template-columns: minmax(3.5rem, 30%) 1fr 3.6rem; align-items: center; gap: 0.6rem; }
+.bm-prob-label { text-align: right; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: #374151; }
+.bm-prob-track { height: 1.1rem; border-radius: 0.3rem; overflow: hidden; }
+.bm-prob-fill { display: block; height: 100%; border-radius: 0.3rem; }
+.bm-prob-value { font-variant-numeric: tabular-nums; color: #4B5563; }
+.bm-best .bm-prob-label, .bm-best .bm-prob-value { font-weight: 700; color: #111827; }
 </style>
 """
 

@@ -352,22 +352,6 @@ def example_from_link(params: dict, n: int) -> int | None:
 
 # ============================================================================ charts
 
-def probability_figure(res: Result, i: int = 0, top: int = 10, tr: Callable = _t) -> go.Figure:
-    """Horizontal bars of the class probabilities of input `i` (the best `top` classes, highest on top)."""
-    p = res.probs[i]
-    order = np.argsort(-p)[:top][::-1]
-    names = [label_text(res.labels[k]) for k in order]
-    best = int(p.argmax())
-    colors = [PALETTE[0] if k == best else "#C7D2FE" for k in order]
-    fig = go.Figure(go.Bar(x=p[order] * 100, y=names, orientation="h", marker_color=colors,
-                           text=[f"{v:.1%}" for v in p[order]], textposition="outside",
-                           hovertemplate="%{y}: %{x:.2f}%<extra></extra>"))
-    fig.update_xaxes(range=[0, 115])
-    fig.update_yaxes(type="category")
-    return style(fig, tr("predict.chart.probs"), tr("predict.chart.prob_axis"), None,
-                 height=max(220, 34 * len(order) + 110), showlegend=False)
-
-
 def texts_figure(lines: list[str], res: Result, tr: Callable = _t) -> go.Figure:
     """Stacked 100 % bars: one bar per line, one colour per class."""
     short = [(ln if len(ln) <= 48 else ln[:45] + "…") for ln in lines]

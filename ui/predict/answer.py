@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import predict_tools as P
+from ui import probability_bars
 from ui.i18n import t
-from ui.layout import chart, fmt, label_text
+from ui.layout import fmt, label_text
 
 
 def show_provider(res: P.Result) -> None:
@@ -19,7 +20,7 @@ def show_single(res: P.Result, value_name: str | None = None) -> None:
         st.metric(t("predict.label"), label_text(res.label()), delta=t("predict.confidence",
                                                                         p=f"{res.confidence():.1%}"),
                   delta_color="off", delta_arrow="off", border=True)
-        chart(P.probability_figure(res), key="predict_probs")
+        probability_bars.show(res.probs[0], res.labels)
     else:
         st.metric(value_name or t("predict.value"), fmt(float(res.values[0]), 4), border=True)
     show_provider(res)
