@@ -177,17 +177,22 @@ def test_train_live_curve_and_stop(app_url, browser_page):
 
     page = browser_page
     open_page(page, app_url, "train")
-    page.locator(".st-key-train_dataset").click()
-    # scikit-learn's breast-cancer table: here on every machine, no download; at batch size 8 and 50
-    # epochs it trains for about a minute on 2 cores, long enough to watch the curve and press Stop
-    page.get_by_role("option", name=table("en")["domain.ds.breast-cancer.title"]).click()
+    # scikit-learn's 8x8 digits: here on every machine, no download. The small CNN at batch size 8 for
+    # 50 epochs trains for ~25 s on one core (`train --dataset digits --arch small-cnn --epochs 50
+    # --batch-size 8 --threads 1`: 23 s), long enough to watch the curve and press Stop. (A tabular
+    # MLP finishes such a training in about a second: Stop came after the end.)
+    page.locator(".st-key-train_task").get_by_text(table("en")["train.task.image"]).click()
     wait_idle(page)
-    page.locator(".st-key-train_arch").get_by_text("Neural network (MLP)").click()
-    batch = page.locator(".st-key-train_mlp_bs input[type=range]")
+    page.locator(".st-key-train_dataset").click()
+    page.get_by_role("option", name=table("en")["domain.ds.digits.title"]).click()
+    wait_idle(page)
+    page.locator(".st-key-train_arch").get_by_text(table("en")["train.arch.small-cnn"]).click()
+    wait_idle(page)
+    batch = page.locator(".st-key-train_small-cnn_bs input[type=range]")
     batch.press("Home")                                                    # batch size 8: many small steps
     expect(batch).to_have_attribute("aria-valuetext", "8")
     wait_idle(page)
-    epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
+    epochs = page.locator(".st-key-train_small-cnn_epochs input[type=range]")
     epochs.press("End")
     expect(epochs).to_have_attribute("aria-valuetext", "50")
     wait_idle(page)
@@ -283,7 +288,7 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         batch.press("Home")                                                 # batch size 8: 57 steps an epoch
         expect(batch).to_have_attribute("aria-valuetext", "8")
         wait_idle(page)
-        epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
+        epochs = page.locator(".st-key-train_small-cnn_epochs input[type=range]")
         epochs.press("End")                                                 # 50 epochs: several seconds, so many
         expect(epochs).to_have_attribute("aria-valuetext", "50")           # looks even on an idle machine
         wait_idle(page)
