@@ -278,6 +278,8 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         assert 0 < bold < 0.2, f"{bold:.0%} of 'How it works' is bold"
         assert "**" not in how.inner_text()
         page.screenshot(path=str(ARTIFACTS / f"train-empty-{lang}.png"))
+        page.locator(".st-key-train_task").get_by_text(table(lang)["train.task.tabular"]).click()  # whatever came before
+        wait_idle(page)
         page.locator(".st-key-train_dataset").click()
         page.get_by_role("option", name=table(lang)["domain.ds.breast-cancer.title"]).click()
         wait_idle(page)
@@ -288,7 +290,7 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         batch.press("Home")                                                 # batch size 8: 57 steps an epoch
         expect(batch).to_have_attribute("aria-valuetext", "8")
         wait_idle(page)
-        epochs = page.locator(".st-key-train_small-cnn_epochs input[type=range]")
+        epochs = page.locator(".st-key-train_mlp_epochs input[type=range]")
         epochs.press("End")                                                 # 50 epochs: several seconds, so many
         expect(epochs).to_have_attribute("aria-valuetext", "50")           # looks even on an idle machine
         wait_idle(page)
