@@ -278,7 +278,8 @@ def test_train_live_chart_never_blanks(app_url, browser_page, lang):
         assert 0 < bold < 0.2, f"{bold:.0%} of 'How it works' is bold"
         assert "**" not in how.inner_text()
         page.screenshot(path=str(ARTIFACTS / f"train-empty-{lang}.png"))
-        page.locator(".st-key-train_task").get_by_text(table(lang)["train.task.tabular"]).click()  # whatever came before
+        tabular = table(lang)["train.task.tabular"]                           # whatever an earlier test left
+        page.locator(".st-key-train_task").get_by_text(tabular).click()
         wait_idle(page)
         page.locator(".st-key-train_dataset").click()
         page.get_by_role("option", name=table(lang)["domain.ds.breast-cancer.title"]).click()
