@@ -104,8 +104,9 @@ CSS = """
 .bm-probs-title { font-weight: 600; color: #374151; margin-bottom: 0.15rem; }
 .bm-prob { display: grid; grid-template-columns: minmax(3.5rem, 30%) 1fr 3.6rem; align-items: center; gap: 0.6rem; }
 .bm-prob-label { text-align: right; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: #374151; }
-.bm-prob-track { height: 1.1rem; border-radius: 0.3rem; overflow: hidden; }
-.bm-prob-fill { display: block; height: 100%; border-radius: 0.3rem; }
+.bm-prob-track { height: 1.1rem; border-radius: 0.3rem; overflow: hidden; background: #EEF2FF; }
+.bm-prob-fill { display: block; height: 100%; border-radius: 0.3rem; background: #A5B4FC; }
+.bm-best .bm-prob-fill { background: #4F46E5; }
 .bm-prob-value { font-variant-numeric: tabular-nums; color: #4B5563; }
 .bm-best .bm-prob-label, .bm-best .bm-prob-value { font-weight: 700; color: #111827; }
 </style>

@@ -96,9 +96,9 @@ def for_model(folder: Path, card: ModelCard, size: int = SIZE) -> Gallery | None
     """
     from bigmodel_core.serve import examples
 
-    split = card.split or {}
+    args = card.split_args()
     try:
-        return build((card.dataset or ""), split.get("seed", 0), split.get("max_rows"), size)
+        return build((card.dataset or ""), args["seed"], args["max_rows"], size)
     except BigModelError:
         pass
     try:

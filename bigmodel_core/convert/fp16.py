@@ -68,11 +68,9 @@ def _test_data(entry):
     from bigmodel_core.errors import BigModelError
     from bigmodel_core.serve import examples
 
-    split = entry.card.split or {}
     try:
         if catalog.availability(catalog.get(entry.card.dataset)) != "needs download":
-            return load_dataset(entry.card.dataset, seed=split.get("seed", 0),
-                                max_rows=split.get("max_rows")), "full test split"
+            return load_dataset(entry.card.dataset, **entry.card.split_args()), "full test split"
     except BigModelError as exc:            # an unknown or damaged dataset: fall back to the examples, say why
         return examples.load(entry.folder), f"built-in examples ({exc})"
     return examples.load(entry.folder), "built-in examples"

@@ -225,9 +225,8 @@ def evaluation_rows(card: ModelCard, split: str | None = None) -> tuple[pd.DataF
     """
     from bigmodel_core.serve.examples import dataset_or_examples
 
-    info = card.split or {}
-    split = split or info.get("evaluated_on", "test")
-    data = dataset_or_examples(card.dataset, seed=info.get("seed", 0), max_rows=info.get("max_rows")).dataset
+    split = split or (card.split or {}).get("evaluated_on", "test")
+    data = dataset_or_examples(card.dataset, **card.split_args()).dataset
     if data.kind != DatasetKind.TABULAR:
         raise DataError(f"The dataset '{card.dataset}' is not a table.")
     if split not in data.split:

@@ -131,6 +131,11 @@ class ModelCard(BaseModel):
         except ValidationError as exc:
             raise _card_error(exc, self.id) from None
 
+    def split_args(self) -> dict[str, Any]:
+        """How the model's dataset was split: `load_dataset`'s seed and max_rows (0 and every row when unrecorded)."""
+        split = self.split or {}
+        return {"seed": split.get("seed", 0), "max_rows": split.get("max_rows")}
+
     def is_set(self, key: str) -> bool:
         """Whether the card holds `key` (a field left at its default is not written)."""
         return key in self._order

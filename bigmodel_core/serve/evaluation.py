@@ -57,8 +57,9 @@ def evaluate(model: str, dataset: str | None = None, split: str = "test", device
     card = entry.card
     dataset = dataset or card.dataset
     if data is None:
-        max_rows = (card.split or {}).get("max_rows") if dataset == card.dataset else None
-        data = load_dataset(dataset, seed=(card.split or {}).get("seed", 0), max_rows=max_rows)
+        args = card.split_args()
+        data = load_dataset(dataset, seed=args["seed"],           # every row of another dataset
+                            max_rows=args["max_rows"] if dataset == card.dataset else None)
     if split not in data.split:
         raise DataError(f"No split '{split}'.", hint="use train, val or test")
     predictor = Predictor(entry.folder, card, device=device)

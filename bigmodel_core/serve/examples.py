@@ -143,9 +143,8 @@ def write(model: str, ds: Dataset | None = None, root: Path | None = None) -> di
 
     entry = registry.load(model, root, verify=False)
     card = entry.card
-    split = card.split or {}
     if ds is None:
-        ds = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+        ds = load_dataset(card.dataset, **card.split_args())
     rows = pick(ds, card.task)
     if len(rows) == 0:
         raise DataError(f"{card.dataset} has no test rows to sample for {entry.id}.")

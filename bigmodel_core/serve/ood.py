@@ -355,8 +355,7 @@ def calibrate(model_id: str, root: Path | None = None, threads: int | None = Non
     card = entry.card
     if card.task != "image" or card.dataset not in PARTNER:
         raise ModelError(f"{entry.id} is not an image model of {' or '.join(PARTNER)}.")
-    split = card.split or {}
-    ds = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+    ds = load_dataset(card.dataset, **card.split_args())
     spec = card.preprocessing
     tapped = Tapped(entry.folder / "model.onnx", device="cpu", threads=threads)
     fit = _fit_rows(ds)
@@ -404,7 +403,6 @@ def remeasure(model_id: str, root: Path | None = None, threads: int | None = Non
     entry = registry.load(model_id, root)
     card = entry.card
     checker = Checker(entry.folder, card, device="cpu", threads=threads)
-    split = card.split or {}
-    ds = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+    ds = load_dataset(card.dataset, **card.split_args())
     return measure(checker.tapped, checker.detector, ds.images[ds.split["test"]],
                    _partner_images(card.dataset), card.preprocessing)

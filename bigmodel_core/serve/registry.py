@@ -25,9 +25,7 @@ from bigmodel_core.serve import predictors
 from bigmodel_core.serve.card import ModelCard
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]$|^[a-z0-9]$")
-CARD_FIELDS = set(ModelCard.model_fields)      # the card itself (fields, types, validation) is card.py
 EXAMPLES_DIR = "examples"     # the one sub-folder an entry may have: its built-in examples (see examples.py)
-REQUIRED_FIELDS = {name for name, field in ModelCard.model_fields.items() if field.is_required()}
 
 
 def validate_id(model_id: str) -> str:

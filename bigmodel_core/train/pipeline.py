@@ -160,9 +160,8 @@ def clip_registered(model_id: str, root: Path | None = None, data: TabularDatase
     card = entry.card
     if card.problem != "regression":
         raise ModelError(f"'{model_id}' is not a regression model: it has no target range to keep.")
-    split = card.split or {}
     if data is None:
-        data = load_dataset(card.dataset, seed=split.get("seed", 0), max_rows=split.get("max_rows"))
+        data = load_dataset(card.dataset, **card.split_args())
     rng = target_range(data)
     everything = replace(data, split=dict(data.split, all=np.arange(len(data))))
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.errors import BigModelError
 from bigmodel_core.serve import registry
+from bigmodel_core.serve.card import ModelCard
 from bigmodel_core.serve.metrics import primary_metric
 from ui.i18n import t
 from ui.layout import fmt, metric_name, tr
