@@ -354,15 +354,15 @@ def example_from_link(params: dict, n: int) -> int | None:
 
 def texts_figure(lines: list[str], res: Result, tr: Callable = _t) -> go.Figure:
     """Stacked 100 % bars: one bar per line, one colour per class."""
-    short = [(ln if len(ln) <= 48 else ln[:45] + "…") for ln in lines]
-    short = [f"{i + 1}. {s}" for i, s in enumerate(short)]
+    # short labels, so the bars keep most of a half-width column; the hover has the whole line
+    short = [f"{i + 1}. {ln if len(ln) <= 24 else ln[:22] + '…'}" for i, ln in enumerate(lines)]
     fig = go.Figure()
     for k, name in enumerate(res.labels):
         fig.add_trace(go.Bar(y=short, x=res.probs[:, k] * 100, name=label_text(name), orientation="h",
-                             marker_color=PALETTE[k % len(PALETTE)],
-                             hovertemplate="%{y}<br>" + label_text(name) + ": %{x:.1f}%<extra></extra>"))
+                             marker_color=PALETTE[k % len(PALETTE)], customdata=lines,
+                             hovertemplate="%{customdata}<br>" + label_text(name) + ": %{x:.1f}%<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(range=[0, 100])
+    fig.update_xaxes(range=[0, 100], tickvals=[0, 25, 50, 75, 100])
     return style(fig, tr("predict.chart.lines"), tr("predict.chart.prob_axis"), None,
                  height=max(240, 36 * len(lines) + 120))

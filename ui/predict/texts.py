@@ -55,11 +55,12 @@ def render(c: Chosen, left, right) -> None:
             else:
                 table = pd.DataFrame({t("predict.col.text"): lines,
                                       t("predict.label"): [label_text(res.label(i)) for i in range(len(lines))],
-                                      t("predict.col.confidence"): [res.confidence(i) for i in range(len(lines))]})
+                                      t("predict.col.confidence"): [100 * res.confidence(i)
+                                                                      for i in range(len(lines))]})
                 st.dataframe(table, hide_index=True, width="stretch",
                              column_config={                  # every column on screen in the half-width column
                                  t("predict.col.text"): st.column_config.TextColumn(width="medium"),
-                                 t("predict.col.confidence"): st.column_config.NumberColumn(format="percent",
+                                 t("predict.col.confidence"): st.column_config.NumberColumn(format="%.1f%%",  # 95.5%
                                                                                             width="small")})
                 chart(P.texts_figure(lines, res), key="predict_lines")
                 show_provider(res)
